@@ -1,0 +1,27 @@
+# roisim: every target creates .venv if it is missing and installs the project into it.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test bench lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/roisim run scenarios/ --out results/
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m pytest benchmarks/ -p no:cacheprovider --benchmark-only \
+		--benchmark-json=results/benchmarks/latest.json
+	$(BIN)/python benchmarks/report.py results/benchmarks/latest.json
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info

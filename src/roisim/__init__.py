@@ -1,0 +1,9 @@
+"""roisim: Monte Carlo ROI simulation for small-business automation."""
+
+from roisim.engine import SimulationResult, simulate
+from roisim.scenario import Scenario, ScenarioError, load, parse
+
+__version__ = "0.1.0"
+
+__all__ = ["Scenario", "ScenarioError", "SimulationResult", "load", "parse", "simulate",
+           "__version__"]

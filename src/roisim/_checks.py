@@ -1,0 +1,210 @@
+"""Checks that need the whole scenario: names, value ranges, timing, plans.
+
+Each value in a scenario plays a role (an amount, a time, a probability ...)
+that bounds what it may be. A value's range is computed from the supports of
+its factors, so a distribution that *could* produce an impossible number in
+some trial is rejected up front, instead of being clipped in the kernel.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from difflib import get_close_matches
+from pathlib import Path
+from typing import Any, Literal
+
+from roisim.distributions import Dist
+from roisim.scenario import Scenario, ScenarioError
+
+Role = Literal["amount", "time", "probability", "fraction", "ramp", "share", "growth"]
+
+_ROLE_RANGE: dict[str, tuple[float, float, bool, str]] = {
+    # role: (lowest, highest, lowest excluded, what to say)
+    "time": (0.0, math.inf, False, "a number of months of 0 or more"),
+    "probability": (0.0, 1.0, False, "a probability between 0 and 1"),
+    "fraction": (0.0, 1.0, False, "a fraction between 0 and 1"),
+    "ramp": (0.0, math.inf, True, "a number of months greater than 0"),
+    "share": (0.0, 1.0, True, "a share greater than 0 and at most 1"),
+    "growth": (-1.0, math.inf, True, "a yearly growth rate greater than -1"),
+}
+
+
+def value_sites(scenario: Scenario) -> Iterator[tuple[str, Any, Role]]:
+    """Every value of the scenario with its location and role."""
+    for i, ini in enumerate(scenario.initiatives):
+        at = f"initiatives[{i}]"
+        yield f"{at}.go_live_month", ini.go_live_month, "time"
+        yield f"{at}.adoption.ceiling", ini.adoption.ceiling, "fraction"
+        if ini.adoption.ramp_months is not None:
+            yield f"{at}.adoption.ramp_months", ini.adoption.ramp_months, "ramp"
+        for kind, lines in (("costs", ini.costs), ("benefits", ini.benefits)):
+            for k, line in enumerate(lines):
+                where = f"{at}.{kind}[{k}]"
+                yield f"{where}.amount", line.amount, "amount"
+                for key in ("month", "from_month", "until_month"):
+                    if getattr(line, key) is not None:
+                        yield f"{where}.{key}", getattr(line, key), "time"
+                if getattr(line, "growth_per_year", None) is not None:
+                    yield f"{where}.growth_per_year", line.growth_per_year, "growth"  # type: ignore[union-attr]
+        for k, risk in enumerate(ini.risks):
+            where = f"{at}.risks[{k}]"
+            yield f"{where}.probability", risk.probability, "probability"
+            if risk.cost is not None:
+                yield f"{where}.cost", risk.cost, "amount"
+            if risk.delay_months is not None:
+                yield f"{where}.delay_months", risk.delay_months, "time"
+            if risk.benefit_loss is not None:
+                yield f"{where}.benefit_loss", risk.benefit_loss, "fraction"
+    for p, plan in enumerate(scenario.plans):
+        for k, phase in enumerate(plan.phases):
+            where = f"plans[{p}].phases[{k}]"
+            yield f"{where}.start_month", phase.start_month, "time"
+            yield f"{where}.share", phase.share, "share"
+
+
+def factors(value: Any) -> list[Any]:
+    """The factors of a value (a product list, or the value alone)."""
+    return list(value) if isinstance(value, list) else [value]
+
+
+def value_range(value: Any, inputs: dict[str, Dist]) -> tuple[float, float]:
+    """Smallest and largest value a (product) value can take in any trial."""
+    lo, hi = 1.0, 1.0
+    for factor in factors(value):
+        if isinstance(factor, str):
+            f_lo, f_hi = inputs[factor].support()
+        elif isinstance(factor, Dist):
+            f_lo, f_hi = factor.support()
+        else:
+            f_lo = f_hi = float(factor)
+        corners = [_times(a, b) for a in (lo, hi) for b in (f_lo, f_hi)]
+        lo, hi = min(corners), max(corners)
+    return lo, hi
+
+
+def _times(a: float, b: float) -> float:
+    # 0 x inf is 0 here: a factor that is exactly 0 zeroes the product.
+    return 0.0 if a == 0.0 or b == 0.0 else a * b
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def check_scenario(scenario: Scenario, source: Path) -> Scenario:
+    """Run the whole-scenario checks; return the scenario or raise ScenarioError."""
+
+    def error(location: str, message: str) -> ScenarioError:
+        return ScenarioError(source, location, message)
+
+    inputs = scenario.inputs
+    horizon = scenario.scenario.horizon_months
+    for name in inputs:
+        if not name.strip():
+            raise error("inputs", "input names must not be empty")
+
+    for location, value, role in value_sites(scenario):
+        for n, factor in enumerate(factors(value)):
+            at = f"{location}[{n}]" if isinstance(value, list) else location
+            if isinstance(factor, str):
+                if factor not in inputs:
+                    close = get_close_matches(factor, list(inputs), n=1)
+                    hint = f"; did you mean '{close[0]}'?" if close else ""
+                    known = ", ".join(inputs) or "none are declared"
+                    raise error(at, f"unknown input '{factor}'{hint} (inputs: {known})")
+                if inputs[factor].resample == "monthly" and not (
+                    role == "amount" and location.endswith(".amount")
+                ):
+                    raise error(at, f"input '{factor}' is resampled monthly; only cash-flow "
+                                    "amounts may vary month to month, so use an input drawn "
+                                    "once per trial here")
+            elif isinstance(factor, Dist) and factor.resample != "trial":
+                raise error(at, "resample is allowed only on named inputs in [inputs]; "
+                                "declare this distribution there and refer to it by name")
+        if role in _ROLE_RANGE:
+            lowest, highest, open_low, wanted = _ROLE_RANGE[role]
+            lo, hi = value_range(value, inputs)
+            if lo < lowest or (open_low and lo <= lowest) or hi > highest:
+                found = _fmt(lo) if lo == hi else f"values from {_fmt(lo)} to {_fmt(hi)}"
+                raise error(location, f"expected {wanted}, found {found}"
+                            + ("" if lo == hi else " (bound it with at_least/at_most)"))
+
+    _check_timing(scenario, horizon, error)
+    _check_names(scenario, error)
+    _check_plans(scenario, error)
+    _check_correlations(scenario, error)
+    return scenario
+
+
+def _check_timing(scenario: Scenario, horizon: int, error: Any) -> None:
+    inputs = scenario.inputs
+    for i, ini in enumerate(scenario.initiatives):
+        for kind, lines in (("costs", ini.costs), ("benefits", ini.benefits)):
+            for k, line in enumerate(lines):
+                where = f"initiatives[{i}].{kind}[{k}]"
+                if line.month is not None:
+                    lo, _ = value_range(line.month, inputs)
+                    if math.ceil(lo - 1e-9) >= horizon:
+                        raise error(f"{where}.month",
+                                    f"month {_fmt(lo)} is beyond the horizon ({horizon} months: "
+                                    f"0 to {horizon - 1}), so this line would never count")
+                if line.from_month is not None:
+                    lo, _ = value_range(line.from_month, inputs)
+                    if math.ceil(lo - 1e-9) >= horizon:
+                        raise error(f"{where}.from_month",
+                                    f"from_month {_fmt(lo)} is beyond the horizon ({horizon} "
+                                    f"months: 0 to {horizon - 1}), so this line would never count")
+                if line.until_month is not None:
+                    _, until_hi = value_range(line.until_month, inputs)
+                    start = 0.0 if line.from_month is None else value_range(line.from_month,
+                                                                             inputs)[0]
+                    if until_hi <= start:
+                        raise error(f"{where}.until_month",
+                                    f"until_month ({_fmt(until_hi)}) must be after from_month "
+                                    f"({_fmt(start)})")
+
+
+def _check_names(scenario: Scenario, error: Any) -> None:
+    seen: dict[str, str] = {}
+    for kind, items in (("initiatives", scenario.initiatives), ("plans", scenario.plans)):
+        for i, item in enumerate(items):
+            if item.name in seen:
+                raise error(f"{kind}[{i}].name",
+                            f"the name '{item.name}' is already used by {seen[item.name]}; "
+                            "initiatives and plans need unique names")
+            seen[item.name] = f"{kind}[{i}]"
+        if kind == "initiatives":
+            for i, ini in enumerate(scenario.initiatives):
+                risk_names: set[str] = set()
+                for k, risk in enumerate(ini.risks):
+                    if risk.name in risk_names:
+                        raise error(f"initiatives[{i}].risks[{k}].name",
+                                    f"the risk name '{risk.name}' is used twice in this initiative")
+                    risk_names.add(risk.name)
+
+
+def _check_plans(scenario: Scenario, error: Any) -> None:
+    names = [ini.name for ini in scenario.initiatives]
+    for p, plan in enumerate(scenario.plans):
+        total: dict[str, float] = {}
+        for k, phase in enumerate(plan.phases):
+            where = f"plans[{p}].phases[{k}]"
+            if phase.initiative not in names:
+                close = get_close_matches(phase.initiative, names, n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                raise error(f"{where}.initiative",
+                            f"unknown initiative '{phase.initiative}'{hint} "
+                            f"(initiatives: {', '.join(names)})")
+            _, share_hi = value_range(phase.share, scenario.inputs)
+            total[phase.initiative] = total.get(phase.initiative, 0.0) + share_hi
+            if total[phase.initiative] > 1.0 + 1e-9:
+                raise error(f"{where}.share",
+                            f"the shares of '{phase.initiative}' in this plan add up to "
+                            f"{_fmt(total[phase.initiative])}; they may add up to at most 1")
+
+
+def _check_correlations(scenario: Scenario, error: Any) -> None:
+    if scenario.correlations:
+        raise error("correlations", "correlations are not supported yet by this version of "
+                                    "roisim; remove the [[correlations]] tables to run")

@@ -1,0 +1,380 @@
+"""Numba kernels: one trial's cash flows and outcomes, and the parallel loop.
+
+Everything here reads a :class:`roisim.model.Model` (flat arrays) and writes
+into preallocated outputs; nothing allocates per trial, nothing knows about
+files or names. Time runs in whole months 0 .. horizon-1; something that
+happens at time x falls in month ceil(x).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from roisim._random import jit, quantile, trial_key, uniform01
+
+ONCE, MONTHLY, YEARLY = 0, 1, 2
+IMMEDIATE, LINEAR, LOGISTIC = 0, 1, 2
+NET_CASH, ROI, ADOPTION = 0, 1, 2
+#: tolerance on times: 0.1 + 0.9 months must fall in month 1, not month 2.
+TIME_EPS = 1e-9
+#: annual IRR is searched in [-99 %, +10,000 %], as monthly log-rates.
+IRR_LO = math.log(0.01) / 12.0
+IRR_HI = math.log(101.0) / 12.0
+
+
+@jit
+def month_of(x, horizon):
+    """The month in which something at time ``x`` happens, capped at the horizon."""
+    if x >= horizon:
+        return horizon
+    return max(0, int(math.ceil(x - TIME_EPS)))
+
+
+@jit
+def draw_inputs(m, tkey, x, xm):
+    """Draw every input of one trial: ``x`` once per trial, ``xm`` per month."""
+    for i in range(m.in_kind.size):
+        if m.in_monthly[i]:
+            for t in range(m.horizon):
+                u = uniform01(tkey, m.in_stream[i], t)
+                xm[i, t] = quantile(m.in_kind[i], m.in_par[i], m.in_ulo[i], m.in_uhi[i],
+                                    m.tab_x, m.tab_c, m.in_off[i], m.in_len[i], u)
+        else:
+            u = uniform01(tkey, m.in_stream[i], 0)
+            x[i] = quantile(m.in_kind[i], m.in_par[i], m.in_ulo[i], m.in_uhi[i],
+                            m.tab_x, m.tab_c, m.in_off[i], m.in_len[i], u)
+
+
+@jit
+def eval_values(m, x, v):
+    """Per-trial part of every value: constant times the inputs drawn once."""
+    for j in range(v.size):
+        acc = m.val_const[j]
+        for t in range(m.val_t0[j], m.val_t1[j]):
+            acc *= x[m.terms[t]]
+        v[j] = acc
+
+
+@jit
+def monthly_factor(m, j, xm, month):
+    """Product of the monthly inputs of value ``j`` in ``month`` (1 if none)."""
+    acc = 1.0
+    for t in range(m.val_m0[j], m.val_m1[j]):
+        acc *= xm[m.terms[t], month]
+    return acc
+
+
+@jit
+def adoption_at(curve, ceiling, ramp, t):
+    """Adoption t months after go-live (0 before go-live)."""
+    if t < 0.0:
+        return 0.0
+    if curve == IMMEDIATE:
+        return ceiling
+    if curve == LINEAR:
+        return ceiling * min(1.0, (t + 1.0) / ramp)
+    return ceiling / (1.0 + math.exp(-(8.0 / ramp) * (t - 0.5 * ramp)))
+
+
+@jit
+def fill_adoption(curve, ceiling, ramp, golive, end, out):
+    """Adoption of every month into ``out`` (0 before go-live and from ``end``)."""
+    out[:] = 0.0
+    m0 = month_of(golive, out.size)
+    if curve == LOGISTIC:
+        # exp(-k (t - R/2)) as a running product: one exp per phase, not per month.
+        k = 8.0 / ramp
+        e = math.exp(-k * (m0 - golive - 0.5 * ramp))
+        q = math.exp(-k)
+        for t in range(m0, end):
+            out[t] = ceiling / (1.0 + e)
+            e *= q
+    else:
+        for t in range(m0, end):
+            out[t] = adoption_at(curve, ceiling, ramp, t - golive)
+
+
+@jit
+def add_phase(m, j, start, golive, share, first, end, loss, v, xm, adopt, costs, bens):
+    """Add one phase of initiative ``j`` to the monthly costs and benefits."""
+    horizon = m.horizon
+    for ln in range(m.ini_line0[j], m.ini_line1[j]):
+        fixed = m.ln_fixed[ln]
+        if fixed and not first:
+            continue  # fixed costs are paid by the first phase of the initiative only
+        benefit = m.ln_benefit[ln]
+        a = m.ln_amount[ln]
+        base = v[a] * (1.0 if fixed else share) * (loss if benefit else 1.0)
+        varies = m.val_m1[a] > m.val_m0[a]
+        scaled = m.ln_scale[ln]
+        out = bens if benefit else costs
+        if m.ln_timing[ln] == ONCE:
+            t = month_of(start + v[m.ln_month[ln]], horizon)
+            if t < end:
+                amount = base
+                if varies:
+                    amount *= monthly_factor(m, a, xm, t)
+                if scaled:
+                    amount *= adopt[t]
+                out[t] += amount
+            continue
+        step = 1 if m.ln_timing[ln] == MONTHLY else 12
+        if benefit:  # benefits never flow before go-live
+            first_time = golive if m.ln_from[ln] < 0 else max(start + v[m.ln_from[ln]], golive)
+        else:
+            first_time = start + (0.0 if m.ln_from[ln] < 0 else v[m.ln_from[ln]])
+        until = np.inf if m.ln_until[ln] < 0 else start + v[m.ln_until[ln]]
+        growth = 1.0
+        if m.ln_growth[ln] >= 0:
+            growth = (1.0 + v[m.ln_growth[ln]]) ** (step / 12.0)
+        factor = 1.0
+        t = month_of(first_time, horizon)
+        k = 0
+        while t < end and first_time + k * step < until - TIME_EPS:
+            amount = base * factor
+            if varies:
+                amount *= monthly_factor(m, a, xm, t)
+            if scaled:
+                amount *= adopt[t]
+            out[t] += amount
+            factor *= growth
+            k += 1
+            t += step
+
+
+@jit
+def gate_metric(metric, upto, costs, bens, n_run, run_init, run_golive, run_share,
+                curves, ceilings, ramps, abandon_at):
+    """The gate metric judged on the months before ``upto``."""
+    if metric == ADOPTION:
+        total, weight = 0.0, 0.0
+        for q in range(n_run):
+            j = run_init[q]
+            a = 0.0
+            if upto - 1 < abandon_at[j]:
+                a = adoption_at(curves[j], ceilings[j], ramps[j], (upto - 1) - run_golive[q])
+            total += run_share[q] * a
+            weight += run_share[q]
+        return total / weight if weight > 0.0 else 0.0
+    net, spent = 0.0, 0.0
+    for t in range(upto):
+        net += bens[t] - costs[t]
+        spent += costs[t]
+    if metric == NET_CASH:
+        return net
+    return net / spent if spent > 0.0 else np.nan  # undefined ROI fails every gate
+
+
+@jit
+def eval_subject(m, s, v, xm, ini_delay, ini_loss, ini_abandon, ini_rcost, curves, ceilings,
+                 ramps, costs, bens, adopt, order, starts, run_init, run_golive, run_share,
+                 struck, abandon_at):
+    """Monthly costs and benefits of subject ``s`` in one trial.
+
+    Returns the bit flags of the phases that started and of the gates that failed.
+    """
+    horizon = m.horizon
+    costs[:] = 0.0
+    bens[:] = 0.0
+    struck[:] = False
+    abandon_at[:] = horizon
+    p0, p1 = m.sb_ph0[s], m.sb_ph1[s]
+    n = p1 - p0
+    for k in range(n):  # phases in order of start (insertion sort; n is small)
+        starts[k] = v[m.ph_start[p0 + k]]
+        order[k] = k
+        i = k
+        while i > 0 and starts[order[i - 1]] > starts[order[i]]:
+            order[i - 1], order[i] = order[i], order[i - 1]
+            i -= 1
+    started, failed, n_run = 0, 0, 0
+    for idx in range(n):
+        k = order[idx]
+        p = p0 + k
+        j = m.ph_init[p]
+        start = starts[k]
+        t_start = month_of(start, horizon)
+        if t_start >= horizon or t_start >= abandon_at[j]:
+            continue
+        if m.ph_gate[p] >= 0:
+            value = gate_metric(m.ph_gate[p], t_start, costs, bens, n_run, run_init, run_golive,
+                                run_share, curves, ceilings, ramps, abandon_at)
+            if not (m.ph_gate_lo[p] <= value <= m.ph_gate_hi[p]):
+                failed |= 1 << k
+                if m.ph_stop[p]:  # the rollout stops: nothing from now on
+                    costs[t_start:] = 0.0
+                    bens[t_start:] = 0.0
+                    break
+                continue
+        started |= 1 << k
+        share = v[m.ph_share[p]]
+        first = not struck[j]
+        struck[j] = True
+        golive = start + v[m.ini_golive[j]]
+        if first:  # risks strike the first phase of the initiative to start
+            golive += ini_delay[j]
+            costs[t_start] += ini_rcost[j] * share
+            if ini_abandon[j]:
+                abandon_at[j] = month_of(golive, horizon)
+        end = abandon_at[j]
+        fill_adoption(curves[j], ceilings[j], ramps[j], golive, end, adopt)
+        add_phase(m, j, start, golive, share, first, end, ini_loss[j], v, xm, adopt, costs, bens)
+        run_init[n_run] = j
+        run_golive[n_run] = golive
+        run_share[n_run] = share
+        n_run += 1
+    return started, failed
+
+
+@jit
+def npv_at(net, x):
+    """Present value of monthly ``net`` at monthly log-rate ``x``, and its derivative."""
+    w, e = 1.0, math.exp(-x)
+    f, fp = 0.0, 0.0
+    for t in range(net.size):
+        f += net[t] * w
+        fp -= t * net[t] * w
+        w *= e
+    return f, fp
+
+
+@jit
+def irr(net):
+    """Annual IRR of monthly cash flows: sum net_t (1+r)^(-t/12) = 0 (NaN if none).
+
+    Safeguarded Newton on the monthly log-rate inside [-99 %, +10,000 %] a year;
+    NaN where the flows do not change sign or the present value does not
+    change sign across that range.
+    """
+    pos, neg = False, False
+    for t in range(net.size):
+        pos |= net[t] > 0.0
+        neg |= net[t] < 0.0
+    if not (pos and neg):
+        return np.nan
+    lo, hi = IRR_LO, IRR_HI
+    f_lo, _ = npv_at(net, lo)
+    f_hi, _ = npv_at(net, hi)
+    if f_lo == 0.0:
+        return math.expm1(12.0 * lo)
+    if f_hi == 0.0:
+        return math.expm1(12.0 * hi)
+    if (f_lo > 0.0) == (f_hi > 0.0):
+        return np.nan
+    x = math.log(1.1) / 12.0
+    for _ in range(200):
+        f, fp = npv_at(net, x)
+        if f == 0.0:
+            break
+        if (f > 0.0) == (f_lo > 0.0):
+            lo = x
+        else:
+            hi = x
+        x_new = x - f / fp
+        if not (lo < x_new < hi):
+            x_new = 0.5 * (lo + hi)
+        if abs(x_new - x) <= 1e-14 * (1.0 + abs(x)):
+            x = x_new
+            break
+        x = x_new
+    return math.expm1(12.0 * x)
+
+
+@jit
+def outcomes(costs, bens, discount, net):
+    """(pv_costs, pv_benefits, payback_month, discounted_payback_month) of one subject.
+
+    Payback months are -1 where the cumulative cash never stays >= 0.
+    """
+    horizon = costs.size
+    pvc, pvb = 0.0, 0.0
+    cum, dcum = 0.0, 0.0
+    last_neg, dlast_neg = -1, -1
+    for t in range(horizon):
+        net[t] = bens[t] - costs[t]
+        pvc += costs[t] * discount[t]
+        pvb += bens[t] * discount[t]
+        cum += net[t]
+        dcum += net[t] * discount[t]
+        if cum < 0.0:
+            last_neg = t
+        if dcum < 0.0:
+            dlast_neg = t
+    payback = last_neg + 1 if last_neg + 1 < horizon else -1
+    dpayback = dlast_neg + 1 if dlast_neg + 1 < horizon else -1
+    return pvc, pvb, payback, dpayback
+
+
+@jit
+def risk_effects(m, x, v, delay, loss, abandon, rcost):
+    """Per initiative: total delay, kept share of benefits, abandon flag, risk cost."""
+    for j in range(m.ini_golive.size):
+        delay[j], loss[j], abandon[j], rcost[j] = 0.0, 1.0, False, 0.0
+        for r in range(m.ini_risk0[j], m.ini_risk1[j]):
+            if x[m.rk_occurs[r]] < v[m.rk_prob[r]]:
+                if m.rk_cost[r] >= 0:
+                    rcost[j] += v[m.rk_cost[r]]
+                if m.rk_delay[r] >= 0:
+                    delay[j] += v[m.rk_delay[r]]
+                if m.rk_loss[r] >= 0:
+                    loss[j] *= 1.0 - v[m.rk_loss[r]]
+                abandon[j] |= m.rk_abandon[r]
+
+
+@jit(parallel=True)
+def simulate_trials(m, key, first, n, n_chunks, pv_costs, pv_benefits, payback, dpayback,
+                    irr_out, started, failed, band_paths, compute_irr):
+    """Evaluate trials ``first .. first+n-1`` of every subject into the outputs.
+
+    Outputs have shape (n_subjects, n_trials) and are written at the trial's
+    global index, in ``n_chunks`` chunks shared among the threads; ``band_paths`` (n_subjects, n_band, horizon) receives the
+    cumulative net cash of trials below ``n_band`` for the fan chart.
+    """
+    horizon = m.horizon
+    n_in, n_val, n_ini = m.in_kind.size, m.val_const.size, m.ini_golive.size
+    n_band = band_paths.shape[1]
+    max_ph = 1
+    for s in range(m.sb_ph0.size):
+        max_ph = max(max_ph, m.sb_ph1[s] - m.sb_ph0[s])
+    for c in numba.prange(n_chunks):
+        lo = first + (n * c) // n_chunks
+        hi = first + (n * (c + 1)) // n_chunks
+        x = np.empty(n_in)
+        xm = np.empty((n_in, horizon))
+        v = np.empty(n_val)
+        costs, bens = np.empty(horizon), np.empty(horizon)
+        adopt, net = np.empty(horizon), np.empty(horizon)
+        delay, loss, rcost = np.empty(n_ini), np.empty(n_ini), np.empty(n_ini)
+        abandon, struck = np.empty(n_ini, np.bool_), np.empty(n_ini, np.bool_)
+        abandon_at = np.empty(n_ini, np.int64)
+        curves, ceilings, ramps = m.ini_curve, np.empty(n_ini), np.empty(n_ini)
+        order, run_init = np.empty(max_ph, np.int64), np.empty(max_ph, np.int64)
+        starts, run_golive, run_share = np.empty(max_ph), np.empty(max_ph), np.empty(max_ph)
+        for trial in range(lo, hi):
+            tkey = trial_key(key, trial)
+            draw_inputs(m, tkey, x, xm)
+            eval_values(m, x, v)
+            risk_effects(m, x, v, delay, loss, abandon, rcost)
+            for j in range(n_ini):
+                ceilings[j] = v[m.ini_ceiling[j]]
+                ramps[j] = 1.0 if m.ini_ramp[j] < 0 else v[m.ini_ramp[j]]
+            for s in range(m.sb_ph0.size):
+                st, fl = eval_subject(m, s, v, xm, delay, loss, abandon, rcost, curves,
+                                      ceilings, ramps, costs, bens, adopt, order, starts,
+                                      run_init, run_golive, run_share, struck, abandon_at)
+                pvc, pvb, pb, dpb = outcomes(costs, bens, m.discount, net)
+                pv_costs[s, trial] = pvc
+                pv_benefits[s, trial] = pvb
+                payback[s, trial] = pb
+                dpayback[s, trial] = dpb
+                irr_out[s, trial] = irr(net) if compute_irr else np.nan
+                started[s, trial] = st
+                failed[s, trial] = fl
+                if trial < n_band:
+                    acc = 0.0
+                    for t in range(horizon):
+                        acc += net[t]
+                        band_paths[s, trial, t] = acc

@@ -1,0 +1,628 @@
+"""The distributions a scenario may use, validated and compiled for the kernel.
+
+Each distribution is a pydantic model that checks its own parameters and
+knows two things about itself: ``reference()``, the equivalent frozen
+``scipy.stats`` distribution (before truncation), and ``compile()``, the
+quantile parameters the kernel samples it with (:class:`QuantileSpec`).
+Sampling is by inverse transform everywhere, so truncation with ``at_least``
+and ``at_most`` restricts the uniform draw to [F(at_least), F(at_most)] and is
+exact, never a clip.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass, field
+from difflib import get_close_matches
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationInfo,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+from scipy import stats
+
+from roisim import _random as rnd
+
+#: z-score of the 95th percentile: a p5..p95 interval is mean +- Z95 * sd.
+Z95 = float(stats.norm.ppf(0.95))
+#: points of the quantile tables used for beta and PERT (CDF error <= 1/(n-1)).
+TABLE_POINTS = 4097
+#: smallest probability mass a truncation may leave.
+MIN_MASS = 1e-9
+
+
+def fail(code: str, message: str, **ctx: Any) -> PydanticCustomError:
+    """Return a validation error with a message written for scenario authors."""
+    return PydanticCustomError(code, message, ctx)
+
+
+class Strict(BaseModel):
+    """Base of every scenario model: strict types, unknown keys rejected with a hint."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            allowed = {f.alias or name for name, f in cls.model_fields.items()}
+            for key in data:
+                if key not in allowed:
+                    from difflib import get_close_matches
+
+                    close = get_close_matches(str(key), sorted(allowed), n=1)
+                    hint = f"; did you mean '{close[0]}'?" if close else ""
+                    raise fail(
+                        "unknown_key",
+                        "unknown key '{key}'{hint} (expected one of: {allowed})",
+                        key=key,
+                        hint=hint,
+                        allowed=", ".join(sorted(allowed)),
+                    )
+        return data
+
+
+@dataclass(frozen=True)
+class QuantileSpec:
+    """How the kernel samples one input: a quantile function and its parameters."""
+
+    kind: int
+    par: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    ulo: float = 0.0
+    uhi: float = 1.0
+    table_x: np.ndarray = field(default_factory=lambda: np.empty(0))
+    table_c: np.ndarray = field(default_factory=lambda: np.empty(0))
+
+
+class Dist(Strict):
+    """Common keys of every distribution."""
+
+    dist: str
+    resample: Literal["trial", "monthly"] = "trial"
+    continuous: ClassVar[bool] = True
+
+    def reference(self) -> Any:
+        """The frozen scipy.stats distribution, before truncation."""
+        raise NotImplementedError
+
+    def compile(self) -> QuantileSpec:
+        """The kernel's quantile parameters for this distribution."""
+        raise NotImplementedError
+
+    def support(self) -> tuple[float, float]:
+        """Smallest and largest value a draw can take (after truncation)."""
+        lo, hi = self.reference().support()
+        return (
+            max(lo, getattr(self, "at_least", None) or -math.inf),
+            min(hi, getattr(self, "at_most", None) or math.inf),
+        )
+
+
+class Truncatable(Dist):
+    """A continuous distribution that accepts ``at_least`` and ``at_most``."""
+
+    at_least: float | None = None
+    at_most: float | None = None
+
+    @model_validator(mode="after")
+    def _check_truncation(self) -> Truncatable:
+        lo, hi = self.at_least, self.at_most
+        if lo is not None and hi is not None and lo >= hi:
+            raise fail(
+                "bad_truncation",
+                "at_least ({lo}) must be less than at_most ({hi})",
+                lo=lo,
+                hi=hi,
+            )
+        if lo is not None or hi is not None:
+            ulo, uhi = self.truncated_range()
+            if uhi - ulo < MIN_MASS:
+                raise fail(
+                    "empty_truncation",
+                    "truncating to [{lo}, {hi}] leaves no probability: the distribution "
+                    "puts (almost) nothing in that range",
+                    lo=-math.inf if lo is None else lo,
+                    hi=math.inf if hi is None else hi,
+                )
+        return self
+
+    def truncated_range(self) -> tuple[float, float]:
+        """[F(at_least), F(at_most)] under the untruncated distribution."""
+        ref = self.reference()
+        ulo = 0.0 if self.at_least is None else float(ref.cdf(self.at_least))
+        uhi = 1.0 if self.at_most is None else float(ref.cdf(self.at_most))
+        return ulo, uhi
+
+    def _spec(self, kind: int, par: tuple[float, ...]) -> QuantileSpec:
+        ulo, uhi = self.truncated_range()
+        return QuantileSpec(kind, tuple(par) + (0.0,) * (4 - len(par)), ulo, uhi)  # type: ignore[arg-type]
+
+    def _table(self) -> QuantileSpec:
+        # Quantiles on an even grid of the truncated probability range: linear
+        # interpolation between them keeps the CDF error below one grid step.
+        ulo, uhi = self.truncated_range()
+        grid = ulo + np.linspace(0.0, 1.0, TABLE_POINTS) * (uhi - ulo)
+        qs = self.reference().ppf(grid)
+        lo, hi = self.support()
+        qs[0], qs[-1] = max(lo, qs[0]), min(hi, qs[-1])
+        return QuantileSpec(rnd.TABLE, table_x=np.asarray(qs, dtype=np.float64))
+
+
+def _check_order(lo_name: str, lo: float, hi_name: str, hi: float) -> None:
+    if not lo < hi:
+        raise fail(
+            "bad_order",
+            "{hi_name} ({hi}) must be greater than {lo_name} ({lo})",
+            lo_name=lo_name,
+            lo=lo,
+            hi_name=hi_name,
+            hi=hi,
+        )
+
+
+def _check_mode(lo: float, mode: float, hi: float) -> None:
+    _check_order("min", lo, "max", hi)
+    if not lo <= mode <= hi:
+        raise fail(
+            "bad_mode",
+            "mode ({mode}) must lie between min ({lo}) and max ({hi})",
+            mode=mode,
+            lo=lo,
+            hi=hi,
+        )
+
+
+def _check_positive(name: str, value: float) -> None:
+    if not value > 0:
+        raise fail("not_positive", "{name} must be greater than 0, found {value}",
+                   name=name, value=value)
+
+
+class Fixed(Dist):
+    """A constant."""
+
+    dist: Literal["fixed"]
+    value: float
+    continuous: ClassVar[bool] = False
+
+    def reference(self) -> Any:
+        return _FiniteReference(np.array([self.value]), np.array([1.0]))
+
+    def support(self) -> tuple[float, float]:
+        return self.value, self.value
+
+    def compile(self) -> QuantileSpec:
+        return QuantileSpec(rnd.FIXED, (self.value, 0.0, 0.0, 0.0))
+
+
+class Uniform(Truncatable):
+    """Uniform on [min, max]."""
+
+    dist: Literal["uniform"]
+    min: float
+    max: float
+
+    @model_validator(mode="before")
+    @classmethod
+    def _check(cls, data: Any) -> Any:
+        if isinstance(data, dict) and _numbers(data, "min", "max"):
+            _check_order("min", data["min"], "max", data["max"])
+        return data
+
+    def reference(self) -> Any:
+        return stats.uniform(self.min, self.max - self.min)
+
+    def compile(self) -> QuantileSpec:
+        return self._spec(rnd.UNIFORM, (self.min, self.max))
+
+
+class Triangular(Truncatable):
+    """Triangular on [min, max] with its peak at mode."""
+
+    dist: Literal["triangular"]
+    min: float
+    mode: float
+    max: float
+
+    @model_validator(mode="before")
+    @classmethod
+    def _check(cls, data: Any) -> Any:
+        if isinstance(data, dict) and _numbers(data, "min", "mode", "max"):
+            _check_mode(data["min"], data["mode"], data["max"])
+        return data
+
+    def reference(self) -> Any:
+        width = self.max - self.min
+        return stats.triang((self.mode - self.min) / width, loc=self.min, scale=width)
+
+    def compile(self) -> QuantileSpec:
+        return self._spec(rnd.TRIANGULAR, (self.min, self.mode, self.max))
+
+
+class Pert(Truncatable):
+    """Beta-PERT on [min, max] with mode and shape lambda, as @RISK's RiskPert."""
+
+    dist: Literal["pert"]
+    min: float
+    mode: float
+    max: float
+    lambda_: float = Field(4.0, alias="lambda")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _check(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            if _numbers(data, "min", "mode", "max"):
+                _check_mode(data["min"], data["mode"], data["max"])
+            if _numbers(data, "lambda"):
+                _check_positive("lambda", data["lambda"])
+        return data
+
+    def shape(self) -> tuple[float, float]:
+        """The beta shapes (alpha, beta) of this PERT (Vose 2008, eq. 4.10)."""
+        width = self.max - self.min
+        a = 1.0 + self.lambda_ * (self.mode - self.min) / width
+        b = 1.0 + self.lambda_ * (self.max - self.mode) / width
+        return a, b
+
+    def reference(self) -> Any:
+        a, b = self.shape()
+        return stats.beta(a, b, loc=self.min, scale=self.max - self.min)
+
+    def compile(self) -> QuantileSpec:
+        return self._table()
+
+
+class Normal(Truncatable):
+    """Normal, by mean and sd or by a 90% interval p5..p95."""
+
+    dist: Literal["normal"]
+    mean: float | None = None
+    sd: float | None = None
+    p5: float | None = None
+    p95: float | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _check(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            _check_pair(data, ("mean", "sd"), ("p5", "p95"))
+            if _numbers(data, "sd"):
+                _check_positive("sd", data["sd"])
+            if _numbers(data, "p5", "p95"):
+                _check_order("p5", data["p5"], "p95", data["p95"])
+        return data
+
+    def params(self) -> tuple[float, float]:
+        """(mean, sd) of the normal, whichever way it was given."""
+        if self.mean is not None and self.sd is not None:
+            return self.mean, self.sd
+        assert self.p5 is not None and self.p95 is not None
+        return (self.p5 + self.p95) / 2, (self.p95 - self.p5) / (2 * Z95)
+
+    def reference(self) -> Any:
+        mu, sd = self.params()
+        return stats.norm(mu, sd)
+
+    def compile(self) -> QuantileSpec:
+        return self._spec(rnd.NORMAL, self.params())
+
+
+class Lognormal(Truncatable):
+    """Lognormal, by the mean and sd of the value itself or by a 90% interval."""
+
+    dist: Literal["lognormal"]
+    mean: float | None = None
+    sd: float | None = None
+    p5: float | None = None
+    p95: float | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _check(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            _check_pair(data, ("mean", "sd"), ("p5", "p95"))
+            if _numbers(data, "mean"):
+                _check_positive("mean", data["mean"])
+            if _numbers(data, "sd"):
+                _check_positive("sd", data["sd"])
+            if _numbers(data, "p5"):
+                _check_positive("p5", data["p5"])
+            if _numbers(data, "p5", "p95"):
+                _check_order("p5", data["p5"], "p95", data["p95"])
+        return data
+
+    def params(self) -> tuple[float, float]:
+        """(mu, sigma) of the underlying normal of log(value)."""
+        if self.mean is not None and self.sd is not None:
+            sigma2 = math.log1p((self.sd / self.mean) ** 2)
+            return math.log(self.mean) - sigma2 / 2, math.sqrt(sigma2)
+        assert self.p5 is not None and self.p95 is not None
+        lo, hi = math.log(self.p5), math.log(self.p95)
+        return (lo + hi) / 2, (hi - lo) / (2 * Z95)
+
+    def reference(self) -> Any:
+        mu, sigma = self.params()
+        return stats.lognorm(sigma, scale=math.exp(mu))
+
+    def compile(self) -> QuantileSpec:
+        return self._spec(rnd.LOGNORMAL, self.params())
+
+
+class Beta(Truncatable):
+    """Beta on [0, 1]."""
+
+    dist: Literal["beta"]
+    alpha: float
+    beta: float
+
+    @model_validator(mode="before")
+    @classmethod
+    def _check(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name in ("alpha", "beta"):
+                if _numbers(data, name):
+                    _check_positive(name, data[name])
+        return data
+
+    def reference(self) -> Any:
+        return stats.beta(self.alpha, self.beta)
+
+    def compile(self) -> QuantileSpec:
+        return self._table()
+
+
+class Discrete(Dist):
+    """A distribution over a finite list of outcomes."""
+
+    continuous: ClassVar[bool] = False
+
+    def outcomes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Outcome values and their probabilities."""
+        raise NotImplementedError
+
+    def reference(self) -> Any:
+        values, probs = self.outcomes()
+        return _FiniteReference(values, probs)
+
+    def support(self) -> tuple[float, float]:
+        values, probs = self.outcomes()
+        return float(values[probs > 0].min()), float(values[probs > 0].max())
+
+    def compile(self) -> QuantileSpec:
+        values, probs = self.outcomes()
+        order = np.argsort(values, kind="stable")
+        values, probs = values[order], probs[order]
+        cdf = np.cumsum(probs)
+        cdf /= cdf[-1]
+        cdf[-1] = 1.0
+        return QuantileSpec(rnd.DISCRETE, table_x=values.astype(np.float64), table_c=cdf)
+
+
+class Poisson(Discrete):
+    """Poisson counts with the given mean."""
+
+    dist: Literal["poisson"]
+    mean: float
+    MAX_MEAN: ClassVar[float] = 1e7
+
+    @model_validator(mode="before")
+    @classmethod
+    def _check(cls, data: Any) -> Any:
+        if isinstance(data, dict) and _numbers(data, "mean"):
+            _check_positive("mean", data["mean"])
+            if data["mean"] > cls.MAX_MEAN:
+                raise fail("too_large", "mean ({mean}) must be at most {cap:g} for a poisson",
+                           mean=data["mean"], cap=cls.MAX_MEAN)
+        return data
+
+    def reference(self) -> Any:
+        return stats.poisson(self.mean)
+
+    def outcomes(self) -> tuple[np.ndarray, np.ndarray]:
+        # Counts within 40 sd of the mean: what lies beyond has probability far
+        # below the 2^-53 resolution of a uniform draw.
+        spread = 40.0 * math.sqrt(self.mean) + 40.0
+        ks = np.arange(max(0.0, math.floor(self.mean - spread)), math.ceil(self.mean + spread) + 1)
+        return ks, stats.poisson(self.mean).pmf(ks)
+
+    def support(self) -> tuple[float, float]:
+        return 0.0, math.inf
+
+
+class Bernoulli(Discrete):
+    """1 with probability p, else 0."""
+
+    dist: Literal["bernoulli"]
+    p: float
+
+    @model_validator(mode="before")
+    @classmethod
+    def _check(cls, data: Any) -> Any:
+        if isinstance(data, dict) and _numbers(data, "p") and not 0 <= data["p"] <= 1:
+            raise fail("bad_probability", "p must be between 0 and 1, found {p}", p=data["p"])
+        return data
+
+    def reference(self) -> Any:
+        return stats.bernoulli(self.p)
+
+    def outcomes(self) -> tuple[np.ndarray, np.ndarray]:
+        return np.array([0.0, 1.0]), np.array([1 - self.p, self.p])
+
+    def support(self) -> tuple[float, float]:
+        return (0.0 if self.p < 1 else 1.0), (1.0 if self.p > 0 else 0.0)
+
+
+class Choice(Discrete):
+    """One of a list of values, with optional weights (default equal)."""
+
+    dist: Literal["choice"]
+    values: list[float]
+    weights: list[float] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Choice:
+        if not self.values:
+            raise fail("empty_values", "values must list at least one outcome")
+        if self.weights is not None:
+            if len(self.weights) != len(self.values):
+                raise fail("bad_weights", "weights has {nw} entries but values has {nv}",
+                           nw=len(self.weights), nv=len(self.values))
+            if any(w < 0 for w in self.weights) or not sum(self.weights) > 0:
+                raise fail("bad_weights",
+                           "weights must be 0 or more and add up to a positive number")
+        return self
+
+    def outcomes(self) -> tuple[np.ndarray, np.ndarray]:
+        values = np.asarray(self.values, dtype=np.float64)
+        weights = np.ones_like(values) if self.weights is None else np.asarray(self.weights)
+        return values, weights / weights.sum()
+
+
+class Empirical(Discrete):
+    """Observed values from a CSV column, resampled with replacement."""
+
+    dist: Literal["empirical"]
+    file: str
+    column: str
+    #: the observations, read at validation relative to the scenario file.
+    data: tuple[float, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_data_key(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "data" in data:
+            raise fail("unknown_key", "unknown key 'data' (expected one of: column, dist, file)")
+        return data
+
+    @model_validator(mode="after")
+    def _read(self, info: ValidationInfo) -> Empirical:
+        if self.data:
+            return self
+        base = (info.context or {}).get("base", Path("."))
+        try:
+            values = read_empirical(self.file, self.column, Path(base))
+        except ValueError as exc:
+            raise fail("bad_empirical", "{reason}", reason=str(exc)) from None
+        object.__setattr__(self, "data", values)
+        return self
+
+    def outcomes(self) -> tuple[np.ndarray, np.ndarray]:
+        values = np.asarray(self.data, dtype=np.float64)
+        return values, np.full(values.size, 1.0 / values.size)
+
+
+def read_empirical(file: str, column: str, base: Path) -> tuple[float, ...]:
+    """Read an empirical distribution's column; raise ValueError with the reason."""
+    path = Path(file)
+    if not path.is_absolute():
+        path = base / path
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            columns = reader.fieldnames or []
+            if column not in columns:
+                close = get_close_matches(column, columns, n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                raise ValueError(f"{file} has no column '{column}'{hint} "
+                                 f"(columns: {', '.join(columns) or 'none'})")
+            values = []
+            for row_number, row in enumerate(reader, start=2):
+                cell = (row.get(column) or "").strip()
+                if cell == "":
+                    continue
+                try:
+                    number = float(cell.replace(",", "").replace("_", ""))
+                except ValueError:
+                    raise ValueError(f"{file}, line {row_number}, column '{column}': "
+                                     f"expected a number, found '{cell}'") from None
+                if not math.isfinite(number):
+                    raise ValueError(f"{file}, line {row_number}: expected a finite number, "
+                                     f"found '{cell}'")
+                values.append(number)
+    except FileNotFoundError:
+        raise ValueError(f"file not found: {path}") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ValueError(f"cannot read {path}: {exc}") from None
+    if not values:
+        raise ValueError(f"{file}: column '{column}' has no values")
+    return tuple(values)
+
+
+class _FiniteReference:
+    """A scipy-like view of a finite distribution (for support and tests)."""
+
+    def __init__(self, values: np.ndarray, probs: np.ndarray):
+        self.values, self.probs = values, probs
+
+    def support(self) -> tuple[float, float]:
+        return float(self.values.min()), float(self.values.max())
+
+    def cdf(self, x: Any) -> Any:
+        return np.sum(self.probs[None, :] * (self.values[None, :] <= np.atleast_1d(x)[:, None]),
+                      axis=1)
+
+
+DISTRIBUTIONS: dict[str, type[Dist]] = {
+    cls.model_fields["dist"].annotation.__args__[0]: cls  # type: ignore[union-attr]
+    for cls in (Fixed, Uniform, Triangular, Pert, Normal, Lognormal, Beta,
+                Poisson, Bernoulli, Choice, Empirical)
+}
+
+
+def _dist_tag(value: Any) -> str | None:
+    if isinstance(value, dict):
+        name = value.get("dist")
+    else:
+        name = getattr(value, "dist", None)
+    return f"§{name}" if name in DISTRIBUTIONS else None
+
+
+AnyDist = Annotated[
+    Annotated[Fixed, Tag("§fixed")]
+    | Annotated[Uniform, Tag("§uniform")]
+    | Annotated[Triangular, Tag("§triangular")]
+    | Annotated[Pert, Tag("§pert")]
+    | Annotated[Normal, Tag("§normal")]
+    | Annotated[Lognormal, Tag("§lognormal")]
+    | Annotated[Beta, Tag("§beta")]
+    | Annotated[Poisson, Tag("§poisson")]
+    | Annotated[Bernoulli, Tag("§bernoulli")]
+    | Annotated[Choice, Tag("§choice")]
+    | Annotated[Empirical, Tag("§empirical")],
+    Discriminator(
+        _dist_tag,
+        custom_error_type="unknown_distribution",
+        custom_error_message="unknown distribution",
+    ),
+]
+
+
+def _numbers(data: dict[str, Any], *names: str) -> bool:
+    """True when every named key is present and a real number (not a bool)."""
+    return all(
+        isinstance(data.get(n), int | float) and not isinstance(data.get(n), bool) for n in names
+    )
+
+
+def _check_pair(data: dict[str, Any], first: tuple[str, str], second: tuple[str, str]) -> None:
+    has_first = any(k in data for k in first)
+    has_second = any(k in data for k in second)
+    if has_first and has_second:
+        raise fail("mixed_parameters", "give either {a} or {b}, not both",
+                   a=" and ".join(first), b=" and ".join(second))
+    wanted = first if has_first or not has_second else second
+    missing = [k for k in wanted if k not in data]
+    if missing:
+        raise fail("missing_parameter", "missing {missing}: give {a} or {b}",
+                   missing=" and ".join(missing), a=" and ".join(first), b=" and ".join(second))

@@ -1,0 +1,236 @@
+"""Run a scenario: compile it, simulate blocks of trials in parallel, collect outcomes."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numba
+import numpy as np
+import pandas as pd
+
+from roisim import _kernels
+from roisim._random import seed_key
+from roisim.model import Model, compile_with_labels
+from roisim.scenario import Scenario
+
+if TYPE_CHECKING:
+    from roisim.compare import Comparison  # noqa: F401
+
+#: trials per kernel call: the granularity of the progress bar.
+BLOCK_TRIALS = 1 << 18
+#: trials whose monthly cumulative cash is kept for the fan chart.
+BAND_TRIALS = 4096
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """Per-trial outcomes of every subject, shape (n_subjects, n_trials) each.
+
+    Payback months are -1 where the cumulative cash never stays >= 0 within
+    the horizon; ``irr`` is NaN where no rate in [-99 %, +10,000 %] a year
+    gives zero present value. ``started`` and ``failed`` hold bit k for
+    phase k of a subject (its k-th phase as listed).
+    """
+
+    pv_costs: np.ndarray
+    pv_benefits: np.ndarray
+    payback: np.ndarray
+    dpayback: np.ndarray
+    irr: np.ndarray
+    started: np.ndarray
+    failed: np.ndarray
+    band_paths: np.ndarray
+
+    @classmethod
+    def empty(cls, n_subjects: int, n_trials: int, horizon: int) -> Outcomes:
+        """Allocate outputs for a run (memory: 28 bytes per subject and trial)."""
+        shape = (n_subjects, n_trials)
+        return cls(
+            np.empty(shape), np.empty(shape),
+            np.empty(shape, np.int16), np.empty(shape, np.int16),
+            np.empty(shape, np.float32),
+            np.empty(shape, np.uint16), np.empty(shape, np.uint16),
+            np.empty((n_subjects, min(n_trials, BAND_TRIALS), horizon), np.float32),
+        )
+
+
+@dataclass
+class SimulationResult:
+    """Outcomes of every trial of every subject (initiative or plan) of a scenario.
+
+    Attributes
+    ----------
+    scenario : Scenario
+        What was simulated.
+    n_trials, seed, threads : int
+        How it was simulated.
+    wall_time : float
+        Seconds spent simulating (compilation excluded when cached).
+    """
+
+    scenario: Scenario
+    n_trials: int
+    seed: int
+    threads: int
+    wall_time: float
+    outcomes: Outcomes
+    input_labels: list[str]
+    _cache: dict[str, object] = field(default_factory=dict, repr=False)
+
+    @property
+    def subjects(self) -> list[str]:
+        """Names of the initiatives, then the plans."""
+        return self.scenario.subjects
+
+    def index(self, subject: str) -> int:
+        """Row of ``subject`` in the outcome arrays."""
+        try:
+            return self.subjects.index(subject)
+        except ValueError:
+            raise KeyError(f"no initiative or plan named {subject!r}; "
+                           f"subjects: {', '.join(self.subjects)}") from None
+
+    def npv(self, subject: str) -> np.ndarray:
+        """Net present value of every trial of ``subject`` [currency]."""
+        s = self.index(subject)
+        return self.outcomes.pv_benefits[s] - self.outcomes.pv_costs[s]
+
+    def trials(self, subject: str) -> pd.DataFrame:
+        """One row per trial of ``subject``.
+
+        Columns: npv, roi, pv_costs, pv_benefits, payback_month,
+        discounted_payback_month, irr (NaN where undefined: roi where pv_costs
+        is 0, payback where never reached, irr where none exists), and for
+        plans one boolean column per phase, ``phase_<k>_started``.
+        """
+        s = self.index(subject)
+        o = self.outcomes
+        pvc, pvb = o.pv_costs[s], o.pv_benefits[s]
+        npv = pvb - pvc
+        with np.errstate(divide="ignore", invalid="ignore"):
+            roi = np.where(pvc != 0.0, npv / pvc, np.nan)
+        frame = pd.DataFrame({
+            "npv": npv,
+            "roi": roi,
+            "pv_costs": pvc,
+            "pv_benefits": pvb,
+            "payback_month": np.where(o.payback[s] >= 0, o.payback[s], np.nan),
+            "discounted_payback_month": np.where(o.dpayback[s] >= 0, o.dpayback[s], np.nan),
+            "irr": o.irr[s].astype(np.float64),
+        })
+        frame.index.name = "trial"
+        for k in range(self.n_phases(subject) if self.is_plan(subject) else 0):
+            frame[f"phase_{k + 1}_started"] = (o.started[s] >> k) & 1 == 1
+        return frame
+
+    def is_plan(self, subject: str) -> bool:
+        """True for plans, False for initiatives."""
+        return self.index(subject) >= len(self.scenario.initiatives)
+
+    def n_phases(self, subject: str) -> int:
+        """Number of phases of a subject (1 for an initiative)."""
+        s = self.index(subject)
+        n_ini = len(self.scenario.initiatives)
+        return 1 if s < n_ini else len(self.scenario.plans[s - n_ini].phases)
+
+    def summary(self) -> pd.DataFrame:
+        """Summary statistics, one row per subject (see :func:`roisim.metrics.summarize`)."""
+        from roisim.metrics import summarize
+
+        if "summary" not in self._cache:
+            self._cache["summary"] = summarize(self)
+        return self._cache["summary"].copy()  # type: ignore[attr-defined]
+
+    def bands(self, subject: str, percentiles: tuple[float, ...] = (5, 25, 50, 75, 95)
+              ) -> pd.DataFrame:
+        """Percentiles of cumulative undiscounted net cash by month (rows: months).
+
+        Taken from the first ``min(n_trials, 4096)`` trials, which are a random
+        sample of all of them.
+        """
+        paths = self.outcomes.band_paths[self.index(subject)]
+        values = np.percentile(paths, percentiles, axis=0)
+        frame = pd.DataFrame(values.T, columns=[f"p{p:g}" for p in percentiles])
+        frame.index.name = "month"
+        return frame
+
+
+def simulate(
+    scenario: Scenario,
+    *,
+    trials: int | None = None,
+    seed: int | None = None,
+    threads: int | None = None,
+    irr: bool = True,
+    progress: Progress | None = None,
+) -> SimulationResult:
+    """Simulate every initiative and plan of a scenario on common random numbers.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A loaded scenario (:func:`roisim.load`).
+    trials : int, optional
+        Number of trials; default: the scenario's ``trials``.
+    seed : int, optional
+        Non-negative seed; default: the scenario's ``seed``. The same seed
+        gives bit-identical outcomes whatever the thread count.
+    threads : int, optional
+        Worker threads (default: all cores numba sees).
+    irr : bool
+        Compute each trial's IRR (a root search; about a third of the time).
+    progress : callable, optional
+        Called as ``progress(done, total)`` after each block of trials.
+
+    Returns
+    -------
+    SimulationResult
+    """
+    n = scenario.scenario.trials if trials is None else trials
+    seed = scenario.scenario.seed if seed is None else seed
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise ValueError(f"trials must be a whole number of at least 1, got {n!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seed must be a whole number of 0 or more, got {seed!r}")
+    max_threads = numba.config.NUMBA_NUM_THREADS
+    threads = max_threads if threads is None else threads
+    if not 1 <= threads <= max_threads:
+        raise ValueError(f"threads must be between 1 and {max_threads}, got {threads}")
+
+    model, labels = compile_with_labels(scenario)
+    out = Outcomes.empty(model.sb_ph0.size, int(n), model.horizon)
+    elapsed = run_blocks(model, seed_key(seed), int(n), out, threads=threads, irr=irr,
+                         progress=progress)
+    return SimulationResult(scenario, int(n), int(seed), threads, elapsed, out, labels)
+
+
+def run_blocks(model: Model, key: np.uint64, n: int, out: Outcomes, *, threads: int,
+               irr: bool = True, progress: Progress | None = None, first: int = 0) -> float:
+    """Fill ``out`` with trials ``first .. first+n-1``, block by block; return seconds."""
+    previous = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    began = time.perf_counter()
+    try:
+        for start in range(first, first + n, BLOCK_TRIALS):
+            size = min(BLOCK_TRIALS, first + n - start)
+            # several chunks per thread even out trials of unequal cost
+            chunks = max(1, min(size, 8 * threads))
+            _kernels.simulate_trials(model, key, start, size, chunks, out.pv_costs, out.pv_benefits,
+                                     out.payback, out.dpayback, out.irr, out.started,
+                                     out.failed, out.band_paths, irr)
+            if progress is not None:
+                progress(start + size - first, n)
+    finally:
+        numba.set_num_threads(previous)
+    return time.perf_counter() - began
+
+
+def n_blocks(n_trials: int) -> int:
+    """Kernel calls a run of ``n_trials`` makes."""
+    return math.ceil(n_trials / BLOCK_TRIALS)

@@ -1,0 +1,362 @@
+"""The scenario file format (v1): typed models, loading and validation.
+
+:func:`load` reads a TOML file and returns a :class:`Scenario` that the rest
+of roisim trusts. Anything the format does not allow raises
+:class:`ScenarioError`, whose message names the file, the place in it
+(``initiatives[0].costs[1].amount``), what was found and what was expected.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from difflib import get_close_matches
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import tomli
+from pydantic import Discriminator, Field, Tag, ValidationError, model_validator
+
+from roisim.distributions import DISTRIBUTIONS, AnyDist, Dist, Empirical, Strict, fail
+
+#: longest horizon accepted (100 years of months).
+MAX_HORIZON = 1200
+#: most phases in one plan (phase flags are kept in 16 bits per trial).
+MAX_PHASES = 16
+
+
+class ScenarioError(ValueError):
+    """A scenario file that cannot be loaded, with where and why.
+
+    Attributes
+    ----------
+    path : str
+        The file, as given.
+    location : str
+        The place in the file, such as ``initiatives[0].costs[1].amount``;
+        empty when the problem is the file as a whole.
+    message : str
+        What was found and what was expected.
+    """
+
+    def __init__(self, path: str | Path, location: str, message: str):
+        self.path, self.location, self.message = str(path), location, message
+        where = f"{self.path}: {location}: " if location else f"{self.path}: "
+        super().__init__(where + message)
+
+
+def _factor_tag(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return "§number"
+    if isinstance(value, str):
+        return "§name"
+    if isinstance(value, dict | Dist):
+        return "§dist"
+    return None
+
+
+def _value_tag(value: Any) -> str | None:
+    return "§product" if isinstance(value, list) else _factor_tag(value)
+
+
+_EXPECTED_VALUE = "a number, an input name, a distribution table"
+
+Factor = Annotated[
+    Annotated[float, Tag("§number")] | Annotated[str, Tag("§name")] | Annotated[AnyDist, Tag("§dist")],
+    Discriminator(_factor_tag, custom_error_type="bad_value",
+                  custom_error_message=f"expected {_EXPECTED_VALUE}"),
+]
+
+#: A number, an input name, an inline distribution, or a list of those (their product).
+Value = Annotated[
+    Annotated[float, Tag("§number")]
+    | Annotated[str, Tag("§name")]
+    | Annotated[AnyDist, Tag("§dist")]
+    | Annotated[list[Factor], Tag("§product"), Field(min_length=1)],
+    Discriminator(_value_tag, custom_error_type="bad_value",
+                  custom_error_message=f"expected {_EXPECTED_VALUE} or a list of those"),
+]
+
+
+class Header(Strict):
+    """The ``[scenario]`` table."""
+
+    name: str = Field(min_length=1)
+    currency: str = "USD"
+    horizon_months: int = Field(ge=1, le=MAX_HORIZON)
+    discount_rate: float = Field(0.0, gt=-1.0, le=10.0)
+    trials: int = Field(100_000, ge=1, le=10**10)
+    seed: int = Field(0, ge=0, le=2**63 - 1)
+
+
+class Adoption(Strict):
+    """An initiative's adoption curve."""
+
+    curve: Literal["immediate", "linear", "logistic"] = "immediate"
+    ceiling: Value = 1.0
+    ramp_months: Value | None = None
+
+    @model_validator(mode="after")
+    def _ramp_needed(self) -> Adoption:
+        if self.curve != "immediate" and self.ramp_months is None:
+            raise fail("missing_ramp", "a {curve} curve needs ramp_months", curve=self.curve)
+        return self
+
+
+class CashLine(Strict):
+    """A cost or benefit line: an amount and its timing."""
+
+    name: str
+    amount: Value
+    month: Value | None = None
+    every: Literal["month", "year"] | None = None
+    from_month: Value | None = None
+    until_month: Value | None = None
+    scale_with_adoption: bool | None = None
+
+    @model_validator(mode="after")
+    def _timing(self) -> CashLine:
+        if (self.month is None) == (self.every is None):
+            raise fail("bad_timing", "give exactly one of month (once) or every (recurring)")
+        if self.month is not None and (self.from_month is not None or self.until_month is not None):
+            raise fail("bad_timing", "from_month and until_month go with every, not with month")
+        return self
+
+
+class Cost(CashLine):
+    """A cost line; ``fixed`` costs are paid once, by the first phase to start."""
+
+    fixed: bool = False
+
+
+class Benefit(CashLine):
+    """A benefit line; ``growth_per_year`` compounds month by month."""
+
+    growth_per_year: Value | None = None
+
+
+class Risk(Strict):
+    """A risk event, drawn once per trial and initiative."""
+
+    name: str
+    probability: Value
+    cost: Value | None = None
+    delay_months: Value | None = None
+    benefit_loss: Value | None = None
+    abandon: bool = False
+
+    @model_validator(mode="after")
+    def _has_effect(self) -> Risk:
+        if self.cost is None and self.delay_months is None and self.benefit_loss is None \
+                and not self.abandon:
+            raise fail("no_effect", "a risk needs at least one of cost, delay_months, "
+                                    "benefit_loss or abandon = true")
+        return self
+
+
+class Initiative(Strict):
+    """An automation initiative: its timing, adoption, cash-flow lines and risks."""
+
+    name: str = Field(min_length=1)
+    strategic_impact: int | None = Field(None, ge=1, le=5)
+    feasibility: int | None = Field(None, ge=1, le=5)
+    go_live_month: Value = 0.0
+    adoption: Adoption = Adoption()
+    costs: list[Cost] = []
+    benefits: list[Benefit] = []
+    risks: list[Risk] = []
+
+
+GateMetric = Literal["net_cash_to_date", "roi_to_date", "adoption"]
+
+
+class Gate(Strict):
+    """A go/no-go condition judged at a phase's start."""
+
+    metric: GateMetric
+    at_least: float | None = None
+    at_most: float | None = None
+    on_fail: Literal["keep", "stop"] = "keep"
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Gate:
+        if self.at_least is None and self.at_most is None:
+            raise fail("empty_gate", "a gate needs at_least, at_most or both")
+        if self.at_least is not None and self.at_most is not None \
+                and self.at_least > self.at_most:
+            raise fail("bad_gate", "at_least ({lo}) must not exceed at_most ({hi})",
+                       lo=self.at_least, hi=self.at_most)
+        return self
+
+
+class Phase(Strict):
+    """One step of a rollout: a share of an initiative started at a month."""
+
+    initiative: str
+    start_month: Value = 0.0
+    share: Value = 1.0
+    gate: Gate | None = None
+
+
+class Plan(Strict):
+    """A rollout plan: phases, possibly gated."""
+
+    name: str = Field(min_length=1)
+    phases: list[Phase] = Field(min_length=1, max_length=MAX_PHASES)
+
+
+class Correlation(Strict):
+    """A Spearman rank correlation between two inputs."""
+
+    inputs: list[str] = Field(min_length=2, max_length=2)
+    rank: float = Field(ge=-1.0, le=1.0)
+
+
+class Scenario(Strict):
+    """A validated scenario: everything downstream trusts it.
+
+    Attributes
+    ----------
+    source : str
+        The file it was loaded from ('' when built in code).
+    """
+
+    scenario: Header
+    inputs: dict[str, AnyDist] = {}
+    correlations: list[Correlation] = []
+    initiatives: list[Initiative] = Field(min_length=1)
+    plans: list[Plan] = []
+    source: str = ""
+
+    @property
+    def name(self) -> str:
+        """The scenario's display name."""
+        return self.scenario.name
+
+    @property
+    def subjects(self) -> list[str]:
+        """Names of everything evaluated: initiatives, then plans."""
+        return [i.name for i in self.initiatives] + [p.name for p in self.plans]
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load(path: str | Path) -> Scenario:
+    """Load and validate a scenario file.
+
+    Parameters
+    ----------
+    path : str or Path
+        A TOML file in the v1 scenario format.
+
+    Returns
+    -------
+    Scenario
+        The validated scenario.
+
+    Raises
+    ------
+    ScenarioError
+        If the file cannot be read, is not valid TOML, or breaks the format.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(path, "", "no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(path, "", f"cannot be read ({exc})") from None
+    try:
+        document = tomli.loads(text)
+    except tomli.TOMLDecodeError as exc:
+        raise ScenarioError(path, "", _toml_message(exc)) from None
+    return parse(document, source=path)
+
+
+def parse(document: dict[str, Any], *, source: str | Path = "<scenario>") -> Scenario:
+    """Validate a scenario already read into a dict (as a TOML parser returns it).
+
+    Relative ``empirical`` files are read next to ``source``.
+    """
+    if "source" in document:
+        raise ScenarioError(source, "source", "unknown key 'source'")
+    try:
+        scenario = Scenario.model_validate(
+            {**document, "source": str(source)}, context={"base": Path(source).parent}
+        )
+    except ValidationError as exc:
+        location, message = _first_error(exc)
+        raise ScenarioError(source, location, message) from None
+    from roisim._checks import check_scenario
+
+    return check_scenario(scenario, Path(source))
+
+
+def _toml_message(exc: tomli.TOMLDecodeError) -> str:
+    # tomli reads TOML 1.1, which the format needs for inline tables over several lines.
+    reason = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)$", "", str(exc))
+    return f"line {exc.lineno}, column {exc.colno}: invalid TOML: {reason}"
+
+
+def format_location(loc: tuple[int | str, ...]) -> str:
+    """``('initiatives', 0, 'costs', 1)`` -> ``initiatives[0].costs[1]``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif not str(part).startswith("§"):
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _first_error(exc: ValidationError) -> tuple[str, str]:
+    error = exc.errors(include_url=False)[0]
+    loc = tuple(error["loc"])
+    kind, found = error["type"], error.get("input")
+    if kind == "missing":
+        return format_location(loc[:-1]), f"missing required key '{loc[-1]}'"
+    if kind == "unknown_distribution":
+        name = found.get("dist") if isinstance(found, dict) else None
+        known = ", ".join(DISTRIBUTIONS)
+        if name is None:
+            return format_location(loc), f"missing key 'dist' (one of: {known})"
+        close = get_close_matches(str(name), list(DISTRIBUTIONS), n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        return format_location(loc), f"unknown distribution '{name}'{hint} (expected one of: {known})"
+    message = error["msg"].replace("Input should be ", "must be ")
+    if kind in _TYPE_NAMES:
+        message = f"expected {_TYPE_NAMES[kind]}"
+    if kind in _TYPE_NAMES or kind == "bad_value" or kind.startswith(("greater", "less")) \
+            or kind in ("literal_error", "too_short", "too_long"):
+        message = f"{message[0].lower()}{message[1:]}, found {_show(found)}"
+    return format_location(loc), message
+
+
+_TYPE_NAMES = {
+    "float_type": "a number",
+    "int_type": "a whole number",
+    "int_from_float": "a whole number",
+    "string_type": "text in quotes",
+    "bool_type": "true or false",
+    "list_type": "a list [...]",
+    "dict_type": "a table {...}",
+    "model_type": "a table {...}",
+    "model_attributes_type": "a table {...}",
+}
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f"'{value}'"
+    if isinstance(value, dict):
+        return "a table {...}"
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return str(int(value))
+    return repr(value)
