@@ -324,45 +324,74 @@ def risk_effects(m, x, v, delay, loss, abandon, rcost):
                 abandon[j] |= m.rk_abandon[r]
 
 
+@jit
+def workspace(m):
+    """Scratch arrays for evaluating trials of model ``m`` (one set per thread chunk)."""
+    n_in, n_ini, horizon = m.in_kind.size, m.ini_golive.size, m.horizon
+    max_ph = 1
+    for s in range(m.sb_ph0.size):
+        max_ph = max(max_ph, m.sb_ph1[s] - m.sb_ph0[s])
+    return (
+        np.empty(n_in), np.empty((n_in, horizon)), np.empty(m.val_const.size),  # x, xm, v
+        np.empty(horizon), np.empty(horizon), np.empty(horizon), np.empty(horizon),
+        np.empty(n_ini), np.empty(n_ini), np.empty(n_ini), np.empty(n_ini, np.bool_),
+        np.empty(n_ini), np.empty(n_ini),  # ceilings, ramps
+        np.empty(n_ini, np.bool_), np.empty(n_ini, np.int64),  # struck, abandon_at
+        np.empty(max_ph, np.int64), np.empty(max_ph), np.empty(max_ph, np.int64),
+        np.empty(max_ph), np.empty(max_ph),
+    )
+
+
+@jit
+def start_trial(m, key, trial, x, xm, v, delay, loss, rcost, abandon, ceilings, ramps):
+    """Draw one trial's inputs and everything shared by its subjects."""
+    tkey = trial_key(key, trial)
+    draw_inputs(m, tkey, x, xm)
+    eval_values(m, x, v)
+    risk_effects(m, x, v, delay, loss, abandon, rcost)
+    for j in range(m.ini_golive.size):
+        ceilings[j] = v[m.ini_ceiling[j]]
+        ramps[j] = 1.0 if m.ini_ramp[j] < 0 else v[m.ini_ramp[j]]
+
+
+@jit
+def trial_cash(m, key, trial, s, costs_out, bens_out):
+    """Monthly costs and benefits of subject ``s`` in one trial (for inspection and tests).
+
+    Returns the started and failed phase flags.
+    """
+    (x, xm, v, costs, bens, adopt, net, delay, loss, rcost, abandon, ceilings, ramps, struck,
+     abandon_at, order, starts, run_init, run_golive, run_share) = workspace(m)
+    start_trial(m, key, trial, x, xm, v, delay, loss, rcost, abandon, ceilings, ramps)
+    st, fl = eval_subject(m, s, v, xm, delay, loss, abandon, rcost, m.ini_curve, ceilings,
+                          ramps, costs, bens, adopt, order, starts, run_init, run_golive,
+                          run_share, struck, abandon_at)
+    costs_out[:] = costs
+    bens_out[:] = bens
+    return st, fl
+
+
 @jit(parallel=True)
 def simulate_trials(m, key, first, n, n_chunks, pv_costs, pv_benefits, payback, dpayback,
                     irr_out, started, failed, band_paths, compute_irr):
     """Evaluate trials ``first .. first+n-1`` of every subject into the outputs.
 
     Outputs have shape (n_subjects, n_trials) and are written at the trial's
-    global index, in ``n_chunks`` chunks shared among the threads; ``band_paths`` (n_subjects, n_band, horizon) receives the
-    cumulative net cash of trials below ``n_band`` for the fan chart.
+    global index, in ``n_chunks`` chunks shared among the threads;
+    ``band_paths`` (n_subjects, n_band, horizon) receives the cumulative net
+    cash of trials below ``n_band`` for the fan chart.
     """
     horizon = m.horizon
-    n_in, n_val, n_ini = m.in_kind.size, m.val_const.size, m.ini_golive.size
     n_band = band_paths.shape[1]
-    max_ph = 1
-    for s in range(m.sb_ph0.size):
-        max_ph = max(max_ph, m.sb_ph1[s] - m.sb_ph0[s])
     for c in numba.prange(n_chunks):
         lo = first + (n * c) // n_chunks
         hi = first + (n * (c + 1)) // n_chunks
-        x = np.empty(n_in)
-        xm = np.empty((n_in, horizon))
-        v = np.empty(n_val)
-        costs, bens = np.empty(horizon), np.empty(horizon)
-        adopt, net = np.empty(horizon), np.empty(horizon)
-        delay, loss, rcost = np.empty(n_ini), np.empty(n_ini), np.empty(n_ini)
-        abandon, struck = np.empty(n_ini, np.bool_), np.empty(n_ini, np.bool_)
-        abandon_at = np.empty(n_ini, np.int64)
-        curves, ceilings, ramps = m.ini_curve, np.empty(n_ini), np.empty(n_ini)
-        order, run_init = np.empty(max_ph, np.int64), np.empty(max_ph, np.int64)
-        starts, run_golive, run_share = np.empty(max_ph), np.empty(max_ph), np.empty(max_ph)
+        (x, xm, v, costs, bens, adopt, net, delay, loss, rcost, abandon, ceilings, ramps,
+         struck, abandon_at, order, starts, run_init, run_golive, run_share) = workspace(m)
         for trial in range(lo, hi):
-            tkey = trial_key(key, trial)
-            draw_inputs(m, tkey, x, xm)
-            eval_values(m, x, v)
-            risk_effects(m, x, v, delay, loss, abandon, rcost)
-            for j in range(n_ini):
-                ceilings[j] = v[m.ini_ceiling[j]]
-                ramps[j] = 1.0 if m.ini_ramp[j] < 0 else v[m.ini_ramp[j]]
+            start_trial(m, key, trial, x, xm, v, delay, loss, rcost, abandon, ceilings, ramps)
             for s in range(m.sb_ph0.size):
-                st, fl = eval_subject(m, s, v, xm, delay, loss, abandon, rcost, curves,
+                st, fl = eval_subject(m, s, v, xm, delay, loss, abandon, rcost, m.ini_curve,
                                       ceilings, ramps, costs, bens, adopt, order, starts,
                                       run_init, run_golive, run_share, struck, abandon_at)
                 pvc, pvb, pb, dpb = outcomes(costs, bens, m.discount, net)

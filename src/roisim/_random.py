@@ -170,3 +170,11 @@ def quantile(kind, par, ulo, uhi, tab_x, tab_c, off, n, u):
     # rounding can leave p at or past the last cumulative step: lo is then n - 1,
     # the last outcome, which is the right answer.
     return tab_x[off + lo]
+
+
+@jit
+def draw_many(kind, par, ulo, uhi, tab_x, tab_c, key, stream, first, out):
+    """Draws of one input for trials ``first, first+1, ...`` into ``out``."""
+    for i in range(out.size):
+        u = uniform01(trial_key(key, first + i), stream, 0)
+        out[i] = quantile(kind, par, ulo, uhi, tab_x, tab_c, 0, tab_x.size, u)

@@ -99,6 +99,26 @@ class Dist(Strict):
         """The kernel's quantile parameters for this distribution."""
         raise NotImplementedError
 
+    def sample(self, size: int, *, seed: int = 0, first: int = 0) -> np.ndarray:
+        """Draws exactly as the kernel makes them, for trials ``first .. first+size-1``.
+
+        Parameters
+        ----------
+        size : int
+            Number of draws.
+        seed : int
+            The run's seed.
+        first : int
+            Index of the first trial.
+        """
+        spec = self.compile()
+        out = np.empty(size)
+        table_c = spec.table_c if spec.table_c.size else np.zeros(spec.table_x.size)
+        rnd.draw_many(spec.kind, np.array(spec.par, np.float64), spec.ulo, spec.uhi,
+                      spec.table_x, table_c, rnd.seed_key(seed), rnd.stream_key("sample"),
+                      first, out)
+        return out
+
     def support(self) -> tuple[float, float]:
         """Smallest and largest value a draw can take (after truncation)."""
         lo, hi = self.reference().support()

@@ -14,7 +14,7 @@ import pandas as pd
 
 from roisim import _kernels
 from roisim._random import seed_key
-from roisim.model import Model, compile_with_labels
+from roisim.model import Model, compile_model, compile_with_labels
 from roisim.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -138,6 +138,23 @@ class SimulationResult:
         s = self.index(subject)
         n_ini = len(self.scenario.initiatives)
         return 1 if s < n_ini else len(self.scenario.plans[s - n_ini].phases)
+
+    def cash_flows(self, subject: str, trial: int) -> pd.DataFrame:
+        """Monthly cash of one trial of ``subject``: costs, benefits, net, cumulative.
+
+        Recomputed from (seed, trial) alone, identical to what the run used.
+        """
+        s = self.index(subject)
+        if not 0 <= trial < self.n_trials:
+            raise IndexError(f"trial must be in 0..{self.n_trials - 1}, got {trial}")
+        model = compile_model(self.scenario)
+        costs, bens = np.empty(model.horizon), np.empty(model.horizon)
+        _kernels.trial_cash(model, seed_key(self.seed), trial, s, costs, bens)
+        frame = pd.DataFrame({"costs": costs, "benefits": bens, "net": bens - costs})
+        frame["cumulative"] = frame["net"].cumsum()
+        frame["discount_factor"] = model.discount
+        frame.index.name = "month"
+        return frame
 
     def summary(self) -> pd.DataFrame:
         """Summary statistics, one row per subject (see :func:`roisim.metrics.summarize`)."""

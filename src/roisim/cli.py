@@ -1,0 +1,217 @@
+"""The ``roisim`` command line: parse, dispatch, print. Nothing else imports typer."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+EXIT_CODES = """Exit codes: 0 every scenario ran; 1 a run failed (could not simulate or write
+results); 2 bad input (a scenario file or option is wrong); 130 interrupted."""
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help=f"Monte Carlo ROI simulation for automation projects.\n\n{EXIT_CODES}",
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+# data: tables to stdout (wide when piped, so tables are not squeezed to 80 columns)
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, soft_wrap=True)  # progress and problems to stderr
+
+OK, FAILED, BAD_INPUT, INTERRUPTED = 0, 1, 2, 130
+
+
+class Terminated(Exception):
+    """SIGTERM arrived; unwind like Ctrl-C."""
+
+
+def _on_sigterm(_signum: int, _frame: object) -> None:
+    raise Terminated()
+
+
+def scenario_files(paths: list[Path]) -> tuple[list[Path], list[str]]:
+    """Scenario files named by ``paths`` (folders give their *.toml, sorted); and problems."""
+    files, problems = [], []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(path.glob("*.toml"))
+            if not found:
+                problems.append(f"{path}: no scenario files (*.toml) in this folder")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            problems.append(f"{path}: no such file or folder")
+    return files, problems
+
+
+class Report:
+    """Counts outcomes of a batch and decides the exit code."""
+
+    def __init__(self, verb: str) -> None:
+        self.verb, self.done, self.failed, self.bad = verb, 0, 0, 0
+
+    def bad_input(self, message: str) -> None:
+        err.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
+        self.bad += 1
+
+    def failure(self, message: str) -> None:
+        err.print(f"[red]failed:[/red] {message}", highlight=False, markup=True)
+        self.failed += 1
+
+    def close(self) -> int:
+        noun = "scenario" if self.done == 1 else "scenarios"
+        problems = self.failed + self.bad
+        err.print(f"{self.done} {noun} {self.verb}, {problems} failed.", highlight=False)
+        if self.bad:
+            return BAD_INPUT
+        return FAILED if self.failed else OK
+
+
+def _progress_callback(label: str):  # type: ignore[no-untyped-def]
+    """A progress bar on stderr that appears once a run has lasted about a second."""
+    began = time.perf_counter()
+    state: dict[str, object] = {}
+
+    def update(done: int, total: int) -> None:
+        if "bar" not in state:
+            if time.perf_counter() - began < 1.0 and done < total:
+                return
+            if done >= total and "bar" not in state:
+                return
+            bar = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                           TimeRemainingColumn(), console=err, transient=True)
+            bar.start()
+            state["bar"], state["task"] = bar, bar.add_task(label, total=total)
+        bar = state["bar"]
+        bar.update(state["task"], completed=done)  # type: ignore[attr-defined]
+        if done >= total:
+            bar.stop()  # type: ignore[attr-defined]
+
+    def close() -> None:
+        if "bar" in state:
+            state["bar"].stop()  # type: ignore[attr-defined]
+
+    return update, close
+
+
+def summary_table(title: str, summary, currency: str) -> Table:  # type: ignore[no-untyped-def]
+    """The headline numbers of every subject as a rich table."""
+    table = Table(title=title, title_justify="left", header_style="bold")
+    table.add_column("subject")
+    for name in ("E[NPV]", "± se", "P5", "P50", "P95", "P(loss)", "CVaR 5%", "ROI P50",
+                 "payback P50"):
+        table.add_column(name, justify="right")
+    for subject, row in summary.iterrows():
+        payback = row["payback_month_p50"]
+        table.add_row(
+            str(subject),
+            f"{row['npv_mean']:,.0f}", f"{row['npv_mean_se']:,.0f}",
+            f"{row['npv_p5']:,.0f}", f"{row['npv_p50']:,.0f}", f"{row['npv_p95']:,.0f}",
+            f"{row['p_loss']:.1%}", f"{row['cvar5_npv']:,.0f}",
+            "n/a" if row["roi_n"] == 0 else f"{row['roi_p50']:.0%}",
+            "never" if payback == float("inf") else f"month {payback:.0f}",
+        )
+    table.caption = f"NPV in {currency}; payback: median month by which cumulative cash ≥ 0"
+    return table
+
+
+@app.command(epilog=EXIT_CODES)
+def run(
+    paths: Annotated[list[Path], typer.Argument(help="Scenario files or folders of them.")],
+    trials: Annotated[int | None, typer.Option(min=1, help="Trials (default: each scenario's own).")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Seed (default: each scenario's own).")] = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for results.")] = Path("results"),
+    threads: Annotated[int | None, typer.Option(min=1, help="Worker threads (default: all cores).")] = None,
+) -> None:
+    """Simulate scenarios and write results/<scenario>/ for each."""
+    import numba
+
+    import roisim
+    from roisim.metrics import payback_horizons  # noqa: F401
+    from roisim.output import write_results
+
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    if threads is not None and threads > numba.config.NUMBA_NUM_THREADS:
+        err.print(f"error: --threads must be at most {numba.config.NUMBA_NUM_THREADS} "
+                  f"(the cores numba can use), got {threads}", highlight=False)
+        raise typer.Exit(BAD_INPUT)
+    files, problems = scenario_files(paths)
+    report = Report("simulated")
+    for problem in problems:
+        report.bad_input(problem)
+    for path in files:
+        close = lambda: None  # noqa: E731
+        try:
+            scenario = roisim.load(path)
+        except roisim.ScenarioError as exc:
+            report.bad_input(str(exc))
+            continue
+        try:
+            n = trials or scenario.scenario.trials
+            update, close = _progress_callback(f"{path.name} ({n:,} trials)")
+            result = roisim.simulate(scenario, trials=trials, seed=seed, threads=threads,
+                                     progress=update)
+            close()
+            folder = write_results(result, out_dir, manifest={"command": _command_line()})
+        except (KeyboardInterrupt, Terminated):
+            close()
+            err.print(f"interrupted: results for {path} left as they were", highlight=False)
+            raise typer.Exit(INTERRUPTED) from None
+        except OSError as exc:
+            report.failure(f"{path}: cannot write results to {out_dir}: {exc.strerror or exc}")
+            continue
+        except Exception as exc:  # a failed run must not stop the batch
+            report.failure(f"{path}: {type(exc).__name__}: {exc}")
+            continue
+        out.print(summary_table(f"{scenario.name}  ({result.n_trials:,} trials, seed "
+                                f"{result.seed}, {result.wall_time:.2f} s)",
+                                result.summary(), scenario.scenario.currency))
+        err.print(f"wrote {folder}", highlight=False)
+        report.done += 1
+    raise typer.Exit(report.close())
+
+
+@app.command(epilog=EXIT_CODES)
+def validate(
+    paths: Annotated[list[Path], typer.Argument(help="Scenario files or folders of them.")],
+) -> None:
+    """Check scenario files without simulating them."""
+    import roisim
+
+    files, problems = scenario_files(paths)
+    report = Report("valid")
+    for problem in problems:
+        report.bad_input(problem)
+    for path in files:
+        try:
+            scenario = roisim.load(path)
+        except roisim.ScenarioError as exc:
+            report.bad_input(str(exc))
+            continue
+        out.print(f"{path}: ok ({len(scenario.initiatives)} initiatives, "
+                  f"{len(scenario.plans)} plans)", highlight=False)
+        report.done += 1
+    raise typer.Exit(report.close())
+
+
+def _command_line() -> str:
+    return " ".join(["roisim", *sys.argv[1:]])
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted", highlight=False)
+        sys.exit(INTERRUPTED)

@@ -1,0 +1,197 @@
+"""The results folder of a run, written completely or not at all.
+
+Everything goes into a hidden temporary folder beside the target first; only
+when every file is written is it moved into place, replacing the previous
+results of that scenario. An interrupted run leaves the previous results as
+they were and no partial folder behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from roisim import __version__
+from roisim.engine import SimulationResult
+
+#: rows per Parquet row group (and per slice held in memory while writing).
+ROW_GROUP = 1 << 20
+
+Writer = Callable[[SimulationResult, Path], list[str]]
+
+
+def slug(text: str) -> str:
+    """A file-name-safe version of a name: lower case, words joined by '_'."""
+    cleaned = re.sub(r"[^0-9a-zA-Z]+", "_", text).strip("_").lower()
+    return cleaned or "scenario"
+
+
+def sha256(path: str | Path) -> str:
+    """Hex digest of a file's bytes."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def result_folder(result: SimulationResult, out: Path) -> Path:
+    """Where a result goes: ``out/<scenario file stem>`` (or the scenario name)."""
+    source = result.scenario.source
+    return out / (slug(Path(source).stem) if source else slug(result.scenario.name))
+
+
+def write_results(result: SimulationResult, out: str | Path, *,
+                  extra: list[Writer] = (), manifest: dict[str, Any] | None = None) -> Path:
+    """Write every table, chart and the manifest of ``result`` under ``out``.
+
+    Returns the folder written. Raises OSError when ``out`` cannot be written;
+    nothing is left half-written in that case, nor on KeyboardInterrupt.
+    """
+    from roisim.charts import write_charts
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    final = result_folder(result, out)
+    work = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=out))
+    try:
+        work.chmod(0o777 & ~_umask())  # mkdtemp makes it private; results are not
+        files = write_tables(result, work)
+        files += write_trials(result, work)
+        files += write_charts(result, work)
+        for writer in extra:
+            files += writer(result, work)
+        info = build_manifest(result, files, manifest or {})
+        (work / "manifest.json").write_text(json.dumps(info, indent=2) + "\n")
+        _swap_into_place(work, final)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return final
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _swap_into_place(work: Path, final: Path) -> None:
+    if final.exists():
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        os.replace(final, old)
+        try:
+            os.replace(work, final)
+        except BaseException:
+            os.replace(old, final)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(work, final)
+
+
+def jsonable(value: Any) -> Any:
+    """Numbers as JSON allows them: NaN -> null, +-inf -> "inf"/"-inf"."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return value
+
+
+def write_tables(result: SimulationResult, folder: Path) -> list[str]:
+    """summary.csv and summary.json."""
+    summary = result.summary()
+    summary.to_csv(folder / "summary.csv")
+    records = [{"subject": name, **row} for name, row in summary.to_dict(orient="index").items()]
+    (folder / "summary.json").write_text(json.dumps(jsonable(records), indent=2) + "\n")
+    return ["summary.csv", "summary.json"]
+
+
+TRIALS_SCHEMA = pa.schema([
+    ("subject", pa.dictionary(pa.int32(), pa.string())),
+    ("trial", pa.int64()),
+    ("npv", pa.float64()),
+    ("roi", pa.float64()),
+    ("pv_costs", pa.float64()),
+    ("pv_benefits", pa.float64()),
+    ("payback_month", pa.int16()),
+    ("discounted_payback_month", pa.int16()),
+    ("irr", pa.float32()),
+    ("phases_started", pa.uint16()),
+])
+
+
+def write_trials(result: SimulationResult, folder: Path) -> list[str]:
+    """trials.parquet: one row per subject and trial; null where undefined.
+
+    ``phases_started`` has bit k set when phase k+1 of the subject started.
+    """
+    o = result.outcomes
+    names = pa.array(result.subjects, pa.string())
+    with pq.ParquetWriter(folder / "trials.parquet", TRIALS_SCHEMA, compression="zstd") as writer:
+        for s in range(len(result.subjects)):
+            for lo in range(0, result.n_trials, ROW_GROUP):
+                hi = min(lo + ROW_GROUP, result.n_trials)
+                pvc, pvb = o.pv_costs[s, lo:hi], o.pv_benefits[s, lo:hi]
+                npv = pvb - pvc
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    roi = npv / pvc
+                pb, dpb, irr = o.payback[s, lo:hi], o.dpayback[s, lo:hi], o.irr[s, lo:hi]
+                batch = pa.record_batch([
+                    pa.DictionaryArray.from_arrays(np.full(hi - lo, s, np.int32), names),
+                    pa.array(np.arange(lo, hi, dtype=np.int64)),
+                    pa.array(npv),
+                    pa.array(roi, mask=pvc == 0.0),
+                    pa.array(pvc),
+                    pa.array(pvb),
+                    pa.array(pb, mask=pb < 0),
+                    pa.array(dpb, mask=dpb < 0),
+                    pa.array(irr, mask=np.isnan(irr)),
+                    pa.array(o.started[s, lo:hi]),
+                ], schema=TRIALS_SCHEMA)
+                writer.write_batch(batch, row_group_size=ROW_GROUP)
+    return ["trials.parquet"]
+
+
+def build_manifest(result: SimulationResult, files: list[str], extra: dict[str, Any]
+                   ) -> dict[str, Any]:
+    """Everything needed to rerun and to trust a result folder."""
+    import numba
+    import scipy
+
+    source = result.scenario.source
+    info: dict[str, Any] = {
+        "roisim_version": __version__,
+        "scenario_name": result.scenario.name,
+        "scenario_file": str(source) if source else None,
+        "scenario_sha256": sha256(source) if source and Path(source).is_file() else None,
+        "seed": result.seed,
+        "trials": result.n_trials,
+        "threads": result.threads,
+        "wall_time_s": round(result.wall_time, 4),
+        "subjects": result.subjects,
+        "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+        "scipy": scipy.__version__,
+        "machine": platform.machine(),
+        "files": sorted(files + ["manifest.json"]),
+    }
+    info.update(extra)
+    return jsonable(info)

@@ -1,0 +1,128 @@
+"""Outcomes and summaries against numpy-financial and closed forms."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy_financial as npf
+import pytest
+from conftest import initiative
+from scipy import stats
+
+import roisim
+from roisim import _kernels
+from roisim.metrics import cvar, describe, payback_horizons
+
+
+def monthly_rate(annual: float) -> float:
+    return (1 + annual) ** (1 / 12) - 1
+
+
+def test_npv_of_fixed_flows_matches_numpy_financial():
+    r = 0.08
+    sc = initiative("""
+        costs = [{ name = "setup", amount = 5000, month = 0 },
+                 { name = "fee", amount = 120, every = "month" }]
+        benefits = [{ name = "saving", amount = 450, every = "month", from_month = 3 }]
+        go_live_month = 3
+    """, horizon=36, rate=r)
+    row = roisim.simulate(sc, trials=3, seed=0).trials("A").iloc[0]
+    flows = np.full(36, 450.0 - 120.0)
+    flows[:3] = -120.0
+    flows[0] -= 5000
+    # numpy_financial.npv discounts value t by (1 + rate)^t, t = 0 first
+    assert row["npv"] == pytest.approx(npf.npv(monthly_rate(r), flows), rel=1e-12)
+    costs = np.full(36, 120.0)
+    costs[0] += 5000
+    assert row["pv_costs"] == pytest.approx(npf.npv(monthly_rate(r), costs), rel=1e-12)
+    assert row["roi"] == pytest.approx(row["npv"] / row["pv_costs"], rel=1e-12)
+
+
+@pytest.mark.parametrize("flows", [
+    [-1000, 300, 400, 500],
+    [-5000] + [180] * 35,
+    [-100, -100, 50, 60, 70, 80, 90],
+    [-20000] + [100] * 11 + [900] * 48,
+    [-1000] + [10] * 30,  # a negative IRR
+])
+def test_irr_matches_numpy_financial(flows):
+    net = np.array(flows, dtype=float)
+    # numpy_financial.irr gives the per-period (monthly) rate; ours is annual
+    expected = (1 + npf.irr(net)) ** 12 - 1
+    assert _kernels.irr(net) == pytest.approx(expected, rel=1e-9)
+
+
+def test_irr_undefined_without_a_sign_change():
+    assert math.isnan(_kernels.irr(np.array([100.0, 50.0, 0.0])))
+    assert math.isnan(_kernels.irr(np.array([-100.0, -50.0])))
+    assert math.isnan(_kernels.irr(np.zeros(5)))
+
+
+def test_mean_and_sd_of_npv_with_independent_normal_amounts():
+    mu_b, sd_b, mu_c, sd_c, r, h = 300.0, 40.0, 5000.0, 800.0, 0.1, 24
+    sc = initiative(f"""
+        costs = [{{ name = "setup", amount = {{ dist = "normal", mean = {mu_c}, sd = {sd_c} }}, month = 0 }}]
+        benefits = [{{ name = "b", amount = {{ dist = "normal", mean = {mu_b}, sd = {sd_b} }}, every = "month" }}]
+    """, horizon=h, rate=r)
+    n = 200_000
+    result = roisim.simulate(sc, trials=n, seed=21)
+    annuity = sum((1 + r) ** (-m / 12) for m in range(h))
+    # closed form: NPV = B A - C with B, C independent normals
+    mean = mu_b * annuity - mu_c
+    sd = math.hypot(sd_b * annuity, sd_c)
+    summary = result.summary().loc["A"]
+    # 4 standard errors: se of the mean sd/sqrt(n), of the sd about sd/sqrt(2n)
+    assert abs(summary["npv_mean"] - mean) < 4 * sd / math.sqrt(n)
+    assert abs(summary["npv_sd"] - sd) < 4 * sd / math.sqrt(2 * n)
+    assert summary["npv_mean_se"] == pytest.approx(sd / math.sqrt(n), rel=0.01)
+    p_loss = stats.norm.cdf(-mean / sd)
+    assert abs(summary["p_loss"] - p_loss) < 4 * math.sqrt(p_loss * (1 - p_loss) / n)
+    # CVaR 5% of a normal: mean - sd * phi(z_0.05) / 0.05
+    expected_cvar = mean - sd * stats.norm.pdf(stats.norm.ppf(0.05)) / 0.05
+    assert abs(summary["cvar5_npv"] - expected_cvar) < 4 * summary["cvar5_npv_se"]
+    median = summary["npv_p50"]
+    assert abs(median - mean) < 4 * summary["npv_p50_se"]
+
+
+def test_reported_standard_errors_match_the_spread_across_seeds():
+    sc = initiative("""
+        costs = [{ name = "setup", amount = { dist = "lognormal", p5 = 2000, p95 = 9000 }, month = 0 }]
+        benefits = [{ name = "b", amount = { dist = "triangular", min = 50, mode = 200, max = 400 }, every = "month" }]
+    """, horizon=24, rate=0.05)
+    rows = [roisim.simulate(sc, trials=4000, seed=s).summary().loc["A"] for s in range(40)]
+    for stat in ("npv_mean", "p_loss", "npv_p50", "npv_p5"):
+        spread = np.std([row[stat] for row in rows], ddof=1)
+        reported = np.mean([row[f"{stat}_se"] for row in rows])
+        # the sd of 40 estimates is itself uncertain by about 1/sqrt(2*39) = 11%
+        assert reported == pytest.approx(spread, rel=0.35), stat
+
+
+def test_cvar_of_known_sample():
+    values = np.arange(1.0, 101.0)  # worst 5 are 1..5
+    value, _ = cvar(values)
+    assert value == 3.0
+
+
+def test_describe_reports_undefined_and_never():
+    row = describe(np.array([1.0, np.nan, 3.0]), "roi")
+    assert row["roi_n"] == 2 and row["roi_mean"] == 2.0
+    months = describe(np.array([2.0, np.inf, np.inf, 5.0]), "payback_month", months=True)
+    assert months["payback_month_mean"] == 3.5  # over the trials that pay back
+    assert months["payback_month_p95"] == np.inf  # most do not: "never"
+
+
+def test_payback_horizons():
+    assert payback_horizons(36) == [12, 24, 36]
+    assert payback_horizons(30) == [12, 24]
+    assert payback_horizons(6) == [6]
+
+
+def test_payback_probabilities_and_zero_cost_roi():
+    sc = initiative("""
+        benefits = [{ name = "b", amount = 10, every = "month" }]
+    """, horizon=24)
+    summary = roisim.simulate(sc, trials=100, seed=1).summary().loc["A"]
+    assert summary["roi_undefined"] == 100 and summary["roi_n"] == 0
+    assert summary["p_payback_within_12"] == 1.0  # never negative: paid back at month 0
+    assert summary["payback_month_p50"] == 0
