@@ -14,9 +14,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
 
 
-def scenario(text: str, source: str | Path = "<test>") -> roisim.Scenario:
+def scenario(text: str, source: str | Path = "<test>", **options) -> roisim.Scenario:
     """Parse an inline TOML scenario (dedented)."""
-    return roisim.parse(tomli.loads(textwrap.dedent(text)), source=source)
+    return roisim.parse(tomli.loads(textwrap.dedent(text)), source=source, **options)
 
 
 HEADER = """

@@ -92,7 +92,8 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
-def check_scenario(scenario: Scenario, source: Path) -> Scenario:
+def check_scenario(scenario: Scenario, source: Path, *, repair_correlations: bool = False
+                   ) -> Scenario:
     """Run the whole-scenario checks; return the scenario or raise ScenarioError."""
 
     def error(location: str, message: str) -> ScenarioError:
@@ -133,8 +134,7 @@ def check_scenario(scenario: Scenario, source: Path) -> Scenario:
     _check_timing(scenario, horizon, error)
     _check_names(scenario, error)
     _check_plans(scenario, error)
-    _check_correlations(scenario, error)
-    return scenario
+    return _check_correlations(scenario, error, repair_correlations)
 
 
 def _check_timing(scenario: Scenario, horizon: int, error: Any) -> None:
@@ -204,7 +204,78 @@ def _check_plans(scenario: Scenario, error: Any) -> None:
                             f"{_fmt(total[phase.initiative])}; they may add up to at most 1")
 
 
-def _check_correlations(scenario: Scenario, error: Any) -> None:
-    if scenario.correlations:
-        raise error("correlations", "correlations are not supported yet by this version of "
-                                    "roisim; remove the [[correlations]] tables to run")
+def _check_correlations(scenario: Scenario, error: Any, repair: bool) -> Scenario:
+    """Check [[correlations]]; with ``repair``, replace an invalid matrix by the nearest valid one.
+
+    The matrix must be positive definite both as given (rank correlations) and
+    after conversion to normal scores, which the sampler factorises.
+    """
+    import numpy as np
+
+    from roisim import correlation as corr
+
+    if not scenario.correlations:
+        return scenario
+    inputs = scenario.inputs
+    names: list[str] = []
+    seen: dict[frozenset[str], int] = {}
+    for c, entry in enumerate(scenario.correlations):
+        where = f"correlations[{c}]"
+        for n, name in enumerate(entry.inputs):
+            if name not in inputs:
+                close = get_close_matches(name, list(inputs), n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                raise error(f"{where}.inputs[{n}]", f"unknown input '{name}'{hint}")
+            if inputs[name].resample == "monthly":
+                raise error(f"{where}.inputs[{n}]",
+                            f"input '{name}' is resampled monthly; correlations apply only to "
+                            "inputs drawn once per trial")
+            if inputs[name].dist == "fixed":
+                raise error(f"{where}.inputs[{n}]",
+                            f"input '{name}' is fixed: a constant cannot be correlated")
+            if name not in names:
+                names.append(name)
+        a, b = entry.inputs
+        if a == b:
+            raise error(f"{where}.inputs", f"an input cannot be correlated with itself ('{a}')")
+        pair = frozenset(entry.inputs)
+        if pair in seen:
+            raise error(where, f"the pair {a}~{b} is already given in correlations[{seen[pair]}]")
+        seen[pair] = c
+        if abs(entry.rank) >= 1.0:
+            raise error(f"{where}.rank", "a rank correlation of +-1 makes the two inputs one: "
+                                         "use a single input instead, or a rank strictly "
+                                         "between -1 and 1")
+    index = {name: i for i, name in enumerate(names)}
+    matrix = np.eye(len(names))
+    for entry in scenario.correlations:
+        i, j = index[entry.inputs[0]], index[entry.inputs[1]]
+        matrix[i, j] = matrix[j, i] = entry.rank
+    normal = corr.spearman_to_normal(matrix)
+    np.fill_diagonal(normal, 1.0)
+    if corr.is_valid(matrix) and corr.is_valid(normal):
+        return scenario
+    nearest = corr.nearest_correlation(matrix)
+    while not corr.is_valid(np.where(np.eye(len(names)) == 1, 1.0,
+                                     corr.spearman_to_normal(nearest))):
+        nearest = 0.999 * nearest + 0.001 * np.eye(len(names))
+    if not repair:
+        bad = corr.offending_inputs(matrix, names)
+        raise error("correlations",
+                    f"the rank correlations among {', '.join(bad)} contradict each other (they "
+                    "do not form a valid correlation matrix). The nearest valid matrix is: "
+                    f"{corr.format_matrix(nearest, names)}; run with --repair-correlations "
+                    "to use it")
+    from roisim.scenario import Correlation
+
+    repaired, changes = [], []
+    for i in range(len(names)):
+        for j in range(i + 1, len(names)):
+            value = float(nearest[i, j])
+            if abs(value) > 1e-12:
+                repaired.append(Correlation(inputs=[names[i], names[j]], rank=value))
+            if abs(value - matrix[i, j]) > 1e-9:
+                changes.append((names[i], names[j], float(matrix[i, j]), value))
+    fixed = scenario.model_copy(update={"correlations": repaired})
+    fixed._repairs = changes
+    return fixed

@@ -13,7 +13,7 @@ import math
 import numba
 import numpy as np
 
-from roisim._random import jit, quantile, trial_key, uniform01
+from roisim._random import inline, jit, ndtr, ndtri, quantile, trial_key, uniform01
 
 ONCE, MONTHLY, YEARLY = 0, 1, 2
 IMMEDIATE, LINEAR, LOGISTIC = 0, 1, 2
@@ -33,22 +33,40 @@ def month_of(x, horizon):
     return max(0, int(math.ceil(x - TIME_EPS)))
 
 
-@jit
-def draw_inputs(m, tkey, x, xm):
-    """Draw every input of one trial: ``x`` once per trial, ``xm`` per month."""
+@inline
+def draw_inputs(m, tkey, x, xm, z):
+    """Draw every input of one trial: ``x`` once per trial, ``xm`` per month.
+
+    Correlated inputs have their uniforms mixed through normal scores first
+    (Gaussian copula); every input then goes through its own quantile function.
+    """
     for i in range(m.in_kind.size):
         if m.in_monthly[i]:
             for t in range(m.horizon):
                 u = uniform01(tkey, m.in_stream[i], t)
-                xm[i, t] = quantile(m.in_kind[i], m.in_par[i], m.in_ulo[i], m.in_uhi[i],
-                                    m.tab_x, m.tab_c, m.in_off[i], m.in_len[i], u)
+                xm[i, t] = quantile(m.in_kind[i], m.in_par[i, 0], m.in_par[i, 1], m.in_par[i, 2],
+                                    m.in_ulo[i], m.in_uhi[i], m.tab_x, m.tab_c, m.in_off[i],
+                                    m.in_len[i], u)
         else:
-            u = uniform01(tkey, m.in_stream[i], 0)
-            x[i] = quantile(m.in_kind[i], m.in_par[i], m.in_ulo[i], m.in_uhi[i],
-                            m.tab_x, m.tab_c, m.in_off[i], m.in_len[i], u)
+            x[i] = uniform01(tkey, m.in_stream[i], 0)
+    k = m.co_inputs.size
+    if k > 0:
+        for a in range(k):
+            z[a] = ndtri(x[m.co_inputs[a]])
+        for a in range(k):
+            acc = 0.0
+            for b in range(a + 1):
+                acc += m.co_chol[a, b] * z[b]
+            # a uniform exactly 1.0 (beyond 8.3 sd) would map to an infinite quantile
+            x[m.co_inputs[a]] = min(ndtr(acc), 1.0 - 2.0**-53)
+    for i in range(m.in_kind.size):
+        if not m.in_monthly[i]:
+            x[i] = quantile(m.in_kind[i], m.in_par[i, 0], m.in_par[i, 1], m.in_par[i, 2],
+                            m.in_ulo[i], m.in_uhi[i], m.tab_x, m.tab_c, m.in_off[i],
+                            m.in_len[i], x[i])
 
 
-@jit
+@inline
 def eval_values(m, x, v):
     """Per-trial part of every value: constant times the inputs drawn once."""
     for j in range(v.size):
@@ -58,7 +76,7 @@ def eval_values(m, x, v):
         v[j] = acc
 
 
-@jit
+@inline
 def monthly_factor(m, j, xm, month):
     """Product of the monthly inputs of value ``j`` in ``month`` (1 if none)."""
     acc = 1.0
@@ -79,25 +97,34 @@ def adoption_at(curve, ceiling, ramp, t):
     return ceiling / (1.0 + math.exp(-(8.0 / ramp) * (t - 0.5 * ramp)))
 
 
-@jit
+@inline
 def fill_adoption(curve, ceiling, ramp, golive, end, out):
     """Adoption of every month into ``out`` (0 before go-live and from ``end``)."""
     out[:] = 0.0
     m0 = month_of(golive, out.size)
     if curve == LOGISTIC:
-        # exp(-k (t - R/2)) as a running product: one exp per phase, not per month.
+        # exp(-k (t - R/2)) as running products: one exp per phase, not per month,
+        # in two interleaved chains so neighbouring months overlap in the CPU.
         k = 8.0 / ramp
-        e = math.exp(-k * (m0 - golive - 0.5 * ramp))
         q = math.exp(-k)
-        for t in range(m0, end):
-            out[t] = ceiling / (1.0 + e)
-            e *= q
+        q2 = q * q
+        e0 = math.exp(-k * (m0 - golive - 0.5 * ramp))
+        e1 = e0 * q
+        t = m0
+        while t + 1 < end:
+            out[t] = ceiling / (1.0 + e0)
+            out[t + 1] = ceiling / (1.0 + e1)
+            e0 *= q2
+            e1 *= q2
+            t += 2
+        if t < end:
+            out[t] = ceiling / (1.0 + e0)
     else:
         for t in range(m0, end):
             out[t] = adoption_at(curve, ceiling, ramp, t - golive)
 
 
-@jit
+@inline
 def add_phase(m, j, start, golive, share, first, end, loss, v, xm, adopt, costs, bens):
     """Add one phase of initiative ``j`` to the monthly costs and benefits."""
     horizon = m.horizon
@@ -130,10 +157,22 @@ def add_phase(m, j, start, golive, share, first, end, loss, v, xm, adopt, costs,
         growth = 1.0
         if m.ln_growth[ln] >= 0:
             growth = (1.0 + v[m.ln_growth[ln]]) ** (step / 12.0)
+        t0 = month_of(first_time, horizon)
+        t1 = end
+        if until < np.inf:  # payments at first_time + k*step < until (exclusive)
+            n_pay = max(0, int(math.ceil((until - TIME_EPS - first_time) / step)))
+            t1 = min(end, t0 + n_pay * step)
+        if growth == 1.0 and not varies:
+            # the common case, as plain loops that vectorise
+            if scaled:
+                for t in range(t0, t1, step):
+                    out[t] += base * adopt[t]
+            else:
+                for t in range(t0, t1, step):
+                    out[t] += base
+            continue
         factor = 1.0
-        t = month_of(first_time, horizon)
-        k = 0
-        while t < end and first_time + k * step < until - TIME_EPS:
+        for t in range(t0, t1, step):
             amount = base * factor
             if varies:
                 amount *= monthly_factor(m, a, xm, t)
@@ -141,11 +180,9 @@ def add_phase(m, j, start, golive, share, first, end, loss, v, xm, adopt, costs,
                 amount *= adopt[t]
             out[t] += amount
             factor *= growth
-            k += 1
-            t += step
 
 
-@jit
+@inline
 def gate_metric(metric, upto, costs, bens, n_run, run_init, run_golive, run_share,
                 curves, ceilings, ramps, abandon_at):
     """The gate metric judged on the months before ``upto``."""
@@ -168,7 +205,7 @@ def gate_metric(metric, upto, costs, bens, n_run, run_init, run_golive, run_shar
     return net / spent if spent > 0.0 else np.nan  # undefined ROI fails every gate
 
 
-@jit
+@inline
 def eval_subject(m, s, v, xm, ini_delay, ini_loss, ini_abandon, ini_rcost, curves, ceilings,
                  ramps, costs, bens, adopt, order, starts, run_init, run_golive, run_share,
                  struck, abandon_at):
@@ -229,35 +266,78 @@ def eval_subject(m, s, v, xm, ini_delay, ini_loss, ini_abandon, ini_rcost, curve
     return started, failed
 
 
-@jit
+@inline
 def npv_at(net, x):
-    """Present value of monthly ``net`` at monthly log-rate ``x``, and its derivative."""
-    w, e = 1.0, math.exp(-x)
-    f, fp = 0.0, 0.0
-    for t in range(net.size):
-        f += net[t] * w
-        fp -= t * net[t] * w
+    """Present value of monthly ``net`` at monthly log-rate ``x``, with two derivatives.
+
+    Four interleaved power chains (w_t, stepping by e^-4x) instead of one:
+    the multiplications of neighbouring months then overlap in the CPU.
+    """
+    e = math.exp(-x)
+    e4 = e * e * e * e
+    w0, w1, w2, w3 = 1.0, e, e * e, e * e * e
+    f, fp, fpp = 0.0, 0.0, 0.0
+    n = net.size
+    t = 0
+    while t + 4 <= n:
+        c0, c1, c2, c3 = net[t] * w0, net[t + 1] * w1, net[t + 2] * w2, net[t + 3] * w3
+        f += (c0 + c1) + (c2 + c3)
+        fp -= (t * c0 + (t + 1) * c1) + ((t + 2) * c2 + (t + 3) * c3)
+        fpp += (t * t * c0 + (t + 1) * (t + 1) * c1) + \
+            ((t + 2) * (t + 2) * c2 + (t + 3) * (t + 3) * c3)
+        w0 *= e4
+        w1 *= e4
+        w2 *= e4
+        w3 *= e4
+        t += 4
+    w = w0
+    while t < n:
+        c = net[t] * w
+        f += c
+        fp -= t * c
+        fpp += t * t * c
         w *= e
-    return f, fp
+        t += 1
+    return f, fp, fpp
 
 
 @jit
 def irr(net):
     """Annual IRR of monthly cash flows: sum net_t (1+r)^(-t/12) = 0 (NaN if none).
 
-    Safeguarded Newton on the monthly log-rate inside [-99 %, +10,000 %] a year;
-    NaN where the flows do not change sign or the present value does not
-    change sign across that range.
+    Searched as a monthly log-rate within [-99 %, +10,000 %] a year. Flows
+    that change sign once have exactly one root (Descartes' rule of signs),
+    found by Halley's method; other flows use safeguarded Newton inside the
+    bracket. NaN where the flows never change sign or no root lies in range.
     """
     pos, neg = False, False
+    changes, last = 0, 0.0
     for t in range(net.size):
-        pos |= net[t] > 0.0
-        neg |= net[t] < 0.0
+        c = net[t]
+        if c != 0.0:
+            if last != 0.0 and (c > 0.0) != (last > 0.0):
+                changes += 1
+            last = c
+        pos |= c > 0.0
+        neg |= c < 0.0
     if not (pos and neg):
         return np.nan
+    if changes == 1:
+        x = math.log(1.1) / 12.0
+        for _ in range(30):
+            f, fp, fpp = npv_at(net, x)
+            den = 2.0 * fp * fp - f * fpp
+            x_new = x - (2.0 * f * fp / den if den != 0.0 else f / fp)
+            if not (IRR_LO - 1.0 < x_new < IRR_HI + 1.0):
+                break  # wandered off: let the bracketed search decide
+            if abs(x_new - x) <= 1e-14 * (1.0 + abs(x)):
+                if IRR_LO <= x_new <= IRR_HI:
+                    return math.expm1(12.0 * x_new)
+                return np.nan  # the one root lies outside the searched range
+            x = x_new
     lo, hi = IRR_LO, IRR_HI
-    f_lo, _ = npv_at(net, lo)
-    f_hi, _ = npv_at(net, hi)
+    f_lo, _, _ = npv_at(net, lo)
+    f_hi, _, _ = npv_at(net, hi)
     if f_lo == 0.0:
         return math.expm1(12.0 * lo)
     if f_hi == 0.0:
@@ -266,7 +346,7 @@ def irr(net):
         return np.nan
     x = math.log(1.1) / 12.0
     for _ in range(200):
-        f, fp = npv_at(net, x)
+        f, fp, _ = npv_at(net, x)
         if f == 0.0:
             break
         if (f > 0.0) == (f_lo > 0.0):
@@ -283,7 +363,7 @@ def irr(net):
     return math.expm1(12.0 * x)
 
 
-@jit
+@inline
 def outcomes(costs, bens, discount, net):
     """(pv_costs, pv_benefits, payback_month, discounted_payback_month) of one subject.
 
@@ -308,7 +388,7 @@ def outcomes(costs, bens, discount, net):
     return pvc, pvb, payback, dpayback
 
 
-@jit
+@inline
 def risk_effects(m, x, v, delay, loss, abandon, rcost):
     """Per initiative: total delay, kept share of benefits, abandon flag, risk cost."""
     for j in range(m.ini_golive.size):
@@ -324,7 +404,7 @@ def risk_effects(m, x, v, delay, loss, abandon, rcost):
                 abandon[j] |= m.rk_abandon[r]
 
 
-@jit
+@inline
 def workspace(m):
     """Scratch arrays for evaluating trials of model ``m`` (one set per thread chunk)."""
     n_in, n_ini, horizon = m.in_kind.size, m.ini_golive.size, m.horizon
@@ -332,7 +412,9 @@ def workspace(m):
     for s in range(m.sb_ph0.size):
         max_ph = max(max_ph, m.sb_ph1[s] - m.sb_ph0[s])
     return (
-        np.empty(n_in), np.empty((n_in, horizon)), np.empty(m.val_const.size),  # x, xm, v
+        np.empty(n_in), np.empty((n_in, horizon)),  # x, xm
+        np.empty(m.co_inputs.size),  # z: normal scores of correlated inputs
+        np.empty(m.val_const.size),  # v
         np.empty(horizon), np.empty(horizon), np.empty(horizon), np.empty(horizon),
         np.empty(n_ini), np.empty(n_ini), np.empty(n_ini), np.empty(n_ini, np.bool_),
         np.empty(n_ini), np.empty(n_ini),  # ceilings, ramps
@@ -342,11 +424,11 @@ def workspace(m):
     )
 
 
-@jit
-def start_trial(m, key, trial, x, xm, v, delay, loss, rcost, abandon, ceilings, ramps):
+@inline
+def start_trial(m, key, trial, x, xm, z, v, delay, loss, rcost, abandon, ceilings, ramps):
     """Draw one trial's inputs and everything shared by its subjects."""
     tkey = trial_key(key, trial)
-    draw_inputs(m, tkey, x, xm)
+    draw_inputs(m, tkey, x, xm, z)
     eval_values(m, x, v)
     risk_effects(m, x, v, delay, loss, abandon, rcost)
     for j in range(m.ini_golive.size):
@@ -360,9 +442,9 @@ def trial_cash(m, key, trial, s, costs_out, bens_out):
 
     Returns the started and failed phase flags.
     """
-    (x, xm, v, costs, bens, adopt, net, delay, loss, rcost, abandon, ceilings, ramps, struck,
+    (x, xm, z, v, costs, bens, adopt, net, delay, loss, rcost, abandon, ceilings, ramps, struck,
      abandon_at, order, starts, run_init, run_golive, run_share) = workspace(m)
-    start_trial(m, key, trial, x, xm, v, delay, loss, rcost, abandon, ceilings, ramps)
+    start_trial(m, key, trial, x, xm, z, v, delay, loss, rcost, abandon, ceilings, ramps)
     st, fl = eval_subject(m, s, v, xm, delay, loss, abandon, rcost, m.ini_curve, ceilings,
                           ramps, costs, bens, adopt, order, starts, run_init, run_golive,
                           run_share, struck, abandon_at)
@@ -386,11 +468,23 @@ def simulate_trials(m, key, first, n, n_chunks, pv_costs, pv_benefits, payback, 
     for c in numba.prange(n_chunks):
         lo = first + (n * c) // n_chunks
         hi = first + (n * (c + 1)) // n_chunks
-        (x, xm, v, costs, bens, adopt, net, delay, loss, rcost, abandon, ceilings, ramps,
+        (x, xm, z, v, costs, bens, adopt, net, delay, loss, rcost, abandon, ceilings, ramps,
          struck, abandon_at, order, starts, run_init, run_golive, run_share) = workspace(m)
         for trial in range(lo, hi):
-            start_trial(m, key, trial, x, xm, v, delay, loss, rcost, abandon, ceilings, ramps)
+            start_trial(m, key, trial, x, xm, z, v, delay, loss, rcost, abandon, ceilings, ramps)
             for s in range(m.sb_ph0.size):
+                same = m.sb_alias[s]
+                if same >= 0:  # identical to an earlier subject: same trial, same outcome
+                    pv_costs[s, trial] = pv_costs[same, trial]
+                    pv_benefits[s, trial] = pv_benefits[same, trial]
+                    payback[s, trial] = payback[same, trial]
+                    dpayback[s, trial] = dpayback[same, trial]
+                    irr_out[s, trial] = irr_out[same, trial]
+                    started[s, trial] = started[same, trial]
+                    failed[s, trial] = failed[same, trial]
+                    if trial < n_band:
+                        band_paths[s, trial, :] = band_paths[same, trial, :]
+                    continue
                 st, fl = eval_subject(m, s, v, xm, delay, loss, abandon, rcost, m.ini_curve,
                                       ceilings, ramps, costs, bens, adopt, order, starts,
                                       run_init, run_golive, run_share, struck, abandon_at)
@@ -407,3 +501,30 @@ def simulate_trials(m, key, first, n, n_chunks, pv_costs, pv_benefits, payback, 
                     for t in range(horizon):
                         acc += net[t]
                         band_paths[s, trial, t] = acc
+
+
+@jit(parallel=True)
+def trial_inputs(m, key, first, n, n_chunks, out):
+    """Each trial's input values into ``out`` (n, n_inputs), recomputed from (seed, trial).
+
+    Monthly inputs give their mean over the months of the trial; the uniform
+    that decides a risk gives 1.0 where the risk strikes and 0.0 where not.
+    """
+    for c in numba.prange(n_chunks):
+        lo = first + (n * c) // n_chunks
+        hi = first + (n * (c + 1)) // n_chunks
+        (x, xm, z, v, costs, bens, adopt, net, delay, loss, rcost, abandon, ceilings, ramps,
+         struck, abandon_at, order, starts, run_init, run_golive, run_share) = workspace(m)
+        for trial in range(lo, hi):
+            start_trial(m, key, trial, x, xm, z, v, delay, loss, rcost, abandon, ceilings, ramps)
+            row = trial - first
+            for i in range(m.in_kind.size):
+                if m.in_monthly[i]:
+                    acc = 0.0
+                    for t in range(m.horizon):
+                        acc += xm[i, t]
+                    out[row, i] = acc / m.horizon
+                else:
+                    out[row, i] = x[i]
+            for r in range(m.rk_occurs.size):
+                out[row, m.rk_occurs[r]] = 1.0 if x[m.rk_occurs[r]] < v[m.rk_prob[r]] else 0.0

@@ -132,6 +132,9 @@ def run(
     seed: Annotated[int | None, typer.Option(min=0, help="Seed (default: each scenario's own).")] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for results.")] = Path("results"),
     threads: Annotated[int | None, typer.Option(min=1, help="Worker threads (default: all cores).")] = None,
+    repair_correlations: Annotated[bool, typer.Option(
+        "--repair-correlations",
+        help="Replace contradictory rank correlations by the nearest valid matrix.")] = False,
 ) -> None:
     """Simulate scenarios and write results/<scenario>/ for each."""
     import numba
@@ -151,10 +154,8 @@ def run(
         report.bad_input(problem)
     for path in files:
         close = lambda: None  # noqa: E731
-        try:
-            scenario = roisim.load(path)
-        except roisim.ScenarioError as exc:
-            report.bad_input(str(exc))
+        scenario = _load(path, report, repair_correlations)
+        if scenario is None:
             continue
         try:
             n = trials or scenario.scenario.trials
@@ -181,25 +182,40 @@ def run(
     raise typer.Exit(report.close())
 
 
+def _load(path: Path, report: Report, repair: bool):  # type: ignore[no-untyped-def]
+    """Load a scenario, reporting bad input and any correlation repair; None if bad."""
+    import roisim
+
+    try:
+        scenario = roisim.load(path, repair_correlations=repair)
+    except roisim.ScenarioError as exc:
+        report.bad_input(str(exc))
+        return None
+    for a, b, given, used in scenario.correlation_repairs:
+        err.print(f"warning: {path}: correlation {a}~{b} moved from {given:.3f} to {used:.3f} "
+                  f"({used - given:+.3f}) to make the matrix valid", highlight=False)
+    return scenario
+
+
 @app.command(epilog=EXIT_CODES)
 def validate(
     paths: Annotated[list[Path], typer.Argument(help="Scenario files or folders of them.")],
+    repair_correlations: Annotated[bool, typer.Option(
+        "--repair-correlations",
+        help="Accept contradictory rank correlations, showing the nearest valid matrix.")] = False,
 ) -> None:
     """Check scenario files without simulating them."""
-    import roisim
-
     files, problems = scenario_files(paths)
     report = Report("valid")
     for problem in problems:
         report.bad_input(problem)
     for path in files:
-        try:
-            scenario = roisim.load(path)
-        except roisim.ScenarioError as exc:
-            report.bad_input(str(exc))
+        scenario = _load(path, report, repair_correlations)
+        if scenario is None:
             continue
-        out.print(f"{path}: ok ({len(scenario.initiatives)} initiatives, "
-                  f"{len(scenario.plans)} plans)", highlight=False)
+        n_ini, n_plans = len(scenario.initiatives), len(scenario.plans)
+        out.print(f"{path}: ok ({n_ini} initiative{'s' * (n_ini != 1)}, "
+                  f"{n_plans} plan{'s' * (n_plans != 1)})", highlight=False)
         report.done += 1
     raise typer.Exit(report.close())
 

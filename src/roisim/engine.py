@@ -156,6 +156,29 @@ class SimulationResult:
         frame.index.name = "month"
         return frame
 
+    def inputs(self, trials: int | None = None) -> pd.DataFrame:
+        """Input values of the first ``trials`` trials (default: all), one column per input.
+
+        Columns are the named inputs, inline distributions (named by their
+        place in the file, such as ``initiatives[0].go_live_month``) and one
+        ``risk:<initiative>:<risk>`` column per risk, 1.0 where it struck.
+        Inputs resampled monthly give their mean over the trial's months.
+        Recomputed from (seed, trial): identical to what the run used.
+        """
+        n = self.n_trials if trials is None else min(int(trials), self.n_trials)
+        model = compile_model(self.scenario)
+        out = np.empty((n, model.in_kind.size))
+        chunks = max(1, min(n, 8 * self.threads))
+        previous = numba.get_num_threads()
+        numba.set_num_threads(self.threads)
+        try:
+            _kernels.trial_inputs(model, seed_key(self.seed), 0, n, chunks, out)
+        finally:
+            numba.set_num_threads(previous)
+        frame = pd.DataFrame(out, columns=self.input_labels)
+        frame.index.name = "trial"
+        return frame
+
     def summary(self) -> pd.DataFrame:
         """Summary statistics, one row per subject (see :func:`roisim.metrics.summarize`)."""
         from roisim.metrics import summarize

@@ -44,6 +44,9 @@ class Model(NamedTuple):
     in_monthly: np.ndarray  # bool
     tab_x: np.ndarray
     tab_c: np.ndarray
+    # rank correlations: inputs in the correlated set and the normal-score Cholesky factor
+    co_inputs: np.ndarray  # (k,)
+    co_chol: np.ndarray  # (k, k) lower triangular
     # values (n_values,): const * prod(per-trial terms) * prod(monthly terms)
     val_const: np.ndarray
     val_t0: np.ndarray
@@ -80,6 +83,7 @@ class Model(NamedTuple):
     # subjects (n_subjects,) and their phases (n_phases,)
     sb_ph0: np.ndarray
     sb_ph1: np.ndarray
+    sb_alias: np.ndarray  # an earlier subject with identical phases, or -1
     ph_init: np.ndarray
     ph_start: np.ndarray
     ph_share: np.ndarray
@@ -189,12 +193,14 @@ def compile_with_labels(scenario: Scenario) -> tuple[Model, list[str]]:
     model = Model(
         horizon, discount,
         *_input_arrays(b),
+        *_correlation_arrays(scenario, b),
         *_value_arrays(b),
         *_columns(ini_rows, [np.int64] * 8),
         *_columns(line_rows, [np.bool_, np.int64, np.int64, np.int64, np.int64, np.int64,
                               np.bool_, np.int64, np.bool_]),
         *_columns(risk_rows, [np.int64] * 5 + [np.bool_]),
         *_columns(subject_rows, [np.int64] * 2),
+        _aliases(subject_rows, phase_rows, b.values),
         *_columns(phase_rows, [np.int64] * 4 + [np.float64] * 2 + [np.bool_]),
     )
     return model, b.input_names
@@ -242,6 +248,20 @@ def _input_arrays(b: _Builder) -> list[np.ndarray]:
             np.ascontiguousarray(cat(tab_x), np.float64), np.ascontiguousarray(cat(tab_c), np.float64)]
 
 
+def _correlation_arrays(scenario: Scenario, b: _Builder) -> list[np.ndarray]:
+    from roisim.correlation import cholesky_factor
+
+    names: list[str] = []
+    for entry in scenario.correlations:
+        names += [n for n in entry.inputs if n not in names]
+    matrix = np.eye(len(names))
+    for entry in scenario.correlations:
+        i, j = names.index(entry.inputs[0]), names.index(entry.inputs[1])
+        matrix[i, j] = matrix[j, i] = entry.rank
+    chol = cholesky_factor(matrix) if names else np.zeros((0, 0))
+    return [np.array([b.input_index[n] for n in names], np.int64), np.ascontiguousarray(chol)]
+
+
 def rnd_uniform() -> Any:
     """Quantile spec of a plain uniform on (0, 1)."""
     from roisim.distributions import QuantileSpec
@@ -261,6 +281,29 @@ def _value_arrays(b: _Builder) -> list[np.ndarray]:
         m1.append(len(terms))
     as_int = (lambda xs: np.array(xs, np.int64))  # noqa: E731
     return [const, as_int(t0), as_int(t1), as_int(m0), as_int(m1), as_int(terms)]
+
+
+def _aliases(subjects: list[tuple[int, int]], phases: list[tuple[Any, ...]],
+             values: list[tuple[float, list[int], list[int]]]) -> np.ndarray:
+    """For each subject, an earlier subject whose phases are the same, or -1.
+
+    Phases compare by what their values are (constant and inputs), so a plan
+    that rolls out an initiative whole at month 0 is recognised as that
+    initiative and its outcomes are copied rather than computed again.
+    """
+    def key(row: tuple[Any, ...]) -> tuple[Any, ...]:
+        init, start, share, *gate = row
+        as_value = (lambda i: (values[i][0], tuple(values[i][1]), tuple(values[i][2])))  # noqa: E731
+        return (init, as_value(start), as_value(share), *gate)
+
+    seen: dict[tuple[Any, ...], int] = {}
+    alias = np.full(len(subjects), NONE, np.int64)
+    for s, (p0, p1) in enumerate(subjects):
+        signature = tuple(key(phases[p]) for p in range(p0, p1))
+        alias[s] = seen.setdefault(signature, s)
+        if alias[s] == s:
+            alias[s] = NONE
+    return alias
 
 
 def _columns(rows: list[tuple[Any, ...]], dtypes: list[Any]) -> list[np.ndarray]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import tomli
-from pydantic import Discriminator, Field, Tag, ValidationError, model_validator
+from pydantic import Discriminator, Field, PrivateAttr, Tag, ValidationError, model_validator
 
 from roisim.distributions import DISTRIBUTIONS, AnyDist, Dist, Empirical, Strict, fail
 
@@ -229,6 +229,12 @@ class Scenario(Strict):
     initiatives: list[Initiative] = Field(min_length=1)
     plans: list[Plan] = []
     source: str = ""
+    _repairs: list[tuple[str, str, float, float]] = PrivateAttr(default_factory=list)
+
+    @property
+    def correlation_repairs(self) -> list[tuple[str, str, float, float]]:
+        """(input, input, given, used) for each rank correlation moved by a repair."""
+        return list(self._repairs)
 
     @property
     def name(self) -> str:
@@ -244,13 +250,17 @@ class Scenario(Strict):
 # --------------------------------------------------------------------------- loading
 
 
-def load(path: str | Path) -> Scenario:
+def load(path: str | Path, *, repair_correlations: bool = False) -> Scenario:
     """Load and validate a scenario file.
 
     Parameters
     ----------
     path : str or Path
         A TOML file in the v1 scenario format.
+    repair_correlations : bool
+        Replace rank correlations that contradict each other by the nearest
+        valid matrix (``Scenario.correlation_repairs`` lists what moved)
+        instead of rejecting the file.
 
     Returns
     -------
@@ -273,10 +283,11 @@ def load(path: str | Path) -> Scenario:
         document = tomli.loads(text)
     except tomli.TOMLDecodeError as exc:
         raise ScenarioError(path, "", _toml_message(exc)) from None
-    return parse(document, source=path)
+    return parse(document, source=path, repair_correlations=repair_correlations)
 
 
-def parse(document: dict[str, Any], *, source: str | Path = "<scenario>") -> Scenario:
+def parse(document: dict[str, Any], *, source: str | Path = "<scenario>",
+          repair_correlations: bool = False) -> Scenario:
     """Validate a scenario already read into a dict (as a TOML parser returns it).
 
     Relative ``empirical`` files are read next to ``source``.
@@ -292,7 +303,7 @@ def parse(document: dict[str, Any], *, source: str | Path = "<scenario>") -> Sce
         raise ScenarioError(source, location, message) from None
     from roisim._checks import check_scenario
 
-    return check_scenario(scenario, Path(source))
+    return check_scenario(scenario, Path(source), repair_correlations=repair_correlations)
 
 
 def _toml_message(exc: tomli.TOMLDecodeError) -> str:

@@ -1,0 +1,101 @@
+"""Reproducibility, common random numbers and the example scenarios."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from conftest import ROOT, SCENARIOS
+
+import roisim
+from roisim import engine
+
+EXAMPLES = sorted(SCENARIOS.glob("*.toml"))
+
+
+def assert_same_outcomes(a: roisim.SimulationResult, b: roisim.SimulationResult) -> None:
+    for f in dataclasses.fields(a.outcomes):
+        np.testing.assert_array_equal(getattr(a.outcomes, f.name), getattr(b.outcomes, f.name),
+                                      err_msg=f.name)
+
+
+@pytest.fixture(scope="module")
+def bakery():
+    return roisim.load(SCENARIOS / "bakery_catering_crm.toml")
+
+
+def test_same_seed_same_outcomes_for_one_and_two_threads(bakery):
+    one = roisim.simulate(bakery, trials=30_000, seed=9, threads=1)
+    two = roisim.simulate(bakery, trials=30_000, seed=9, threads=2)
+    assert_same_outcomes(one, two)
+    assert one.summary().equals(two.summary())
+
+
+def test_outcomes_do_not_depend_on_block_size(bakery, monkeypatch):
+    reference = roisim.simulate(bakery, trials=5000, seed=9)
+    monkeypatch.setattr(engine, "BLOCK_TRIALS", 777)
+    assert_same_outcomes(reference, roisim.simulate(bakery, trials=5000, seed=9))
+
+
+def test_a_longer_run_extends_a_shorter_one(bakery):
+    short = roisim.simulate(bakery, trials=1000, seed=9)
+    long = roisim.simulate(bakery, trials=3000, seed=9)
+    np.testing.assert_array_equal(short.outcomes.pv_costs, long.outcomes.pv_costs[:, :1000])
+
+
+def test_different_seeds_differ(bakery):
+    a = roisim.simulate(bakery, trials=1000, seed=1)
+    b = roisim.simulate(bakery, trials=1000, seed=2)
+    assert not np.array_equal(a.npv("Catering CRM"), b.npv("Catering CRM"))
+
+
+def test_defaults_come_from_the_scenario(bakery):
+    small = bakery.model_copy(update={"scenario": bakery.scenario.model_copy(
+        update={"trials": 500, "seed": 4})})
+    result = roisim.simulate(small)
+    assert (result.n_trials, result.seed) == (500, 4)
+
+
+def test_common_random_numbers_across_subjects(bakery):
+    # "All at once" is the initiative as a one-phase plan: identical trial by trial
+    result = roisim.simulate(bakery, trials=2000, seed=3)
+    np.testing.assert_array_equal(result.npv("Catering CRM"), result.npv("All at once"))
+
+
+def test_bad_arguments(bakery):
+    with pytest.raises(ValueError, match="trials must be a whole number of at least 1"):
+        roisim.simulate(bakery, trials=0)
+    with pytest.raises(ValueError, match="seed must be a whole number of 0 or more"):
+        roisim.simulate(bakery, seed=-1)
+    with pytest.raises(ValueError, match="threads must be between 1 and"):
+        roisim.simulate(bakery, threads=10_000)
+    with pytest.raises(KeyError, match="no initiative or plan named 'Nope'"):
+        roisim.simulate(bakery, trials=10).trials("Nope")
+
+
+def test_trials_frame_columns(bakery):
+    frame = roisim.simulate(bakery, trials=100, seed=1).trials("Pilot, then roll out if adopted")
+    assert list(frame.columns[:7]) == ["npv", "roi", "pv_costs", "pv_benefits", "payback_month",
+                                       "discounted_payback_month", "irr"]
+    assert frame["phase_1_started"].all()
+    np.testing.assert_allclose(frame["npv"], frame["pv_benefits"] - frame["pv_costs"])
+
+
+def test_there_are_at_least_six_examples():
+    assert len(EXAMPLES) >= 6
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_every_example_scenario_runs(path):
+    scenario = roisim.load(path)
+    result = roisim.simulate(scenario, trials=2000, seed=1)
+    summary = result.summary()
+    assert list(summary.index) == scenario.subjects
+    assert np.isfinite(summary["npv_mean"]).all()
+    assert (summary["pv_costs_mean"] > 0).all()
+
+
+def test_the_format_pages_example_loads():
+    scenario = roisim.load(ROOT / "tests" / "data" / "format_example.toml")
+    assert scenario.subjects == ["Catering CRM", "All at once", "Pilot, then roll out if it pays"]
