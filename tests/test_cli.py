@@ -1,0 +1,127 @@
+"""The command line end to end, in a subprocess, with its exit codes and files."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from conftest import SCENARIOS
+
+from roisim.output import sha256
+
+BAKERY = SCENARIOS / "bakery_catering_crm.toml"
+
+
+def roisim(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "roisim", *args], capture_output=True,
+                          text=True, cwd=cwd, env=env, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def bakery_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("results")
+    proc = roisim("run", str(BAKERY), "--trials", "20000", "--seed", "3", "--out", str(out))
+    return proc, out / "bakery_catering_crm"
+
+
+def test_run_exits_0_and_prints_a_summary(bakery_run):
+    proc, _ = bakery_run
+    assert proc.returncode == 0, proc.stderr
+    assert "Corner bakery: catering CRM" in proc.stdout
+    assert "Catering CRM" in proc.stdout and "P(loss)" in proc.stdout
+    assert proc.stderr.strip().endswith("1 scenario simulated, 0 failed.")
+    assert "Traceback" not in proc.stderr
+
+
+def test_run_writes_every_file(bakery_run):
+    _, folder = bakery_run
+    names = {p.name for p in folder.iterdir()}
+    assert {"summary.csv", "summary.json", "trials.parquet", "manifest.json", "npv_cdf.png",
+            "payback_curve.png", "cash_fan.png", "roi_hist_catering_crm.png"} <= names
+    assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_trials_parquet_holds_every_trial_of_every_subject(bakery_run):
+    _, folder = bakery_run
+    table = pq.read_table(folder / "trials.parquet").to_pandas()
+    assert len(table) == 3 * 20_000
+    assert set(table["subject"]) == {"Catering CRM", "All at once",
+                                     "Pilot, then roll out if adopted"}
+    one = table[table["subject"] == "Catering CRM"]
+    assert (one["trial"].to_numpy() == range(20_000)).all()
+    assert one["payback_month"].isna().any() and one["payback_month"].notna().any()
+
+
+def test_summary_and_manifest(bakery_run):
+    _, folder = bakery_run
+    summary = pd.read_csv(folder / "summary.csv", index_col=0)
+    assert list(summary.index) == ["Catering CRM", "All at once", "Pilot, then roll out if adopted"]
+    assert {"npv_mean", "npv_mean_se", "p_loss", "cvar5_npv", "p_payback_within_36"} <= set(summary)
+    records = json.loads((folder / "summary.json").read_text())
+    assert records[0]["subject"] == "Catering CRM"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["scenario_sha256"] == sha256(BAKERY)
+    assert (manifest["seed"], manifest["trials"]) == (3, 20_000)
+    assert manifest["roisim_version"] and manifest["wall_time_s"] > 0
+
+
+def test_bad_input_exits_2_with_one_message_and_writes_nothing(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(BAKERY.read_text().replace('amount = "subscription"', 'amount = "subscriptoin"'))
+    out = tmp_path / "results"
+    proc = roisim("run", str(bad), "--out", str(out))
+    assert proc.returncode == 2
+    assert f"{bad}: initiatives[0].costs[1].amount: unknown input 'subscriptoin'; did you mean " \
+           "'subscription'?" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_a_batch_carries_on_past_a_bad_scenario(tmp_path):
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    shutil.copy(BAKERY, folder / "a_good.toml")
+    (folder / "b_bad.toml").write_text("[scenario\n")
+    out = tmp_path / "results"
+    proc = roisim("run", str(folder), "--trials", "2000", "--out", str(out))
+    assert proc.returncode == 2
+    assert "b_bad.toml: line 1, column 10: invalid TOML" in proc.stderr
+    assert proc.stderr.strip().endswith("1 scenario simulated, 1 failed.")
+    assert (out / "a_good" / "summary.csv").exists()
+    assert not (out / "b_bad").exists()
+
+
+def test_unwritable_output_exits_1(tmp_path):
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where the results folder should be")
+    proc = roisim("run", str(BAKERY), "--trials", "1000", "--out", str(blocker))
+    assert proc.returncode == 1
+    assert "cannot write results to" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_validate(tmp_path):
+    proc = roisim("validate", str(SCENARIOS))
+    assert proc.returncode == 0, proc.stderr
+    assert "bakery_catering_crm.toml: ok" in proc.stdout
+    missing = roisim("validate", str(tmp_path / "nope.toml"))
+    assert missing.returncode == 2 and "no such file or folder" in missing.stderr
+
+
+def test_help_documents_exit_codes():
+    proc = roisim("run", "--help")
+    assert proc.returncode == 0
+    assert "Exit codes: 0" in proc.stdout and "2 bad input" in proc.stdout
+
+
+def test_bad_option_exits_2():
+    proc = roisim("run", str(BAKERY), "--trials", "0")
+    assert proc.returncode == 2
