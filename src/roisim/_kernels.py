@@ -402,6 +402,8 @@ def risk_effects(m, x, v, delay, loss, abandon, rcost):
                 if m.rk_loss[r] >= 0:
                     loss[j] *= 1.0 - v[m.rk_loss[r]]
                 abandon[j] |= m.rk_abandon[r]
+        if abandon[j]:
+            loss[j] = 0.0  # an abandoned initiative earns nothing, in any phase
 
 
 @inline

@@ -17,7 +17,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
 
-from roisim.engine import SimulationResult  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from roisim.engine import Profiles, SimulationResult  # noqa: E402
 
 CHART_TRIALS = 1_000_000
 DPI = 110
@@ -62,19 +64,16 @@ def roi_histogram(result: SimulationResult, subject: str, folder: Path, name: st
     return _save(fig, folder, name)
 
 
-def npv_cdfs(result: SimulationResult, folder: Path, subjects: list[str] | None = None,
-             name: str = "npv_cdf.png") -> str:
+def npv_cdfs(profiles: Profiles, folder: Path, name: str = "npv_cdf.png") -> str:
     """Overlaid NPV distribution functions: the risk profiles side by side."""
-    currency = result.scenario.scenario.currency
     fig, ax = plt.subplots(figsize=(8, 5))
     probs = np.linspace(0.0, 1.0, 501)
-    for subject in subjects or result.subjects:
-        npv = _sample(result.npv(subject))
-        ax.plot(np.quantile(npv, probs), probs, lw=1.8, label=subject)
+    for subject, npv in profiles.npv.items():
+        ax.plot(np.quantile(_sample(npv), probs), probs, lw=1.8, label=subject)
     ax.axvline(0.0, color="black", lw=1, ls="--")
-    money_axis(ax.xaxis, currency)
+    money_axis(ax.xaxis, profiles.currency)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set_xlabel(f"NPV [{currency}]")
+    ax.set_xlabel(f"NPV [{profiles.currency}]")
     ax.set_ylabel("P(NPV ≤ x)")
     ax.set_title("NPV risk profiles (further right is better; steeper is surer)")
     ax.grid(alpha=0.3)
@@ -82,16 +81,16 @@ def npv_cdfs(result: SimulationResult, folder: Path, subjects: list[str] | None 
     return _save(fig, folder, name)
 
 
-def payback_curves(result: SimulationResult, folder: Path, subjects: list[str] | None = None,
-                   name: str = "payback_curve.png") -> str:
-    """P(paid back by the end of month t) for every subject."""
-    horizon = result.scenario.scenario.horizon_months
+def payback_curves(profiles: Profiles, folder: Path, name: str = "payback_curve.png") -> str:
+    """P(paid back by the end of month t) for every subject; plans drawn solid."""
+    horizon = profiles.horizon
     months = np.arange(horizon)
     fig, ax = plt.subplots(figsize=(8, 5))
-    for subject in subjects or result.subjects:
-        paid = result.outcomes.payback[result.index(subject)]
+    for subject, paid in profiles.payback.items():
         counts = np.bincount(paid[paid >= 0], minlength=horizon)[:horizon]
-        ax.step(months, np.cumsum(counts) / paid.size, where="post", lw=1.8, label=subject)
+        style = "-" if subject in profiles.plans else ":"
+        ax.step(months, np.cumsum(counts) / paid.size, where="post", lw=1.8, ls=style,
+                label=subject + ("" if subject in profiles.plans else " (initiative)"))
     ax.set_ylim(0, 1)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_xlabel("month")
@@ -100,6 +99,65 @@ def payback_curves(result: SimulationResult, folder: Path, subjects: list[str] |
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left")
     return _save(fig, folder, name)
+
+
+def risk_return(ranking: pd.DataFrame, currency: str, folder: Path,
+                name: str = "risk_return.png") -> str:
+    """Expected npv against CVaR 5% (the mean of the worst 5%), one labelled point per subject."""
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    ax.scatter(ranking["cvar5_npv"], ranking["expected_npv"], s=60, color="#4C72B0", zorder=3)
+    for subject, row in ranking.iterrows():
+        ax.annotate(str(subject), (row["cvar5_npv"], row["expected_npv"]), fontsize=8,
+                    xytext=(5, 5), textcoords="offset points")
+    ax.axhline(0.0, color="black", lw=0.8)
+    ax.axvline(0.0, color="black", lw=0.8, ls="--")
+    money_axis(ax.xaxis, currency)
+    money_axis(ax.yaxis, currency)
+    ax.set_xlabel(f"CVaR 5%: mean NPV of the worst 5% of trials [{currency}]  (right = safer)")
+    ax.set_ylabel(f"expected NPV [{currency}]  (up = better)")
+    ax.set_title("Risk and return")
+    ax.grid(alpha=0.3)
+    return _save(fig, folder, name)
+
+
+def prioritisation(ranking: pd.DataFrame, currency: str, folder: Path,
+                   name: str = "prioritisation.png") -> str | None:
+    """Strategic impact against feasibility; size = expected npv, colour = P(loss)."""
+    scored = ranking.dropna(subset=["strategic_impact", "feasibility"])
+    if scored.empty:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 6))
+    value = scored["expected_npv"].clip(lower=0.0)
+    size = 80 + 1500 * value / max(float(value.max()), 1.0)
+    # points on the same cell are spread a little so all stay visible
+    offsets = scored.groupby(["feasibility", "strategic_impact"]).cumcount() * 0.12
+    points = ax.scatter(scored["feasibility"] + offsets, scored["strategic_impact"] + offsets,
+                        s=size, c=scored["p_loss"], cmap="RdYlGn_r", vmin=0, vmax=1,
+                        alpha=0.8, edgecolors="black", zorder=3)
+    for (subject, row), off in zip(scored.iterrows(), offsets, strict=True):
+        ax.annotate(f"{subject}\nE[NPV] {row['expected_npv'] / 1000:,.0f}k", fontsize=8,
+                    xy=(row["feasibility"] + off, row["strategic_impact"] + off),
+                    xytext=(8, -12), textcoords="offset points")
+    fig.colorbar(points, ax=ax, label="P(loss)", format=PercentFormatter(1.0))
+    ax.set_xlim(0.5, 6.6)
+    ax.set_ylim(0.5, 5.9)
+    ax.set_xticks(range(1, 6))
+    ax.set_yticks(range(1, 6))
+    ax.axvline(3, color="grey", lw=0.8, ls="--")
+    ax.axhline(3, color="grey", lw=0.8, ls="--")
+    ax.set_xlabel("feasibility (1-5)")
+    ax.set_ylabel("strategic impact (1-5)")
+    ax.set_title(f"Prioritisation (point size = expected NPV in {currency}; "
+                 "negative shown smallest)", fontsize=10)
+    return _save(fig, folder, name)
+
+
+def comparison_charts(profiles: Profiles, ranking: pd.DataFrame, folder: Path) -> list[str]:
+    """The charts that compare subjects: risk profiles, payback, risk-return, priorities."""
+    files = [npv_cdfs(profiles, folder), payback_curves(profiles, folder),
+             risk_return(ranking, profiles.currency, folder)]
+    matrix = prioritisation(ranking, profiles.currency, folder)
+    return files + ([matrix] if matrix else [])
 
 
 def cash_fan(result: SimulationResult, folder: Path, name: str = "cash_fan.png") -> str:
@@ -137,7 +195,6 @@ def write_charts(result: SimulationResult, folder: Path) -> list[str]:
 
     files = [roi_histogram(result, s, folder, f"roi_hist_{slug(s)}.png")
              for s in result.subjects]
-    files.append(npv_cdfs(result, folder))
-    files.append(payback_curves(result, folder))
+    files += comparison_charts(result.profiles(), result.ranking(), folder)
     files.append(cash_fan(result, folder))
     return files

@@ -220,6 +220,32 @@ def validate(
     raise typer.Exit(report.close())
 
 
+@app.command(epilog=EXIT_CODES)
+def compare(
+    folders: Annotated[list[Path], typer.Argument(help="Result folders written by 'roisim run'.")],
+) -> None:
+    """Redraw comparisons, ranking and their charts from saved results, without simulating."""
+    from roisim.output import redraw_comparison
+
+    report = Report("compared")
+    for folder in folders:
+        if not (folder / "manifest.json").is_file() or not (folder / "trials.parquet").is_file():
+            report.bad_input(f"{folder}: not a result folder (no manifest.json and "
+                             "trials.parquet from 'roisim run')")
+            continue
+        try:
+            files = redraw_comparison(folder)
+        except OSError as exc:
+            report.failure(f"{folder}: {exc}")
+            continue
+        except (KeyError, ValueError) as exc:
+            report.bad_input(f"{folder}: unreadable results ({type(exc).__name__}: {exc})")
+            continue
+        err.print(f"wrote {', '.join(files)} in {folder}", highlight=False)
+        report.done += 1
+    raise typer.Exit(report.close())
+
+
 def _command_line() -> str:
     return " ".join(["roisim", *sys.argv[1:]])
 

@@ -81,6 +81,7 @@ class SimulationResult:
     wall_time: float
     outcomes: Outcomes
     input_labels: list[str]
+    ungated_rows: dict[str, int]
     _cache: dict[str, object] = field(default_factory=dict, repr=False)
 
     @property
@@ -179,6 +180,45 @@ class SimulationResult:
         frame.index.name = "trial"
         return frame
 
+    def profiles(self) -> Profiles:
+        """npv and payback of every subject, for comparisons and charts."""
+        return Profiles.from_result(self)
+
+    def compare(self) -> pd.DataFrame:
+        """Every ordered pair of subjects compared trial by trial (see :func:`roisim.compare.pairwise`)."""
+        return self.profiles().comparison()
+
+    def ranking(self) -> pd.DataFrame:
+        """Subjects ranked by expected npv, with risk and scores (see :func:`roisim.compare.ranking`)."""
+        return self.profiles().ranking()
+
+    def gates(self) -> pd.DataFrame:
+        """For each gate of each plan: how often it failed, and the value of the plan's gates.
+
+        The value of a plan's gates is its expected npv minus that of the same
+        plan with every gate removed, on the same trials.
+        """
+        from roisim.compare import gate_table
+
+        frames = []
+        for p, plan in enumerate(self.scenario.plans):
+            if plan.name not in self.ungated_rows:
+                continue
+            s = len(self.scenario.initiatives) + p
+            twin = self.ungated_rows[plan.name]
+            o = self.outcomes
+            phases = [{"initiative": ph.initiative,
+                       "metric": None if ph.gate is None else ph.gate.metric,
+                       "at_least": None if ph.gate is None else ph.gate.at_least,
+                       "at_most": None if ph.gate is None else ph.gate.at_most,
+                       "on_fail": None if ph.gate is None else ph.gate.on_fail}
+                      for ph in plan.phases]
+            frames.append(gate_table(plan.name, phases, o.failed[s], self.npv(plan.name),
+                                     o.pv_benefits[twin] - o.pv_costs[twin]))
+        if not frames:
+            return pd.DataFrame(columns=["plan", "phase", "metric", "p_fail", "value_of_gates"])
+        return pd.concat(frames, ignore_index=True)
+
     def summary(self) -> pd.DataFrame:
         """Summary statistics, one row per subject (see :func:`roisim.metrics.summarize`)."""
         from roisim.metrics import summarize
@@ -199,6 +239,65 @@ class SimulationResult:
         frame = pd.DataFrame(values.T, columns=[f"p{p:g}" for p in percentiles])
         frame.index.name = "month"
         return frame
+
+
+@dataclass
+class Profiles:
+    """What comparisons and charts need of a run, whether in memory or read back from disk.
+
+    ``npv`` and ``payback`` (months, -1 for never) map each subject to its
+    per-trial values; ``scores`` to (strategic_impact, feasibility).
+    """
+
+    npv: dict[str, np.ndarray]
+    payback: dict[str, np.ndarray]
+    scores: dict[str, tuple[float, float]]
+    plans: list[str]
+    currency: str
+    horizon: int
+
+    @classmethod
+    def from_result(cls, result: SimulationResult) -> Profiles:
+        """The profiles of a run in memory."""
+        o = result.outcomes
+        return cls(
+            npv={s: result.npv(s) for s in result.subjects},
+            payback={s: o.payback[result.index(s)] for s in result.subjects},
+            scores=subject_scores(result.scenario),
+            plans=[p.name for p in result.scenario.plans],
+            currency=result.scenario.scenario.currency,
+            horizon=result.scenario.scenario.horizon_months,
+        )
+
+    def comparison(self) -> pd.DataFrame:
+        """Every ordered pair of subjects (see :func:`roisim.compare.pairwise`)."""
+        from roisim.compare import pairwise
+
+        return pairwise(self.npv)
+
+    def ranking(self) -> pd.DataFrame:
+        """Subjects ranked by expected npv (see :func:`roisim.compare.ranking`)."""
+        from roisim.compare import ranking
+
+        return ranking(self.npv, self.payback, self.scores)
+
+
+def subject_scores(scenario: Scenario) -> dict[str, tuple[float, float]]:
+    """(strategic_impact, feasibility) of each subject, NaN where not given.
+
+    A plan takes the scores of its initiative when it rolls out only one.
+    """
+    nan = float("nan")
+    by_initiative = {
+        ini.name: (nan if ini.strategic_impact is None else float(ini.strategic_impact),
+                   nan if ini.feasibility is None else float(ini.feasibility))
+        for ini in scenario.initiatives
+    }
+    scores = dict(by_initiative)
+    for plan in scenario.plans:
+        names = {phase.initiative for phase in plan.phases}
+        scores[plan.name] = by_initiative[names.pop()] if len(names) == 1 else (nan, nan)
+    return scores
 
 
 def simulate(
@@ -243,11 +342,11 @@ def simulate(
     if not 1 <= threads <= max_threads:
         raise ValueError(f"threads must be between 1 and {max_threads}, got {threads}")
 
-    model, labels = compile_with_labels(scenario)
+    model, labels, ungated = compile_with_labels(scenario)
     out = Outcomes.empty(model.sb_ph0.size, int(n), model.horizon)
     elapsed = run_blocks(model, seed_key(seed), int(n), out, threads=threads, irr=irr,
                          progress=progress)
-    return SimulationResult(scenario, int(n), int(seed), threads, elapsed, out, labels)
+    return SimulationResult(scenario, int(n), int(seed), threads, elapsed, out, labels, ungated)
 
 
 def run_blocks(model: Model, key: np.uint64, n: int, out: Outcomes, *, threads: int,

@@ -133,8 +133,14 @@ def compile_model(scenario: Scenario) -> Model:
     return compile_with_labels(scenario)[0]
 
 
-def compile_with_labels(scenario: Scenario) -> tuple[Model, list[str]]:
-    """Compile a scenario; also return the label of each kernel input."""
+def compile_with_labels(scenario: Scenario) -> tuple[Model, list[str], dict[str, int]]:
+    """Compile a scenario into a Model.
+
+    Also returns the label of each kernel input, and for each plan with gates
+    the row of its ungated twin: the same phases without gates, evaluated on
+    the same trials to give the value of the gates. Twins come after the
+    scenario's own subjects.
+    """
     b = _Builder(scenario)
     for name, dist in scenario.inputs.items():
         b.add_input(name, dist)
@@ -186,6 +192,15 @@ def compile_with_labels(scenario: Scenario) -> tuple[Model, list[str]]:
                 gate is not None and gate.on_fail == "stop",
             ))
         subject_rows.append((start, len(phase_rows)))
+    ungated: dict[str, int] = {}
+    for plan in scenario.plans:
+        if any(phase.gate is not None for phase in plan.phases):
+            p0, p1 = subject_rows[len(scenario.initiatives) + scenario.plans.index(plan)]
+            start = len(phase_rows)
+            for row in phase_rows[p0:p1]:
+                phase_rows.append((*row[:3], NONE, -np.inf, np.inf, False))
+            ungated[plan.name] = len(subject_rows)
+            subject_rows.append((start, len(phase_rows)))
 
     horizon = scenario.scenario.horizon_months
     months = np.arange(horizon, dtype=np.float64)
@@ -203,7 +218,7 @@ def compile_with_labels(scenario: Scenario) -> tuple[Model, list[str]]:
         _aliases(subject_rows, phase_rows, b.values),
         *_columns(phase_rows, [np.int64] * 4 + [np.float64] * 2 + [np.bool_]),
     )
-    return model, b.input_names
+    return model, b.input_names, ungated
 
 
 def _line_row(b: _Builder, line: CashLine, benefit: bool, at: str) -> tuple[Any, ...]:

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from roisim import __version__
-from roisim.engine import SimulationResult
+from roisim.engine import Profiles, SimulationResult, subject_scores
 
 #: rows per Parquet row group (and per slice held in memory while writing).
 ROW_GROUP = 1 << 20
@@ -114,12 +114,25 @@ def jsonable(value: Any) -> Any:
 
 
 def write_tables(result: SimulationResult, folder: Path) -> list[str]:
-    """summary.csv and summary.json."""
+    """summary.csv/.json, comparison.csv, ranking.csv and, for gated plans, gates.csv."""
     summary = result.summary()
     summary.to_csv(folder / "summary.csv")
     records = [{"subject": name, **row} for name, row in summary.to_dict(orient="index").items()]
     (folder / "summary.json").write_text(json.dumps(jsonable(records), indent=2) + "\n")
-    return ["summary.csv", "summary.json"]
+    files = ["summary.csv", "summary.json"]
+    files += write_comparison(result.profiles(), folder)
+    gates = result.gates()
+    if not gates.empty:
+        gates.to_csv(folder / "gates.csv", index=False)
+        files.append("gates.csv")
+    return files
+
+
+def write_comparison(profiles: Any, folder: Path) -> list[str]:
+    """comparison.csv and ranking.csv of a run."""
+    profiles.comparison().to_csv(folder / "comparison.csv", index=False)
+    profiles.ranking().to_csv(folder / "ranking.csv")
+    return ["comparison.csv", "ranking.csv"]
 
 
 TRIALS_SCHEMA = pa.schema([
@@ -185,6 +198,10 @@ def build_manifest(result: SimulationResult, files: list[str], extra: dict[str, 
         "threads": result.threads,
         "wall_time_s": round(result.wall_time, 4),
         "subjects": result.subjects,
+        "plans": [plan.name for plan in result.scenario.plans],
+        "currency": result.scenario.scenario.currency,
+        "horizon_months": result.scenario.scenario.horizon_months,
+        "scores": {name: list(pair) for name, pair in subject_scores(result.scenario).items()},
         "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "numpy": np.__version__,
@@ -195,3 +212,35 @@ def build_manifest(result: SimulationResult, files: list[str], extra: dict[str, 
     }
     info.update(extra)
     return jsonable(info)
+
+
+def read_profiles(folder: str | Path) -> Profiles:
+    """The npv and payback of every subject of a saved run (``trials.parquet`` + manifest)."""
+    folder = Path(folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    table = pq.read_table(folder / "trials.parquet",
+                          columns=["subject", "npv", "payback_month"])
+    subjects = table.column("subject").combine_chunks().indices.to_numpy()
+    npv = table.column("npv").to_numpy()
+    payback = table.column("payback_month").fill_null(-1).to_numpy().astype(np.int16)
+    names = manifest["subjects"]
+    nan = float("nan")
+    return Profiles(
+        npv={name: npv[subjects == s] for s, name in enumerate(names)},
+        payback={name: payback[subjects == s] for s, name in enumerate(names)},
+        scores={name: (nan if a is None else a, nan if b is None else b)
+                for name, (a, b) in manifest["scores"].items()},
+        plans=manifest["plans"],
+        currency=manifest["currency"],
+        horizon=manifest["horizon_months"],
+    )
+
+
+def redraw_comparison(folder: str | Path) -> list[str]:
+    """Rewrite comparison.csv, ranking.csv and the comparison charts of a saved run."""
+    from roisim.charts import comparison_charts
+
+    folder = Path(folder)
+    profiles = read_profiles(folder)
+    files = write_comparison(profiles, folder)
+    return files + comparison_charts(profiles, profiles.ranking(), folder)

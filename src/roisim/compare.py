@@ -1,0 +1,131 @@
+"""Paired comparisons of subjects (initiatives and plans) evaluated on common trials.
+
+Every subject of a scenario is evaluated on the same trials, so differences
+are taken trial by trial: their spread is the spread of the difference, not
+of two independent estimates, and a subject compared with itself differs by
+exactly zero.
+
+Stochastic dominance is judged on the npv quantile functions at
+``DOMINANCE_POINTS`` evenly spaced probabilities: A dominates B in the first
+order when A's quantile is at least B's everywhere and above it somewhere; in
+the second order when the running integral of A's quantile function (the
+area under the lower tail) is at least B's everywhere and above it somewhere.
+First-order dominance implies second-order dominance.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from roisim.metrics import Z, cvar
+
+#: quantile points used to judge dominance (ignores differences below 1e-9 of the scale).
+DOMINANCE_POINTS = 1000
+
+
+def dominance(a: np.ndarray, b: np.ndarray) -> tuple[bool, bool]:
+    """Whether ``a`` dominates ``b`` in the first and in the second order."""
+    probs = (np.arange(DOMINANCE_POINTS) + 0.5) / DOMINANCE_POINTS
+    qa, qb = np.quantile(a, probs), np.quantile(b, probs)
+    scale = max(float(np.abs(qa).max()), float(np.abs(qb).max()), 1.0)
+    tol = 1e-9 * scale
+    diff = qa - qb
+    first = bool(np.all(diff >= -tol) and np.any(diff > tol))
+    area = np.cumsum(diff)
+    second = bool(np.all(area >= -tol * np.arange(1, area.size + 1)) and np.any(area > tol))
+    return first, second or first
+
+
+def pairwise(npv: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """Every ordered pair (A, B) of subjects: how A's npv compares with B's, trial by trial.
+
+    Columns: p_a_beats_b = P(npv_A > npv_B) and its se; mean_diff
+    (E[npv_A - npv_B]) and its se; diff_p5 and diff_p95; dominates_first and
+    dominates_second (A over B).
+    """
+    names = list(npv)
+    rows = []
+    for a in names:
+        for b in names:
+            if a == b:
+                continue
+            diff = npv[a] - npv[b]
+            n = diff.size
+            p = float(np.count_nonzero(diff > 0.0)) / n
+            sd = float(diff.std(ddof=1)) if n > 1 else math.nan
+            p5, p95 = np.percentile(diff, [5, 95])
+            first, second = dominance(npv[a], npv[b])
+            rows.append({
+                "a": a, "b": b,
+                "p_a_beats_b": p, "p_a_beats_b_se": math.sqrt(p * (1 - p) / n),
+                "mean_diff": float(diff.mean()), "mean_diff_se": sd / math.sqrt(n),
+                "diff_p5": float(p5), "diff_p95": float(p95),
+                "dominates_first": first, "dominates_second": second,
+            })
+    return pd.DataFrame(rows, columns=[
+        "a", "b", "p_a_beats_b", "p_a_beats_b_se", "mean_diff", "mean_diff_se", "diff_p5",
+        "diff_p95", "dominates_first", "dominates_second"])
+
+
+def ranking(npv: Mapping[str, np.ndarray], payback: Mapping[str, np.ndarray],
+            scores: Mapping[str, tuple[float, float]] | None = None) -> pd.DataFrame:
+    """One row per subject, sorted by expected npv (best first).
+
+    Columns: expected_npv (and se), p_loss, cvar5_npv, p_payback_within_24,
+    median_payback_month (``inf`` when fewer than half pay back within the
+    horizon), strategic_impact and feasibility where given. ``payback`` holds
+    payback months with -1 for "never".
+    """
+    rows = []
+    for name, values in npv.items():
+        months = payback[name]
+        paid = np.where(months >= 0, months.astype(np.float64), np.inf)
+        impact, feasibility = (scores or {}).get(name, (math.nan, math.nan))
+        rows.append({
+            "subject": name,
+            "expected_npv": float(values.mean()),
+            "expected_npv_se": float(values.std(ddof=1)) / math.sqrt(values.size)
+            if values.size > 1 else math.nan,
+            "p_loss": float(np.mean(values < 0.0)),
+            "cvar5_npv": cvar(values)[0],
+            "p_payback_within_24": float(np.mean(paid < 24)),
+            "median_payback_month": float(np.quantile(paid, 0.5, method="inverted_cdf")),
+            "strategic_impact": impact,
+            "feasibility": feasibility,
+        })
+    frame = pd.DataFrame(rows).sort_values("expected_npv", ascending=False, kind="stable")
+    return frame.set_index("subject")
+
+
+def gate_table(plan: str, phases: list[dict[str, object]], failed: np.ndarray,
+               npv: np.ndarray, ungated_npv: np.ndarray) -> pd.DataFrame:
+    """The value of a plan's gates and how often each one failed.
+
+    ``value_of_gates`` is E[npv] minus E[npv of the same plan with every gate
+    removed], paired on the same trials; ``p_fail`` is the share of trials in
+    which the gate's condition failed (the phase did not start, and with
+    ``on_fail = "stop"`` the rollout stopped there). ``failed`` holds bit k
+    for phase k.
+    """
+    diff = npv - ungated_npv
+    n = diff.size
+    value, value_se = float(diff.mean()), float(diff.std(ddof=1)) / math.sqrt(n) if n > 1 \
+        else math.nan
+    rows = []
+    for k, phase in enumerate(phases):
+        if phase.get("metric") is None:
+            continue
+        hits = ((failed >> k) & 1) == 1
+        p = float(np.count_nonzero(hits)) / n
+        rows.append({"plan": plan, "phase": k + 1, **phase,
+                     "p_fail": p, "p_fail_se": math.sqrt(p * (1 - p) / n),
+                     "expected_npv": float(npv.mean()),
+                     "expected_npv_without_gates": float(ungated_npv.mean()),
+                     "value_of_gates": value, "value_of_gates_se": value_se,
+                     "value_of_gates_ci95": f"[{value - Z * value_se:,.0f}, "
+                                            f"{value + Z * value_se:,.0f}]"})
+    return pd.DataFrame(rows)

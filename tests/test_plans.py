@@ -1,0 +1,220 @@
+"""Phased rollouts, gates and paired comparisons."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import scenario
+
+import roisim
+from roisim.compare import dominance, pairwise
+
+HEAD = """
+[scenario]
+name = "plans"
+horizon_months = 24
+discount_rate = {rate}
+trials = 10
+seed = 2
+
+[inputs]
+fee = {{ dist = "uniform", min = 80, max = 120 }}
+gain = {{ dist = "normal", mean = 400, sd = 150 }}
+
+[[initiatives]]
+name = "A"
+go_live_month = 1
+adoption = {{ curve = "linear", ceiling = 0.9, ramp_months = 4 }}
+costs = [
+  {{ name = "setup", amount = 3000, month = 0, fixed = true }},
+  {{ name = "fee", amount = "fee", every = "month" }},
+]
+benefits = [{{ name = "gain", amount = "gain", every = "month" }}]
+"""
+
+
+def plans(text: str, rate: float = 0.0, trials: int = 20_000) -> roisim.SimulationResult:
+    return roisim.simulate(scenario(HEAD.format(rate=rate) + text), trials=trials, seed=4)
+
+
+PILOT = """
+[[plans]]
+name = "{name}"
+phases = [
+  {{ initiative = "A", start_month = 0, share = 0.4 }},
+  {{ initiative = "A", start_month = 6, share = 0.6{gate} }},
+]
+"""
+
+
+def pilot(name: str, gate: str = "") -> str:
+    return PILOT.format(name=name, gate=f", gate = {{ {gate} }}" if gate else "")
+
+
+def test_a_gate_that_always_passes_equals_the_ungated_plan():
+    result = plans(pilot("gated", 'metric = "net_cash_to_date", at_least = -1e12')
+                   + pilot("plain"))
+    np.testing.assert_array_equal(result.npv("gated"), result.npv("plain"))
+    assert result.trials("gated")["phase_2_started"].all()
+    gates = result.gates()
+    assert gates.loc[0, "p_fail"] == 0 and gates.loc[0, "value_of_gates"] == 0
+
+
+def test_a_gate_that_never_passes_equals_the_pilot_alone():
+    alone = '\n[[plans]]\nname = "pilot only"\nphases = [{ initiative = "A", start_month = 0, share = 0.4 }]\n'
+    result = plans(pilot("gated", 'metric = "net_cash_to_date", at_least = 1e12') + alone)
+    np.testing.assert_array_equal(result.npv("gated"), result.npv("pilot only"))
+    assert not result.trials("gated")["phase_2_started"].any()
+    assert result.gates().loc[0, "p_fail"] == 1.0
+
+
+def test_keep_and_stop_by_hand():
+    never = 'metric = "adoption", at_least = 2'  # adoption never exceeds 1
+    result = plans(pilot("keep", never + ', on_fail = "keep"')
+                   + pilot("stop", never + ', on_fail = "stop"'), trials=3)
+    keep, stop = result.cash_flows("keep", 0), result.cash_flows("stop", 0)
+    fee = keep["costs"][1] / 0.4  # the trial's fee, paid at share 0.4
+    # keep: the pilot runs to the horizon; stop: nothing from the gate's month (6) on
+    np.testing.assert_allclose(keep["costs"][6:], 0.4 * fee)
+    assert (stop["costs"][6:] == 0).all() and (stop["benefits"][6:] == 0).all()
+    np.testing.assert_array_equal(stop["costs"][:6], keep["costs"][:6])
+    np.testing.assert_array_equal(stop["benefits"][:6], keep["benefits"][:6])
+
+
+def test_fixed_costs_are_paid_once_in_full():
+    result = plans(pilot("two phases"), trials=3)
+    flows = result.cash_flows("two phases", 0)
+    fee = (flows["costs"][1]) / 0.4
+    assert flows["costs"][0] == pytest.approx(3000 + 0.4 * fee)  # setup not scaled by share
+    assert flows["costs"][6] == pytest.approx(0.4 * fee + 0.6 * fee)  # and not paid again
+
+
+def test_a_two_phase_plan_by_hand():
+    r = 0.1
+    result = plans(pilot("two phases"), rate=r, trials=5)
+    inputs = result.inputs()
+    for trial in range(5):
+        fee, gain = inputs.loc[trial, "fee"], inputs.loc[trial, "gain"]
+        months = np.arange(24)
+
+        def adoption(start):
+            t = months - (start + 1)  # go-live one month after the phase starts
+            return np.where(t >= 0, 0.9 * np.minimum(1, (t + 1) / 4), 0.0)
+
+        costs = 0.4 * fee + np.where(months >= 6, 0.6 * fee, 0.0)
+        costs[0] += 3000
+        benefits = gain * (0.4 * adoption(0) + 0.6 * adoption(6))
+        discount = (1 + r) ** (-months / 12)
+        expected = ((benefits - costs) * discount).sum()
+        assert result.trials("two phases").loc[trial, "npv"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_gate_on_adoption_judged_the_month_before():
+    # pilot goes live at month 1; in month 5 (before the gate at 6) t = 4: a = 0.9
+    result = plans(pilot("passes", 'metric = "adoption", at_least = 0.9')
+                   + pilot("fails", 'metric = "adoption", at_least = 0.91'), trials=50)
+    assert result.trials("passes")["phase_2_started"].all()
+    assert not result.trials("fails")["phase_2_started"].any()
+
+
+def test_gate_on_roi_to_date():
+    result = plans(pilot("roi", 'metric = "roi_to_date", at_least = -0.5'), trials=20_000)
+    frame = result.trials("roi")
+    # judged on the undiscounted cash of months 0..5 of the pilot
+    flows = [result.cash_flows("roi", t) for t in range(40)]
+    for t, f in enumerate(flows):
+        spent = f["costs"][:6].sum()
+        roi = (f["benefits"][:6].sum() - spent) / spent
+        assert frame.loc[t, "phase_2_started"] == (roi >= -0.5)
+
+
+def test_risks_strike_the_first_phase_only():
+    text = HEAD.format(rate=0).replace(
+        'benefits = [{ name = "gain", amount = "gain", every = "month" }]',
+        'benefits = [{ name = "gain", amount = "gain", every = "month" }]\n'
+        'risks = [{ name = "late", probability = 1, delay_months = 3, cost = 1000 }]')
+    result = roisim.simulate(scenario(text + pilot("p")), trials=2, seed=1)
+    flows = result.cash_flows("p", 0)
+    fee = flows["costs"][1] / 0.4
+    assert flows["costs"][0] == pytest.approx(3000 + 0.4 * fee + 0.4 * 1000)
+    assert flows["costs"][6] == pytest.approx(fee)  # no second risk cost
+    # pilot benefits start at 0 + 1 + 3; phase 2 at 6 + 1 (no delay)
+    pilot_gain = flows["benefits"][4]
+    assert flows["benefits"][3] == 0 and pilot_gain > 0
+    assert flows["benefits"][7] > flows["benefits"][6]
+
+
+def test_abandon_stops_later_phases():
+    text = HEAD.format(rate=0).replace(
+        'benefits = [{ name = "gain", amount = "gain", every = "month" }]',
+        'benefits = [{ name = "gain", amount = "gain", every = "month" }]\n'
+        'risks = [{ name = "dead", probability = 1, abandon = true, delay_months = 8 }]')
+    result = roisim.simulate(scenario(text + pilot("p")), trials=2, seed=1)
+    flows = result.cash_flows("p", 0)
+    # abandoned at the pilot's go-live, month 9: phase 2 (month 6) ran until then
+    assert (flows["costs"][9:] == 0).all() and flows["benefits"].sum() == 0
+    assert flows["costs"][8] > flows["costs"][5]
+
+
+def test_a_subject_compared_with_its_identical_twin():
+    result = plans(pilot("p") + '\n[[plans]]\nname = "whole"\nphases = [{ initiative = "A" }]\n')
+    comparison = result.compare().set_index(["a", "b"])
+    row = comparison.loc[("A", "whole")]
+    assert row["mean_diff"] == 0 and row["p_a_beats_b"] == 0
+    assert row["diff_p5"] == 0 and row["diff_p95"] == 0
+    assert not row["dominates_first"] and not row["dominates_second"]
+    assert len(comparison) == 3 * 2
+
+
+def test_comparison_is_paired():
+    result = plans(pilot("p"))
+    row = result.compare().set_index(["a", "b"]).loc[("A", "p")]
+    diff = result.npv("A") - result.npv("p")
+    assert row["mean_diff"] == pytest.approx(diff.mean())
+    assert row["mean_diff_se"] == pytest.approx(diff.std(ddof=1) / np.sqrt(diff.size))
+    assert row["p_a_beats_b"] == pytest.approx(np.mean(diff > 0))
+
+
+def test_dominance_on_constructed_cases():
+    rng = np.random.default_rng(0)
+    base = rng.normal(0, 1, 100_000)
+    assert dominance(base + 0.5, base) == (True, True)
+    assert dominance(base, base + 0.5) == (False, False)
+    # a mean-preserving spread is dominated in the second order only
+    spread = base * 2
+    assert dominance(base, spread) == (False, True)
+    assert dominance(spread, base) == (False, False)
+    # crossing with higher mean but a fatter left tail: neither
+    risky = np.where(base < -1.5, base * 6, base + 0.3)
+    assert dominance(risky, base) == (False, False)
+    table = pairwise({"x": base + 0.5, "y": base})
+    assert list(table["dominates_first"]) == [True, False]
+
+
+def test_ranking_and_scores():
+    text = HEAD.format(rate=0).replace('name = "A"\n', 'name = "A"\nstrategic_impact = 4\nfeasibility = 2\n')
+    result = roisim.simulate(scenario(text + pilot("p")), trials=5000, seed=1)
+    ranking = result.ranking()
+    assert list(ranking.index) == list(ranking.sort_values("expected_npv", ascending=False).index)
+    assert ranking.loc["p", "strategic_impact"] == 4 and ranking.loc["A", "feasibility"] == 2
+    assert {"p_loss", "cvar5_npv", "p_payback_within_24", "median_payback_month"} <= set(ranking)
+
+
+@pytest.mark.parametrize(("phases", "message"), [
+    ('[{ initiative = "B" }]', r"plans\[0\]\.phases\[0\]\.initiative: unknown initiative 'B'"),
+    ('[{ initiative = "A", share = 0 }]', r"plans\[0\]\.phases\[0\]\.share: expected a share "
+                                          r"greater than 0 and at most 1, found 0"),
+    ('[{ initiative = "A", share = 1.5 }]', r"share: expected a share greater than 0 and at most 1"),
+    ('[{ initiative = "A", share = 0.7 }, { initiative = "A", share = 0.5, start_month = 3 }]',
+     r"plans\[0\]\.phases\[1\]\.share: the shares of 'A' in this plan add up to 1\.2; they may "
+     r"add up to at most 1"),
+    ('[{ initiative = "A", gate = { metric = "npv", at_least = 0 } }]',
+     r"plans\[0\]\.phases\[0\]\.gate\.metric: must be 'net_cash_to_date', 'roi_to_date' or "
+     r"'adoption', found 'npv'"),
+    ('[{ initiative = "A", gate = { metric = "adoption" } }]',
+     r"plans\[0\]\.phases\[0\]\.gate: a gate needs at_least, at_most or both"),
+    ('[]', r"plans\[0\]\.phases: list should have at least 1 item"),
+])
+def test_bad_plans(phases, message):
+    with pytest.raises(roisim.ScenarioError, match=message):
+        scenario(HEAD.format(rate=0) + f'\n[[plans]]\nname = "bad"\nphases = {phases}\n')
