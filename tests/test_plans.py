@@ -213,7 +213,7 @@ def test_ranking_and_scores():
      r"'adoption', found 'npv'"),
     ('[{ initiative = "A", gate = { metric = "adoption" } }]',
      r"plans\[0\]\.phases\[0\]\.gate: a gate needs at_least, at_most or both"),
-    ('[]', r"plans\[0\]\.phases: list should have at least 1 item"),
+    ('[]', r"plans\[0\]\.phases: expected at least 1 entry, found none"),
 ])
 def test_bad_plans(phases, message):
     with pytest.raises(roisim.ScenarioError, match=message):

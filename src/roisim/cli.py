@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 EXIT_CODES = """Exit codes: 0 every scenario ran; 1 a run failed (could not simulate or write
 results); 2 bad input (a scenario file or option is wrong); 130 interrupted."""
@@ -24,8 +25,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 # data: tables to stdout (wide when piped, so tables are not squeezed to 80 columns)
-out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, soft_wrap=True)  # progress and problems to stderr
+# markup off: file names, scenario names and messages may contain [brackets]
+out = Console(soft_wrap=True, markup=False, width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, soft_wrap=True, markup=False)  # progress and problems to stderr
 
 OK, FAILED, BAD_INPUT, INTERRUPTED = 0, 1, 2, 130
 
@@ -61,11 +63,11 @@ class Report:
         self.verb, self.done, self.failed, self.bad = verb, 0, 0, 0
 
     def bad_input(self, message: str) -> None:
-        err.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
+        err.print(Text.assemble(("error:", "red"), " ", message), highlight=False)
         self.bad += 1
 
     def failure(self, message: str) -> None:
-        err.print(f"[red]failed:[/red] {message}", highlight=False, markup=True)
+        err.print(Text.assemble(("failed:", "red"), " ", message), highlight=False)
         self.failed += 1
 
     def close(self) -> int:

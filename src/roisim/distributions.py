@@ -41,6 +41,11 @@ TABLE_POINTS = 4097
 MIN_MASS = 1e-9
 
 
+def printable(text: str) -> str:
+    """Text with control characters escaped, so a message stays on one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def fail(code: str, message: str, **ctx: Any) -> PydanticCustomError:
     """Return a validation error with a message written for scenario authors."""
     return PydanticCustomError(code, message, ctx)
@@ -49,23 +54,30 @@ def fail(code: str, message: str, **ctx: Any) -> PydanticCustomError:
 class Strict(BaseModel):
     """Base of every scenario model: strict types, unknown keys rejected with a hint."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # allow_inf_nan=False: TOML can write nan and inf, which must never reach the kernel
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
+
+    #: fields filled in by roisim itself, never written in a file
+    internal_keys: ClassVar[frozenset[str]] = frozenset()
 
     @model_validator(mode="before")
     @classmethod
     def _known_keys(cls, data: Any) -> Any:
         if isinstance(data, dict):
             allowed = {f.alias or name for name, f in cls.model_fields.items()}
+            allowed -= cls.internal_keys
             for key in data:
+                if key in ("at_least", "at_most") and key not in allowed:
+                    raise fail("not_truncatable",
+                               "{key} applies only to continuous distributions; "
+                               "this one cannot be truncated", key=key)
                 if key not in allowed:
-                    from difflib import get_close_matches
-
                     close = get_close_matches(str(key), sorted(allowed), n=1)
                     hint = f"; did you mean '{close[0]}'?" if close else ""
                     raise fail(
                         "unknown_key",
                         "unknown key '{key}'{hint} (expected one of: {allowed})",
-                        key=key,
+                        key=printable(str(key)),
                         hint=hint,
                         allowed=", ".join(sorted(allowed)),
                     )
@@ -141,8 +153,8 @@ class Truncatable(Dist):
             raise fail(
                 "bad_truncation",
                 "at_least ({lo}) must be less than at_most ({hi})",
-                lo=lo,
-                hi=hi,
+                lo=f"{lo:g}",
+                hi=f"{hi:g}",
             )
         if lo is not None or hi is not None:
             ulo, uhi = self.truncated_range()
@@ -151,8 +163,8 @@ class Truncatable(Dist):
                     "empty_truncation",
                     "truncating to [{lo}, {hi}] leaves no probability: the distribution "
                     "puts (almost) nothing in that range",
-                    lo=-math.inf if lo is None else lo,
-                    hi=math.inf if hi is None else hi,
+                    lo=f"{-math.inf if lo is None else lo:g}",
+                    hi=f"{math.inf if hi is None else hi:g}",
                 )
         return self
 
@@ -517,13 +529,7 @@ class Empirical(Discrete):
     column: str
     #: the observations, read at validation relative to the scenario file.
     data: tuple[float, ...] = ()
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_data_key(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "data" in data:
-            raise fail("unknown_key", "unknown key 'data' (expected one of: column, dist, file)")
-        return data
+    internal_keys: ClassVar[frozenset[str]] = frozenset({"data"})
 
     @model_validator(mode="after")
     def _read(self, info: ValidationInfo) -> Empirical:
@@ -571,7 +577,8 @@ def read_empirical(file: str, column: str, base: Path) -> tuple[float, ...]:
                                      f"found '{cell}'")
                 values.append(number)
     except FileNotFoundError:
-        raise ValueError(f"file not found: {path}") from None
+        where = "" if Path(file).is_absolute() else " (looked for it next to the scenario file)"
+        raise ValueError(f"file not found: {file}{where}") from None
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise ValueError(f"cannot read {path}: {exc}") from None
     if not values:
@@ -605,7 +612,7 @@ def _dist_tag(value: Any) -> str | None:
         name = value.get("dist")
     else:
         name = getattr(value, "dist", None)
-    return f"§{name}" if name in DISTRIBUTIONS else None
+    return f"§{name}" if isinstance(name, str) and name in DISTRIBUTIONS else None
 
 
 AnyDist = Annotated[

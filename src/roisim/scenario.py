@@ -12,7 +12,7 @@ import math
 import re
 from difflib import get_close_matches
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import tomli
 from pydantic import Discriminator, Field, PrivateAttr, Tag, ValidationError, model_validator
@@ -40,9 +40,11 @@ class ScenarioError(ValueError):
     """
 
     def __init__(self, path: str | Path, location: str, message: str):
-        self.path, self.location, self.message = str(path), location, message
-        where = f"{self.path}: {location}: " if location else f"{self.path}: "
-        super().__init__(where + message)
+        from roisim.distributions import printable
+
+        self.path, self.location, self.message = str(path), printable(location), printable(message)
+        where = f"{self.path}: {self.location}: " if location else f"{self.path}: "
+        super().__init__(where + self.message)
 
 
 def _factor_tag(value: Any) -> str | None:
@@ -229,6 +231,7 @@ class Scenario(Strict):
     initiatives: list[Initiative] = Field(min_length=1)
     plans: list[Plan] = []
     source: str = ""
+    internal_keys: ClassVar[frozenset[str]] = frozenset({"source"})
     _repairs: list[tuple[str, str, float, float]] = PrivateAttr(default_factory=list)
 
     @property
@@ -292,16 +295,14 @@ def parse(document: dict[str, Any], *, source: str | Path = "<scenario>",
 
     Relative ``empirical`` files are read next to ``source``.
     """
-    if "source" in document:
-        raise ScenarioError(source, "source", "unknown key 'source'")
     try:
-        scenario = Scenario.model_validate(
-            {**document, "source": str(source)}, context={"base": Path(source).parent}
-        )
+        scenario = Scenario.model_validate(document, context={"base": Path(source).parent})
     except ValidationError as exc:
         location, message = _first_error(exc)
         raise ScenarioError(source, location, message) from None
     from roisim._checks import check_scenario
+
+    scenario = scenario.model_copy(update={"source": str(source)})
 
     return check_scenario(scenario, Path(source), repair_correlations=repair_correlations)
 
@@ -309,7 +310,16 @@ def parse(document: dict[str, Any], *, source: str | Path = "<scenario>",
 def _toml_message(exc: tomli.TOMLDecodeError) -> str:
     # tomli reads TOML 1.1, which the format needs for inline tables over several lines.
     reason = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)$", "", str(exc))
+    reason = _TOML_HINTS.get(reason, reason)
     return f"line {exc.lineno}, column {exc.colno}: invalid TOML: {reason}"
+
+
+_TOML_HINTS = {
+    "Illegal character '\\n'": "a text value is not closed before the end of the line "
+                                "(missing quote?)",
+    "Cannot overwrite a value": "this key is given twice",
+    "Cannot declare ('scenario',) twice": "the [scenario] table is given twice",
+}
 
 
 def format_location(loc: tuple[int | str, ...]) -> str:
@@ -328,10 +338,22 @@ def _first_error(exc: ValidationError) -> tuple[str, str]:
     loc = tuple(error["loc"])
     kind, found = error["type"], error.get("input")
     if kind == "missing":
+        if loc == ("scenario",):
+            return "", "missing the [scenario] table (name, horizon_months, ...)"
+        if loc == ("initiatives",):
+            return "", "no [[initiatives]]: a scenario needs at least one initiative"
         return format_location(loc[:-1]), f"missing required key '{loc[-1]}'"
+    if kind == "too_short":
+        wanted = error.get("ctx", {}).get("min_length", 1)
+        return format_location(loc), (f"expected at least {wanted} "
+                                      f"entr{'y' if wanted == 1 else 'ies'}, found none")
     if kind == "unknown_distribution":
         name = found.get("dist") if isinstance(found, dict) else None
         known = ", ".join(DISTRIBUTIONS)
+        if not isinstance(found, dict):
+            return format_location(loc), (
+                f"expected a distribution table such as {{ dist = \"normal\", mean = 1, sd = 0.1 }}"
+                f", found {_show(found)} (an input cannot refer to another input)")
         if name is None:
             return format_location(loc), f"missing key 'dist' (one of: {known})"
         close = get_close_matches(str(name), list(DISTRIBUTIONS), n=1)
@@ -341,7 +363,7 @@ def _first_error(exc: ValidationError) -> tuple[str, str]:
     if kind in _TYPE_NAMES:
         message = f"expected {_TYPE_NAMES[kind]}"
     if kind in _TYPE_NAMES or kind == "bad_value" or kind.startswith(("greater", "less")) \
-            or kind in ("literal_error", "too_short", "too_long"):
+            or kind in ("literal_error", "too_long", "finite_number"):
         message = f"{message[0].lower()}{message[1:]}, found {_show(found)}"
     return format_location(loc), message
 
@@ -363,7 +385,7 @@ def _show(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return f"'{value}'"
+        return f"'{value[:60]}'" + ("..." if len(value) > 60 else "")
     if isinstance(value, dict):
         return "a table {...}"
     if isinstance(value, list):

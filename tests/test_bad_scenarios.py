@@ -1,0 +1,134 @@
+"""Every mistake a scenario author can make gets one exact, actionable message.
+
+Each file in tests/bad_scenarios/ starts with ``# expect: <message>``: the
+message it must produce after ``<file>: ``.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import tomli
+from conftest import ROOT
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import roisim
+
+FOLDER = ROOT / "tests" / "bad_scenarios"
+FILES = sorted(FOLDER.glob("*.toml"))
+
+
+def expected(path: Path) -> str:
+    first = path.read_text().split("\n", 1)[0]
+    assert first.startswith("# expect: "), path
+    return first[len("# expect: "):]
+
+
+def test_there_are_at_least_forty():
+    assert len(FILES) >= 40
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_exact_message(path):
+    with pytest.raises(roisim.ScenarioError) as caught:
+        roisim.load(path)
+    assert str(caught.value) == f"{path}: {expected(path)}"
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "roisim", *args], capture_output=True,
+                          text=True, env={**os.environ, "COLUMNS": "200"}, timeout=600)
+
+
+@pytest.mark.parametrize("command", ["run", "validate"])
+def test_the_command_line_reports_each_once_and_writes_nothing(command, tmp_path):
+    out = tmp_path / "results"
+    args = [command, str(FOLDER)] + (["--out", str(out)] if command == "run" else [])
+    proc = _cli(*args)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    for path in FILES:
+        line = f"error: {path}: {expected(path)}"
+        assert proc.stderr.count(line) == 1, line
+    verb = "simulated" if command == "run" else "valid"
+    assert proc.stderr.strip().endswith(f"0 scenarios {verb}, {len(FILES)} failed.")
+    assert not out.exists() or not any(out.iterdir())
+
+
+BASE = tomli.loads((ROOT / "tests" / "data" / "format_example.toml").read_text())
+
+leaves = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**6)
+    | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
+                                                               max_size=3),
+    max_leaves=6,
+)
+
+
+def _paths(node, prefix=()):
+    yield prefix
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _paths(value, (*prefix, i))
+
+
+ALL_PATHS = [p for p in _paths(BASE) if p]
+
+
+@st.composite
+def mutated(draw):
+    document = copy.deepcopy(BASE)
+    for _ in range(draw(st.integers(1, 3))):
+        path = draw(st.sampled_from(ALL_PATHS))
+        parent = document
+        try:
+            for key in path[:-1]:
+                parent = parent[key]
+            action = draw(st.sampled_from(["replace", "delete", "rename"]))
+            if action == "replace":
+                parent[path[-1]] = draw(leaves)
+            elif action == "delete":
+                del parent[path[-1]]
+            elif isinstance(parent, dict):
+                parent[draw(st.text(max_size=10))] = parent.pop(path[-1])
+        except (KeyError, IndexError, TypeError):
+            continue  # an earlier mutation removed this path
+    return document
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated())
+def test_mutated_documents_only_raise_scenario_error(document):
+    try:
+        roisim.parse(document, source="mutated.toml")
+    except roisim.ScenarioError as exc:
+        assert str(exc).startswith("mutated.toml: ")
+        assert "\n" not in str(exc)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(max_size=10), leaves, max_size=5))
+def test_random_documents_only_raise_scenario_error(document):
+    with pytest.raises(roisim.ScenarioError):
+        roisim.parse(document, source="random.toml")
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(max_size=200))
+def test_random_text_only_raises_scenario_error(text, tmp_path_factory):
+    path = tmp_path_factory.mktemp("t") / "random.toml"
+    path.write_text(text)
+    try:
+        roisim.load(path)
+    except roisim.ScenarioError:
+        pass
