@@ -15,7 +15,8 @@ from rich.table import Table
 from rich.text import Text
 
 EXIT_CODES = """Exit codes: 0 every scenario ran; 1 a run failed (could not simulate or write
-results); 2 bad input (a scenario file or option is wrong); 130 interrupted."""
+results); 2 bad input (a scenario file or option is wrong); 130 interrupted (Ctrl-C);
+143 terminated (SIGTERM)."""
 
 app = typer.Typer(
     add_completion=False,
@@ -29,11 +30,11 @@ app = typer.Typer(
 out = Console(soft_wrap=True, markup=False, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True, markup=False)  # progress and problems to stderr
 
-OK, FAILED, BAD_INPUT, INTERRUPTED = 0, 1, 2, 130
+OK, FAILED, BAD_INPUT, INTERRUPTED, TERMINATED = 0, 1, 2, 130, 143
 
 
-class Terminated(Exception):
-    """SIGTERM arrived; unwind like Ctrl-C."""
+class Terminated(BaseException):
+    """SIGTERM arrived: unwind like Ctrl-C (a BaseException, so no handler swallows it)."""
 
 
 def _on_sigterm(_signum: int, _frame: object) -> None:
@@ -166,10 +167,10 @@ def run(
                                      progress=update)
             close()
             folder = write_results(result, out_dir, manifest={"command": _command_line()})
-        except (KeyboardInterrupt, Terminated):
+        except (KeyboardInterrupt, Terminated) as exc:
             close()
             err.print(f"interrupted: results for {path} left as they were", highlight=False)
-            raise typer.Exit(INTERRUPTED) from None
+            raise typer.Exit(TERMINATED if isinstance(exc, Terminated) else INTERRUPTED) from None
         except OSError as exc:
             report.failure(f"{path}: cannot write results to {out_dir}: {exc.strerror or exc}")
             continue

@@ -1,0 +1,100 @@
+"""Interrupted runs, numerical edge cases, and reruns that reproduce bytes."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import SCENARIOS, initiative
+
+import roisim
+
+BAKERY = SCENARIOS / "bakery_catering_crm.toml"
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "roisim", *args], capture_output=True,
+                          text=True, env={**os.environ, "COLUMNS": "200"}, timeout=600)
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_while_writing_leaves_the_previous_results(tmp_path, sig, code):
+    out = tmp_path / "results"
+    first = _cli("run", str(BAKERY), "--trials", "2000", "--seed", "1", "--out", str(out))
+    assert first.returncode == 0, first.stderr
+    folder = out / "bakery_catering_crm"
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    proc = subprocess.Popen([sys.executable, "-m", "roisim", "run", str(BAKERY), "--trials",
+                             "4000000", "--seed", "2", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while not list(out.glob(".bakery_catering_crm.*.partial")):  # it is writing now
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.02)
+    proc.send_signal(sig)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == code
+    assert "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1] == f"interrupted: results for {BAKERY} left as they were"
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert sorted(p.name for p in out.iterdir()) == ["bakery_catering_crm"]
+
+
+def test_rerun_from_the_manifest_reproduces_the_bytes(tmp_path):
+    first = _cli("run", str(BAKERY), "--trials", "30000", "--seed", "11", "--threads", "2",
+                 "--out", str(tmp_path / "a"))
+    assert first.returncode == 0, first.stderr
+    folder = tmp_path / "a" / "bakery_catering_crm"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    again = _cli("run", manifest["scenario_file"], "--trials", str(manifest["trials"]),
+                 "--seed", str(manifest["seed"]), "--threads", "1",
+                 "--out", str(tmp_path / "b"))
+    assert again.returncode == 0, again.stderr
+    other = tmp_path / "b" / "bakery_catering_crm"
+    for name in ("trials.parquet", "summary.csv", "summary.json", "comparison.csv",
+                 "ranking.csv", "gates.csv"):
+        assert (folder / name).read_bytes() == (other / name).read_bytes(), name
+    # and the Python API gives the same numbers as the command line
+    result = roisim.simulate(roisim.load(BAKERY), trials=30000, seed=11)
+    saved = pd.read_csv(folder / "summary.csv", index_col=0)
+    np.testing.assert_array_equal(saved["npv_mean"].to_numpy(),
+                                  result.summary()["npv_mean"].to_numpy())
+    trials = pd.read_parquet(folder / "trials.parquet")
+    np.testing.assert_array_equal(trials[trials.subject == "Catering CRM"]["npv"].to_numpy(),
+                                  result.npv("Catering CRM"))
+
+
+def test_zero_costs_no_irr_and_never_paying_back_are_counted():
+    sc = initiative("""
+        benefits = [{ name = "b", amount = 10, every = "month" }]
+    """, horizon=12)
+    row = roisim.simulate(sc, trials=50, seed=1).summary().loc["A"]
+    assert row["roi_undefined"] == 50 and row["roi_n"] == 0 and math.isnan(row["roi_mean"])
+    assert row["irr_undefined"] == 50  # all flows positive: no IRR
+    sc = initiative('costs = [{ name = "c", amount = 10, every = "month" }]', horizon=12)
+    row = roisim.simulate(sc, trials=50, seed=1).summary().loc["A"]
+    assert row["payback_never"] == 50 and row["payback_month_p50"] == math.inf
+    assert row["p_payback_within_12"] == 0.0
+
+
+def test_huge_amounts_and_a_one_month_horizon():
+    sc = initiative("""
+        costs = [{ name = "c", amount = { dist = "uniform", min = 1e15, max = 2e15 }, month = 0 }]
+        benefits = [{ name = "b", amount = { dist = "uniform", min = 1.5e15, max = 3e15 }, every = "month" }]
+    """, horizon=1, rate=0.1)
+    summary = roisim.simulate(sc, trials=20_000, seed=1).summary().loc["A"]
+    numeric = summary.drop(["kind"]).astype(float)
+    assert np.isfinite(numeric.drop(labels=[c for c in numeric.index if "payback_month_p" in c
+                                            or c.startswith("irr")])).all()
+    # npv = B - C with B ~ U(1.5e15, 3e15), C ~ U(1e15, 2e15): mean 0.75e15
+    assert summary["npv_mean"] == pytest.approx(0.75e15, rel=0.01)
+    assert summary["irr_undefined"] == 20_000  # one month of flows: no rate solves them
