@@ -152,6 +152,45 @@ def prioritisation(ranking: pd.DataFrame, currency: str, folder: Path,
     return _save(fig, folder, name)
 
 
+def tornado(table: pd.DataFrame, subject: str, mean_npv: float, currency: str, folder: Path,
+            name: str, top: int = 12) -> str:
+    """Mean npv when each input is in its lowest vs highest decile, largest swings on top."""
+    rows = table.head(top).iloc[::-1]
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.8))
+    y = np.arange(len(rows))
+    for column, colour, label in (("npv_low_decile", "#C44E52", "input in lowest 10%"),
+                                  ("npv_high_decile", "#55A868", "input in highest 10%")):
+        values = rows[column].to_numpy()
+        ax.barh(y, values - mean_npv, left=mean_npv, color=colour, alpha=0.85, label=label)
+    ax.axvline(mean_npv, color="black", lw=1)
+    ax.set_yticks(y, [str(i) for i in rows.index], fontsize=8)
+    money_axis(ax.xaxis, currency)
+    ax.set_xlabel(f"mean NPV [{currency}] (line: overall mean)")
+    ax.set_title(f"{subject}: what moves the NPV", fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3, axis="x")
+    return _save(fig, folder, name)
+
+
+def value_of_information(table: pd.DataFrame, currency: str, folder: Path,
+                         name: str = "value_of_information.png", top: int = 12) -> str:
+    """EVPPI of the inputs worth measuring, against the EVPI."""
+    rows = table.head(top).iloc[::-1]
+    evpi = float(table["evpi"].iloc[0]) if len(table) else 0.0
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.8))
+    y = np.arange(len(rows))
+    ax.barh(y, rows["evppi"], xerr=1.96 * rows["evppi_se"], color="#8172B2", alpha=0.85,
+            capsize=2)
+    ax.axvline(evpi, color="black", ls="--", lw=1, label=f"EVPI {evpi:,.0f}")
+    ax.set_yticks(y, [str(i) for i in rows.index], fontsize=8)
+    money_axis(ax.xaxis, currency)
+    ax.set_xlabel(f"expected value of perfect information on the input [{currency}]")
+    ax.set_title("What to measure before deciding (EVPPI, 95% interval)", fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3, axis="x")
+    return _save(fig, folder, name)
+
+
 def comparison_charts(profiles: Profiles, ranking: pd.DataFrame, folder: Path) -> list[str]:
     """The charts that compare subjects: risk profiles, payback, risk-return, priorities."""
     files = [npv_cdfs(profiles, folder), payback_curves(profiles, folder),
@@ -197,4 +236,9 @@ def write_charts(result: SimulationResult, folder: Path) -> list[str]:
              for s in result.subjects]
     files += comparison_charts(result.profiles(), result.ranking(), folder)
     files.append(cash_fan(result, folder))
+    currency = result.scenario.scenario.currency
+    for subject, table in result.sensitivity_tables().items():
+        files.append(tornado(table, subject, float(result.npv(subject).mean()), currency,
+                             folder, f"tornado_{slug(subject)}.png"))
+    files.append(value_of_information(result.value_of_information(), currency, folder))
     return files

@@ -128,6 +128,20 @@ def summary_table(title: str, summary, currency: str) -> Table:  # type: ignore[
     return table
 
 
+def measure_next(result) -> str:  # type: ignore[no-untyped-def]
+    """One line naming the three inputs most worth measuring before deciding."""
+    table = result.value_of_information()
+    evpi, choice = float(table["evpi"].iloc[0]), table["default_choice"].iloc[0]
+    currency = result.scenario.scenario.currency
+    worth = table[table["evppi"] > 2 * table["evppi_se"]].head(3)
+    if evpi <= 0 or worth.empty:
+        return (f"Best choice now: {choice}. No single input is worth measuring first "
+                f"(EVPI {evpi:,.0f} {currency}).")
+    names = ", ".join(f"{name} ({row['evppi']:,.0f})" for name, row in worth.iterrows())
+    return (f"Best choice now: {choice}. Perfect information is worth {evpi:,.0f} {currency}; "
+            f"measure first: {names}.")
+
+
 @app.command(epilog=EXIT_CODES)
 def run(
     paths: Annotated[list[Path], typer.Argument(help="Scenario files or folders of them.")],
@@ -180,6 +194,7 @@ def run(
         out.print(summary_table(f"{scenario.name}  ({result.n_trials:,} trials, seed "
                                 f"{result.seed}, {result.wall_time:.2f} s)",
                                 result.summary(), scenario.scenario.currency))
+        out.print(measure_next(result), highlight=False)
         err.print(f"wrote {folder}", highlight=False)
         report.done += 1
     raise typer.Exit(report.close())

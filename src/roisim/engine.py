@@ -219,6 +219,45 @@ class SimulationResult:
             return pd.DataFrame(columns=["plan", "phase", "metric", "p_fail", "value_of_gates"])
         return pd.concat(frames, ignore_index=True)
 
+    def analysis_inputs(self) -> pd.DataFrame:
+        """Input values of the trials used by sensitivity and value of information."""
+        from roisim.sensitivity import ANALYSIS_TRIALS
+
+        if "inputs" not in self._cache:
+            self._cache["inputs"] = self.inputs(ANALYSIS_TRIALS)
+        return self._cache["inputs"]  # type: ignore[return-value]
+
+    def sensitivity(self, subject: str) -> pd.DataFrame:
+        """Tornado table of ``subject``'s npv (see :mod:`roisim.sensitivity`).
+
+        Uses the first min(n_trials, 200,000) trials.
+        """
+        return self.sensitivity_tables()[subject]
+
+    def sensitivity_tables(self) -> dict[str, pd.DataFrame]:
+        """Tornado tables of every subject (computed together: each input is ranked once)."""
+        from roisim.sensitivity import sensitivity_tables
+
+        if "sensitivity" not in self._cache:
+            inputs = self.analysis_inputs()
+            self._cache["sensitivity"] = sensitivity_tables(
+                {s: self.npv(s)[: len(inputs)] for s in self.subjects}, inputs)
+        return self._cache["sensitivity"]  # type: ignore[return-value]
+
+    def value_of_information(self) -> pd.DataFrame:
+        """What to measure next: each input's EVPPI next to the EVPI (see :mod:`roisim.sensitivity`).
+
+        The decision is which subject to choose, or none; uses the first
+        min(n_trials, 200,000) trials.
+        """
+        from roisim.sensitivity import value_of_information
+
+        if "voi" not in self._cache:
+            inputs = self.analysis_inputs()
+            self._cache["voi"] = value_of_information(
+                {s: self.npv(s)[: len(inputs)] for s in self.subjects}, inputs)
+        return self._cache["voi"].copy()  # type: ignore[attr-defined]
+
     def summary(self) -> pd.DataFrame:
         """Summary statistics, one row per subject (see :func:`roisim.metrics.summarize`)."""
         from roisim.metrics import summarize

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -121,6 +122,11 @@ def write_tables(result: SimulationResult, folder: Path) -> list[str]:
     (folder / "summary.json").write_text(json.dumps(jsonable(records), indent=2) + "\n")
     files = ["summary.csv", "summary.json"]
     files += write_comparison(result.profiles(), folder)
+    sensitivity = pd.concat({s: t for s, t in result.sensitivity_tables().items()},
+                            names=["subject", "input"])
+    sensitivity.to_csv(folder / "sensitivity.csv")
+    result.value_of_information().to_csv(folder / "value_of_information.csv")
+    files += ["sensitivity.csv", "value_of_information.csv"]
     gates = result.gates()
     if not gates.empty:
         gates.to_csv(folder / "gates.csv", index=False)

@@ -1,0 +1,137 @@
+"""Sensitivity and value of information against closed forms."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from conftest import scenario
+from scipy import stats
+
+import roisim
+from roisim.sensitivity import evpi, evppi, sensitivity
+
+N = 200_000
+A, B = 3.0, -1.0
+MX, SX, MY, SY = 10.0, 2.0, 5.0, 4.0
+COST = 23.0  # npv mean 2 against sd 7.2: a close call, so information is worth something
+
+LINEAR = f"""
+[scenario]
+name = "linear"
+horizon_months = 1
+trials = 10
+seed = 1
+
+[inputs]
+x = {{ dist = "normal", mean = {MX}, sd = {SX} }}
+y = {{ dist = "normal", mean = {MY}, sd = {SY} }}
+unused = {{ dist = "uniform", min = 0, max = 1 }}
+
+[[initiatives]]
+name = "L"
+benefits = [
+  {{ name = "x", amount = ["x", {A}], month = 0 }},
+  {{ name = "y", amount = ["y", {B}], month = 0 }},
+]
+costs = [
+  {{ name = "u", amount = ["unused", 0], month = 0 }},
+  {{ name = "fixed", amount = {COST}, month = 0 }},
+]
+"""
+
+
+@pytest.fixture(scope="module")
+def linear():
+    return roisim.simulate(scenario(LINEAR), trials=N, seed=3)
+
+
+def test_decile_swings_rank_correlations_and_variance_shares(linear):
+    table = linear.sensitivity("L")
+    assert list(table.index[:2]) == ["x", "y"]  # sorted by swing
+    # npv = A x + B y, x and y independent normals (closed forms)
+    tail = stats.norm.pdf(stats.norm.ppf(0.9)) / 0.1  # E[z | z in top decile]
+    mean = A * MX + B * MY - COST
+    expected_high_x = mean + A * SX * tail
+    expected_low_x = mean - A * SX * tail
+    sd = math.hypot(A * SX, B * SY)
+    # se of a mean of N/10 trials whose npv has conditional sd at most sd: 4 se
+    tol = 4 * sd / math.sqrt(N / 10)
+    assert table.loc["x", "npv_high_decile"] == pytest.approx(expected_high_x, abs=tol)
+    assert table.loc["x", "npv_low_decile"] == pytest.approx(expected_low_x, abs=tol)
+    # y enters with a negative sign: its high decile has the lower npv
+    assert table.loc["y", "swing"] == pytest.approx(-2 * abs(B) * SY * tail, abs=2 * tol)
+    rho_x = A * SX / sd  # Pearson of jointly normal variables; Spearman = 6/pi asin(rho/2)
+    rho_y = B * SY / sd
+    for name, rho in (("x", rho_x), ("y", rho_y)):
+        assert table.loc[name, "spearman"] == pytest.approx(6 / math.pi * math.asin(rho / 2),
+                                                            abs=0.01)
+    share_x = table.loc["x", "spearman"] ** 2 / (table.loc["x", "spearman"] ** 2
+                                                 + table.loc["y", "spearman"] ** 2)
+    assert table.loc["x", "variance_share"] == pytest.approx(share_x, abs=0.01)
+    assert table.loc["x", "variance_share"] == pytest.approx(rho_x**2, abs=0.02)
+    assert abs(table.loc["unused", "spearman"]) < 4 / math.sqrt(N)
+
+
+def unit_normal_loss(z: float) -> float:
+    return stats.norm.pdf(z) - z * stats.norm.sf(z)
+
+
+@pytest.mark.parametrize("mu", [-3.0, 0.0, 4.0])
+def test_evpi_of_a_two_action_normal_decision(mu):
+    sigma = 10.0
+    npv = np.random.default_rng(1).normal(mu, sigma, N)
+    value, se, _ = evpi({"go": npv})
+    # Hubbard / Howard: EVPI = sigma L(|mu| / sigma)
+    assert value == pytest.approx(sigma * unit_normal_loss(abs(mu) / sigma), abs=4 * se)
+
+
+def test_evppi_of_an_irrelevant_input_is_zero_and_of_a_decisive_one_is_the_evpi():
+    rng = np.random.default_rng(2)
+    x = rng.normal(0, 1, N)
+    noise = rng.normal(0, 1, N)
+    npv = 5 * x - 1.0  # x decides everything
+    total, _, _ = evpi({"go": npv})
+    decisive, decisive_se = evppi(npv[None, :], x)
+    irrelevant, irrelevant_se = evppi(npv[None, :], noise)
+    assert abs(irrelevant) < 4 * irrelevant_se + 0.002 * total
+    # binning smooths within bins; 2% of the EVPI covers it at 50 bins
+    assert decisive == pytest.approx(total, rel=0.02)
+    assert decisive <= total + 4 * decisive_se
+
+
+def test_evppi_never_exceeds_evpi_beyond_its_error(linear):
+    table = linear.value_of_information()
+    assert set(table.index) == {"x", "y", "unused"}
+    for name, row in table.iterrows():
+        assert row["evppi"] <= row["evpi"] + 4 * row["evppi_se"] + 4 * row["evpi_se"], name
+    assert table.index[0] == "x"  # x moves the npv the most
+    # closed forms: E[npv | x] ~ N(2, |A| SX), E[npv | y] ~ N(2, |B| SY); EVPPI = s L(2 / s)
+    for name, s in (("x", abs(A) * SX), ("y", abs(B) * SY)):
+        assert table.loc[name, "evppi"] == pytest.approx(s * unit_normal_loss(2 / s), rel=0.03)
+    sd = math.hypot(A * SX, B * SY)
+    assert table["evpi"].iloc[0] == pytest.approx(sd * unit_normal_loss(2 / sd),
+                                                  abs=4 * table["evpi_se"].iloc[0])
+    assert abs(table.loc["unused", "evppi"]) < 4 * table.loc["unused", "evppi_se"] + 1e-9
+
+
+def test_sensitivity_of_a_risk_uses_its_occurrence():
+    text = LINEAR + '\nrisks = [{ name = "hit", probability = 0.3, cost = 20 }]\n'
+
+    result = roisim.simulate(scenario(text), trials=50_000, seed=1)
+    table = result.sensitivity("L")
+    assert table.loc["risk:L:hit", "spearman"] < 0
+    inputs = result.inputs()
+    assert set(np.unique(inputs["risk:L:hit"])) == {0.0, 1.0}
+    assert inputs["risk:L:hit"].mean() == pytest.approx(0.3, abs=4 * math.sqrt(0.21 / 50_000))
+
+
+def test_sensitivity_function_on_arrays():
+    rng = np.random.default_rng(3)
+    import pandas as pd
+
+    x, y = rng.normal(size=10_000), rng.normal(size=10_000)
+    table = sensitivity(2 * x, pd.DataFrame({"x": x, "y": y}))
+    assert table.loc["x", "spearman"] == pytest.approx(1.0)
+    assert table.index[0] == "x"
