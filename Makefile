@@ -1,4 +1,5 @@
 # roisim: every target creates .venv if it is missing and installs the project into it.
+# make bench KEEP=--keep also keeps the run in results/benchmarks/ for git.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -19,9 +20,11 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
+	mkdir -p results/benchmarks
 	$(BIN)/python -m pytest benchmarks/ -p no:cacheprovider --benchmark-only \
 		--benchmark-json=results/benchmarks/latest.json
-	$(BIN)/python benchmarks/report.py results/benchmarks/latest.json
+	$(BIN)/python -m pytest benchmarks/test_startup.py -p no:cacheprovider -k compiles_nothing
+	$(BIN)/python benchmarks/report.py results/benchmarks/latest.json $(KEEP)
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info

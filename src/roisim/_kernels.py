@@ -45,8 +45,8 @@ def draw_inputs(m, tkey, x, xm, z):
             for t in range(m.horizon):
                 u = uniform01(tkey, m.in_stream[i], t)
                 xm[i, t] = quantile(m.in_kind[i], m.in_par[i, 0], m.in_par[i, 1], m.in_par[i, 2],
-                                    m.in_ulo[i], m.in_uhi[i], m.tab_x, m.tab_c, m.in_off[i],
-                                    m.in_len[i], u)
+                                    m.in_ulo[i], m.in_uhi[i], m.tab_x, m.tab_c, m.tab_g,
+                                    m.in_off[i], m.in_len[i], u)
         else:
             x[i] = uniform01(tkey, m.in_stream[i], 0)
     k = m.co_inputs.size
@@ -62,8 +62,8 @@ def draw_inputs(m, tkey, x, xm, z):
     for i in range(m.in_kind.size):
         if not m.in_monthly[i]:
             x[i] = quantile(m.in_kind[i], m.in_par[i, 0], m.in_par[i, 1], m.in_par[i, 2],
-                            m.in_ulo[i], m.in_uhi[i], m.tab_x, m.tab_c, m.in_off[i],
-                            m.in_len[i], x[i])
+                            m.in_ulo[i], m.in_uhi[i], m.tab_x, m.tab_c, m.tab_g,
+                            m.in_off[i], m.in_len[i], x[i])
 
 
 @inline
@@ -307,8 +307,7 @@ def irr(net):
 
     Searched as a monthly log-rate within [-99 %, +10,000 %] a year. Flows
     that change sign once have exactly one root (Descartes' rule of signs),
-    found by Halley's method; other flows use safeguarded Newton inside the
-    bracket. NaN where the flows never change sign or no root lies in range.
+    found by Halley's method; other flows are searched inside the bracket. NaN where the flows never change sign or no root lies in range.
     """
     pos, neg = False, False
     changes, last = 0, 0.0
@@ -346,14 +345,15 @@ def irr(net):
         return np.nan
     x = math.log(1.1) / 12.0
     for _ in range(200):
-        f, fp, _ = npv_at(net, x)
+        f, fp, fpp = npv_at(net, x)
         if f == 0.0:
             break
         if (f > 0.0) == (f_lo > 0.0):
             lo = x
         else:
             hi = x
-        x_new = x - f / fp
+        den = 2.0 * fp * fp - f * fpp
+        x_new = x - (2.0 * f * fp / den if den != 0.0 else f / fp)
         if not (lo < x_new < hi):
             x_new = 0.5 * (lo + hi)
         if abs(x_new - x) <= 1e-14 * (1.0 + abs(x)):

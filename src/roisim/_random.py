@@ -138,14 +138,15 @@ def ndtr(x):
 
 
 @inline
-def quantile(kind, a, b, c, ulo, uhi, tab_x, tab_c, off, n, u):
+def quantile(kind, a, b, c, ulo, uhi, tab_x, tab_c, tab_g, off, n, u):
     """Value of one input at uniform draw ``u`` in (0, 1).
 
     ``a, b, c`` are the first three parameters of the kind (see the model
     compiler); ``ulo`` and ``uhi`` restrict the draw to [F(at_least), F(at_most)], which
     samples the truncated distribution exactly (equivalent to redrawing).
     ``TABLE`` inputs interpolate a quantile table of ``n`` equally spaced
-    probabilities; ``DISCRETE`` inputs look ``u`` up in a cumulative table.
+    probabilities; ``DISCRETE`` inputs look ``u`` up in a cumulative table
+    ``tab_c`` through its guide table ``tab_g`` (:func:`guide_table`).
     """
     p = ulo + u * (uhi - ulo)
     if kind == FIXED:
@@ -166,23 +167,30 @@ def quantile(kind, a, b, c, ulo, uhi, tab_x, tab_c, off, n, u):
         k = min(int(h), n - 2)
         f = h - k
         return tab_x[off + k] * (1.0 - f) + tab_x[off + k + 1] * f
-    # DISCRETE: first outcome whose cumulative probability exceeds p.
-    lo = 0
-    hi = n - 1
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if tab_c[off + mid] > p:
-            hi = mid
-        else:
-            lo = mid + 1
-    # rounding can leave p at or past the last cumulative step: lo is then n - 1,
-    # the last outcome, which is the right answer.
-    return tab_x[off + lo]
+    # DISCRETE: the first outcome whose cumulative probability exceeds p, found
+    # from a guide table (Chen & Asau 1974): tab_g[off + j] is the first outcome
+    # whose cumulative probability exceeds j / n, so the search starts at most a
+    # few steps before the answer.
+    i = tab_g[off + min(int(p * n), n - 1)]
+    # rounding can leave p at or past the last cumulative step: stop at the last outcome
+    while i < n - 1 and tab_c[off + i] <= p:
+        i += 1
+    return tab_x[off + i]
+
+
+def guide_table(cdf: np.ndarray) -> np.ndarray:
+    """For j = 0..n-1, the first index whose cumulative probability exceeds j / n."""
+    n = cdf.size
+    if n == 0:
+        return np.zeros(0, np.int64)
+    guide = np.searchsorted(cdf, np.arange(n) / n, side="right")
+    return np.minimum(guide, n - 1).astype(np.int64)
 
 
 @jit
-def draw_many(kind, par, ulo, uhi, tab_x, tab_c, key, stream, first, out):
+def draw_many(kind, par, ulo, uhi, tab_x, tab_c, tab_g, key, stream, first, out):
     """Draws of one input for trials ``first, first+1, ...`` into ``out``."""
     for i in range(out.size):
         u = uniform01(trial_key(key, first + i), stream, 0)
-        out[i] = quantile(kind, par[0], par[1], par[2], ulo, uhi, tab_x, tab_c, 0, tab_x.size, u)
+        out[i] = quantile(kind, par[0], par[1], par[2], ulo, uhi, tab_x, tab_c, tab_g, 0,
+                          tab_x.size, u)

@@ -29,12 +29,12 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import PydanticCustomError
-from scipy import stats
+from scipy import special
 
 from roisim import _random as rnd
 
 #: z-score of the 95th percentile: a p5..p95 interval is mean +- Z95 * sd.
-Z95 = float(stats.norm.ppf(0.95))
+Z95 = float(special.ndtri(0.95))
 #: points of the quantile tables used for beta and PERT (CDF error <= 1/(n-1)).
 TABLE_POINTS = 4097
 #: smallest probability mass a truncation may leave.
@@ -104,8 +104,20 @@ class Dist(Strict):
     continuous: ClassVar[bool] = True
 
     def reference(self) -> Any:
-        """The frozen scipy.stats distribution, before truncation."""
+        """The frozen scipy.stats distribution, before truncation (for tests and checks)."""
         raise NotImplementedError
+
+    def raw_support(self) -> tuple[float, float]:
+        """Support before truncation."""
+        return self.reference().support()  # type: ignore[no-any-return]
+
+    def cdf(self, x: Any) -> Any:
+        """Distribution function before truncation."""
+        return self.reference().cdf(x)
+
+    def ppf(self, q: Any) -> Any:
+        """Quantile function before truncation."""
+        return self.reference().ppf(q)
 
     def compile(self) -> QuantileSpec:
         """The kernel's quantile parameters for this distribution."""
@@ -127,13 +139,13 @@ class Dist(Strict):
         out = np.empty(size)
         table_c = spec.table_c if spec.table_c.size else np.zeros(spec.table_x.size)
         rnd.draw_many(spec.kind, np.array(spec.par, np.float64), spec.ulo, spec.uhi,
-                      spec.table_x, table_c, rnd.seed_key(seed), rnd.stream_key("sample"),
-                      first, out)
+                      spec.table_x, table_c, rnd.guide_table(spec.table_c),
+                      rnd.seed_key(seed), rnd.stream_key("sample"), first, out)
         return out
 
     def support(self) -> tuple[float, float]:
         """Smallest and largest value a draw can take (after truncation)."""
-        lo, hi = self.reference().support()
+        lo, hi = self.raw_support()
         return (
             max(lo, getattr(self, "at_least", None) or -math.inf),
             min(hi, getattr(self, "at_most", None) or math.inf),
@@ -170,9 +182,8 @@ class Truncatable(Dist):
 
     def truncated_range(self) -> tuple[float, float]:
         """[F(at_least), F(at_most)] under the untruncated distribution."""
-        ref = self.reference()
-        ulo = 0.0 if self.at_least is None else float(ref.cdf(self.at_least))
-        uhi = 1.0 if self.at_most is None else float(ref.cdf(self.at_most))
+        ulo = 0.0 if self.at_least is None else float(self.cdf(self.at_least))
+        uhi = 1.0 if self.at_most is None else float(self.cdf(self.at_most))
         return ulo, uhi
 
     def _spec(self, kind: int, par: tuple[float, ...]) -> QuantileSpec:
@@ -184,7 +195,7 @@ class Truncatable(Dist):
         # interpolation between them keeps the CDF error below one grid step.
         ulo, uhi = self.truncated_range()
         grid = ulo + np.linspace(0.0, 1.0, TABLE_POINTS) * (uhi - ulo)
-        qs = self.reference().ppf(grid)
+        qs = np.asarray(self.ppf(grid), dtype=np.float64)
         lo, hi = self.support()
         qs[0], qs[-1] = max(lo, qs[0]), min(hi, qs[-1])
         return QuantileSpec(rnd.TABLE, table_x=np.asarray(qs, dtype=np.float64))
@@ -252,7 +263,15 @@ class Uniform(Truncatable):
         return data
 
     def reference(self) -> Any:
+        from scipy import stats
+
         return stats.uniform(self.min, self.max - self.min)
+
+    def raw_support(self) -> tuple[float, float]:
+        return self.min, self.max
+
+    def cdf(self, x: Any) -> Any:
+        return np.clip((np.asarray(x) - self.min) / (self.max - self.min), 0.0, 1.0)
 
     def compile(self) -> QuantileSpec:
         return self._spec(rnd.UNIFORM, (self.min, self.max))
@@ -274,8 +293,21 @@ class Triangular(Truncatable):
         return data
 
     def reference(self) -> Any:
+        from scipy import stats
+
         width = self.max - self.min
         return stats.triang((self.mode - self.min) / width, loc=self.min, scale=width)
+
+    def raw_support(self) -> tuple[float, float]:
+        return self.min, self.max
+
+    def cdf(self, x: Any) -> Any:
+        a, c, b = self.min, self.mode, self.max
+        x = np.clip(np.asarray(x, dtype=np.float64), a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            left = np.where(c > a, (x - a) ** 2 / ((b - a) * (c - a)), 0.0)
+            right = np.where(b > c, 1.0 - (b - x) ** 2 / ((b - a) * (b - c)), 1.0)
+        return np.where(x <= c, left, right)
 
     def compile(self) -> QuantileSpec:
         return self._spec(rnd.TRIANGULAR, (self.min, self.mode, self.max))
@@ -308,8 +340,22 @@ class Pert(Truncatable):
         return a, b
 
     def reference(self) -> Any:
+        from scipy import stats
+
         a, b = self.shape()
         return stats.beta(a, b, loc=self.min, scale=self.max - self.min)
+
+    def raw_support(self) -> tuple[float, float]:
+        return self.min, self.max
+
+    def cdf(self, x: Any) -> Any:
+        a, b = self.shape()
+        z = np.clip((np.asarray(x, dtype=np.float64) - self.min) / (self.max - self.min), 0, 1)
+        return special.betainc(a, b, z)
+
+    def ppf(self, q: Any) -> Any:
+        a, b = self.shape()
+        return self.min + (self.max - self.min) * special.betaincinv(a, b, q)
 
     def compile(self) -> QuantileSpec:
         return self._table()
@@ -343,8 +389,17 @@ class Normal(Truncatable):
         return (self.p5 + self.p95) / 2, (self.p95 - self.p5) / (2 * Z95)
 
     def reference(self) -> Any:
+        from scipy import stats
+
         mu, sd = self.params()
         return stats.norm(mu, sd)
+
+    def raw_support(self) -> tuple[float, float]:
+        return -math.inf, math.inf
+
+    def cdf(self, x: Any) -> Any:
+        mu, sd = self.params()
+        return special.ndtr((np.asarray(x, dtype=np.float64) - mu) / sd)
 
     def compile(self) -> QuantileSpec:
         return self._spec(rnd.NORMAL, self.params())
@@ -384,8 +439,19 @@ class Lognormal(Truncatable):
         return (lo + hi) / 2, (hi - lo) / (2 * Z95)
 
     def reference(self) -> Any:
+        from scipy import stats
+
         mu, sigma = self.params()
         return stats.lognorm(sigma, scale=math.exp(mu))
+
+    def raw_support(self) -> tuple[float, float]:
+        return 0.0, math.inf
+
+    def cdf(self, x: Any) -> Any:
+        mu, sigma = self.params()
+        x = np.asarray(x, dtype=np.float64)
+        with np.errstate(divide="ignore"):
+            return np.where(x > 0, special.ndtr((np.log(np.maximum(x, 1e-300)) - mu) / sigma), 0.0)
 
     def compile(self) -> QuantileSpec:
         return self._spec(rnd.LOGNORMAL, self.params())
@@ -408,7 +474,18 @@ class Beta(Truncatable):
         return data
 
     def reference(self) -> Any:
+        from scipy import stats
+
         return stats.beta(self.alpha, self.beta)
+
+    def raw_support(self) -> tuple[float, float]:
+        return 0.0, 1.0
+
+    def cdf(self, x: Any) -> Any:
+        return special.betainc(self.alpha, self.beta, np.clip(np.asarray(x, np.float64), 0, 1))
+
+    def ppf(self, q: Any) -> Any:
+        return special.betaincinv(self.alpha, self.beta, q)
 
     def compile(self) -> QuantileSpec:
         return self._table()
@@ -459,6 +536,8 @@ class Poisson(Discrete):
         return data
 
     def reference(self) -> Any:
+        from scipy import stats
+
         return stats.poisson(self.mean)
 
     def outcomes(self) -> tuple[np.ndarray, np.ndarray]:
@@ -466,7 +545,8 @@ class Poisson(Discrete):
         # below the 2^-53 resolution of a uniform draw.
         spread = 40.0 * math.sqrt(self.mean) + 40.0
         ks = np.arange(max(0.0, math.floor(self.mean - spread)), math.ceil(self.mean + spread) + 1)
-        return ks, stats.poisson(self.mean).pmf(ks)
+        # pmf k -> exp(k log(mean) - mean - log k!)
+        return ks, np.exp(ks * math.log(self.mean) - self.mean - special.gammaln(ks + 1))
 
     def support(self) -> tuple[float, float]:
         return 0.0, math.inf
@@ -486,6 +566,8 @@ class Bernoulli(Discrete):
         return data
 
     def reference(self) -> Any:
+        from scipy import stats
+
         return stats.bernoulli(self.p)
 
     def outcomes(self) -> tuple[np.ndarray, np.ndarray]:

@@ -44,6 +44,7 @@ class Model(NamedTuple):
     in_monthly: np.ndarray  # bool
     tab_x: np.ndarray
     tab_c: np.ndarray
+    tab_g: np.ndarray  # guide tables of discrete inputs (int64)
     # rank correlations: inputs in the correlated set and the normal-score Cholesky factor
     co_inputs: np.ndarray  # (k,)
     co_chol: np.ndarray  # (k, k) lower triangular
@@ -247,6 +248,7 @@ def _input_arrays(b: _Builder) -> list[np.ndarray]:
     monthly = np.zeros(n, np.bool_)
     tab_x: list[np.ndarray] = []
     tab_c: list[np.ndarray] = []
+    tab_g: list[np.ndarray] = []
     used = 0
     for i, (dist, label) in enumerate(b.specs):
         spec = rnd_uniform() if dist is None else dist.compile()
@@ -255,12 +257,16 @@ def _input_arrays(b: _Builder) -> list[np.ndarray]:
         off[i], length[i] = used, size
         tab_x.append(spec.table_x)
         tab_c.append(spec.table_c if spec.table_c.size else np.zeros(size))
+        tab_g.append(rnd.guide_table(spec.table_c) if spec.table_c.size
+                     else np.zeros(size, np.int64))
         used += size
         stream[i] = rnd.stream_key(f"input:{label}")
         monthly[i] = dist is not None and dist.resample == "monthly"
     cat = (lambda parts: np.concatenate(parts) if parts else np.zeros(0))  # noqa: E731
     return [kind, par, ulo, uhi, off, length, stream, monthly,
-            np.ascontiguousarray(cat(tab_x), np.float64), np.ascontiguousarray(cat(tab_c), np.float64)]
+            np.ascontiguousarray(cat(tab_x), np.float64),
+            np.ascontiguousarray(cat(tab_c), np.float64),
+            np.ascontiguousarray(cat(tab_g), np.int64)]
 
 
 def _correlation_arrays(scenario: Scenario, b: _Builder) -> list[np.ndarray]:

@@ -52,15 +52,14 @@ def result_folder(result: SimulationResult, out: Path) -> Path:
     return out / (slug(Path(source).stem) if source else slug(result.scenario.name))
 
 
-def write_results(result: SimulationResult, out: str | Path, *,
+def write_results(result: SimulationResult, out: str | Path, *, charts: bool = True,
                   extra: list[Writer] = (), manifest: dict[str, Any] | None = None) -> Path:
     """Write every table, chart and the manifest of ``result`` under ``out``.
 
     Returns the folder written. Raises OSError when ``out`` cannot be written;
     nothing is left half-written in that case, nor on KeyboardInterrupt.
+    ``charts=False`` skips the PNG charts (most of the time of a small run).
     """
-    from roisim.charts import write_charts
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     final = result_folder(result, out)
@@ -69,7 +68,10 @@ def write_results(result: SimulationResult, out: str | Path, *,
         work.chmod(0o777 & ~_umask())  # mkdtemp makes it private; results are not
         files = write_tables(result, work)
         files += write_trials(result, work)
-        files += write_charts(result, work)
+        if charts:
+            from roisim.charts import write_charts
+
+            files += write_charts(result, work)
         for writer in extra:
             files += writer(result, work)
         info = build_manifest(result, files, manifest or {})

@@ -35,7 +35,6 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 #: trials used for sensitivity and value of information (the first ones: a random sample).
 ANALYSIS_TRIALS = 200_000

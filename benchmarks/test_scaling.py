@@ -1,0 +1,41 @@
+"""Time against trials, months, cash-flow lines and initiatives (all should be linear)."""
+
+from __future__ import annotations
+
+import pytest
+from benchmarks.conftest import generated, trials
+
+import roisim
+
+
+def _run(benchmark, scenario, n, rounds=3, **info):
+    roisim.simulate(scenario, trials=1000, threads=2)  # compile / load before timing
+    benchmark.extra_info.update(trials=n, **info)
+    benchmark.pedantic(roisim.simulate, args=(scenario,),
+                       kwargs={"trials": n, "seed": 1, "threads": 2}, rounds=rounds,
+                       iterations=1)
+
+
+@pytest.mark.benchmark(group="scaling-trials")
+@pytest.mark.parametrize("n", [1e5, 1e6, 1e7, 1e8], ids=lambda n: f"{n:.0e}")
+def test_trials(benchmark, canonical, n):
+    _run(benchmark, canonical, trials(n), rounds=3 if n < 1e7 else 1, axis="trials",
+         x=trials(n))
+
+
+@pytest.mark.benchmark(group="scaling-months")
+@pytest.mark.parametrize("months", [12, 60, 120, 240])
+def test_months(benchmark, months):
+    _run(benchmark, generated(months=months), trials(1e6), axis="months", x=months)
+
+
+@pytest.mark.benchmark(group="scaling-lines")
+@pytest.mark.parametrize("lines", [3, 10, 25, 50])
+def test_lines(benchmark, lines):
+    _run(benchmark, generated(lines=lines), trials(1e6), axis="lines", x=lines)
+
+
+@pytest.mark.benchmark(group="scaling-initiatives")
+@pytest.mark.parametrize("count", [1, 5, 10, 20])
+def test_initiatives(benchmark, count):
+    _run(benchmark, generated(initiatives=count), trials(2e5), axis="initiatives", x=count)
