@@ -125,3 +125,25 @@ def test_help_documents_exit_codes():
 def test_bad_option_exits_2():
     proc = roisim("run", str(BAKERY), "--trials", "0")
     assert proc.returncode == 2
+
+
+def test_until_stops_on_precision_and_records_why(tmp_path):
+    proc = roisim("run", str(BAKERY), "--until", "P(npv<0)", "--within", "0.004",
+                  "--max-trials", "2000000", "--sampling", "lhs", "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    manifest = json.loads((tmp_path / "bakery_catering_crm" / "manifest.json").read_text())
+    assert manifest["stop_reason"].startswith("precision reached")
+    assert manifest["trials"] < 2_000_000 and manifest["sampling"] == "lhs"
+    assert (tmp_path / "bakery_catering_crm" / "convergence.png").exists()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--until", "median", "--within", "1"], "--until: unknown statistic 'median'"),
+    (["--until", "mean npv"], "--until needs --within"),
+    (["--within", "1"], "--within and --max-trials go with --until"),
+    (["--sampling", "halton"], "--sampling must be one of random, lhs, sobol"),
+])
+def test_bad_run_options_exit_2(args, message, tmp_path):
+    proc = roisim("run", str(BAKERY), *args, "--out", str(tmp_path))
+    assert proc.returncode == 2
+    assert message in proc.stderr and "Traceback" not in proc.stderr

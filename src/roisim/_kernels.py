@@ -34,12 +34,16 @@ def month_of(x, horizon):
 
 
 @inline
-def draw_inputs(m, tkey, x, xm, z):
+def draw_inputs(m, tkey, x, xm, z, design, row):
     """Draw every input of one trial: ``x`` once per trial, ``xm`` per month.
 
-    Correlated inputs have their uniforms mixed through normal scores first
-    (Gaussian copula); every input then goes through its own quantile function.
+    Uniforms come from the counter-based hash, or for inputs drawn once per
+    trial from row ``row`` of ``design`` (a Latin hypercube or Sobol block)
+    when it has rows. Correlated inputs have their uniforms mixed through
+    normal scores (Gaussian copula); every input then goes through its own
+    quantile function.
     """
+    use_design = design.shape[0] > 0
     for i in range(m.in_kind.size):
         if m.in_monthly[i]:
             for t in range(m.horizon):
@@ -47,6 +51,8 @@ def draw_inputs(m, tkey, x, xm, z):
                 xm[i, t] = quantile(m.in_kind[i], m.in_par[i, 0], m.in_par[i, 1], m.in_par[i, 2],
                                     m.in_ulo[i], m.in_uhi[i], m.tab_x, m.tab_c, m.tab_g,
                                     m.in_off[i], m.in_len[i], u)
+        elif use_design:
+            x[i] = design[row, i]
         else:
             x[i] = uniform01(tkey, m.in_stream[i], 0)
     k = m.co_inputs.size
@@ -427,10 +433,11 @@ def workspace(m):
 
 
 @inline
-def start_trial(m, key, trial, x, xm, z, v, delay, loss, rcost, abandon, ceilings, ramps):
+def start_trial(m, key, trial, design, row, x, xm, z, v, delay, loss, rcost, abandon, ceilings,
+                ramps):
     """Draw one trial's inputs and everything shared by its subjects."""
     tkey = trial_key(key, trial)
-    draw_inputs(m, tkey, x, xm, z)
+    draw_inputs(m, tkey, x, xm, z, design, row)
     eval_values(m, x, v)
     risk_effects(m, x, v, delay, loss, abandon, rcost)
     for j in range(m.ini_golive.size):
@@ -439,14 +446,15 @@ def start_trial(m, key, trial, x, xm, z, v, delay, loss, rcost, abandon, ceiling
 
 
 @jit
-def trial_cash(m, key, trial, s, costs_out, bens_out):
+def trial_cash(m, key, trial, design, row, s, costs_out, bens_out):
     """Monthly costs and benefits of subject ``s`` in one trial (for inspection and tests).
 
     Returns the started and failed phase flags.
     """
     (x, xm, z, v, costs, bens, adopt, net, delay, loss, rcost, abandon, ceilings, ramps, struck,
      abandon_at, order, starts, run_init, run_golive, run_share) = workspace(m)
-    start_trial(m, key, trial, x, xm, z, v, delay, loss, rcost, abandon, ceilings, ramps)
+    start_trial(m, key, trial, design, row, x, xm, z, v, delay, loss, rcost, abandon, ceilings,
+                ramps)
     st, fl = eval_subject(m, s, v, xm, delay, loss, abandon, rcost, m.ini_curve, ceilings,
                           ramps, costs, bens, adopt, order, starts, run_init, run_golive,
                           run_share, struck, abandon_at)
@@ -456,14 +464,15 @@ def trial_cash(m, key, trial, s, costs_out, bens_out):
 
 
 @jit(parallel=True)
-def simulate_trials(m, key, first, n, n_chunks, pv_costs, pv_benefits, payback, dpayback,
-                    irr_out, started, failed, band_paths, compute_irr):
+def simulate_trials(m, key, first, n, n_chunks, design, pv_costs, pv_benefits, payback,
+                    dpayback, irr_out, started, failed, band_paths, compute_irr):
     """Evaluate trials ``first .. first+n-1`` of every subject into the outputs.
 
     Outputs have shape (n_subjects, n_trials) and are written at the trial's
     global index, in ``n_chunks`` chunks shared among the threads;
     ``band_paths`` (n_subjects, n_band, horizon) receives the cumulative net
-    cash of trials below ``n_band`` for the fan chart.
+    cash of trials below ``n_band`` for the fan chart. ``design`` holds the
+    uniforms of this block's trials (row = trial - first), or has no rows.
     """
     horizon = m.horizon
     n_band = band_paths.shape[1]
@@ -473,7 +482,8 @@ def simulate_trials(m, key, first, n, n_chunks, pv_costs, pv_benefits, payback, 
         (x, xm, z, v, costs, bens, adopt, net, delay, loss, rcost, abandon, ceilings, ramps,
          struck, abandon_at, order, starts, run_init, run_golive, run_share) = workspace(m)
         for trial in range(lo, hi):
-            start_trial(m, key, trial, x, xm, z, v, delay, loss, rcost, abandon, ceilings, ramps)
+            start_trial(m, key, trial, design, trial - first, x, xm, z, v, delay, loss, rcost,
+                        abandon, ceilings, ramps)
             for s in range(m.sb_ph0.size):
                 same = m.sb_alias[s]
                 if same >= 0:  # identical to an earlier subject: same trial, same outcome
@@ -506,7 +516,7 @@ def simulate_trials(m, key, first, n, n_chunks, pv_costs, pv_benefits, payback, 
 
 
 @jit(parallel=True)
-def trial_inputs(m, key, first, n, n_chunks, out):
+def trial_inputs(m, key, first, n, n_chunks, design, out):
     """Each trial's input values into ``out`` (n, n_inputs), recomputed from (seed, trial).
 
     Monthly inputs give their mean over the months of the trial; the uniform
@@ -518,8 +528,9 @@ def trial_inputs(m, key, first, n, n_chunks, out):
         (x, xm, z, v, costs, bens, adopt, net, delay, loss, rcost, abandon, ceilings, ramps,
          struck, abandon_at, order, starts, run_init, run_golive, run_share) = workspace(m)
         for trial in range(lo, hi):
-            start_trial(m, key, trial, x, xm, z, v, delay, loss, rcost, abandon, ceilings, ramps)
             row = trial - first
+            start_trial(m, key, trial, design, row, x, xm, z, v, delay, loss, rcost, abandon,
+                        ceilings, ramps)
             for i in range(m.in_kind.size):
                 if m.in_monthly[i]:
                     acc = 0.0

@@ -191,6 +191,32 @@ def value_of_information(table: pd.DataFrame, currency: str, folder: Path,
     return _save(fig, folder, name)
 
 
+def convergence(result: SimulationResult, folder: Path, name: str = "convergence.png") -> str:
+    """Running estimate of the watched statistic (default: mean npv) with its 95% band."""
+    from roisim.convergence import Target, trace
+
+    target = result.target if isinstance(result.target, Target) else \
+        Target("mean", 0.0, "mean npv")
+    profiles = result.profiles()
+    frame = trace(profiles.npv, profiles.payback, target)
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for subject, rows in frame.groupby("subject", sort=False):
+        line, = ax.plot(rows["trials"], rows["estimate"], lw=1.6, label=str(subject))
+        ax.fill_between(rows["trials"], rows["estimate"] - rows["half_width"],
+                        rows["estimate"] + rows["half_width"], color=line.get_color(), alpha=0.2)
+    ax.set_xscale("log")
+    ax.set_xlabel("trials")
+    ax.set_ylabel(target.label)
+    if target.kind in ("mean", "percentile"):
+        money_axis(ax.yaxis, result.scenario.scenario.currency)
+    else:
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_title(f"Convergence of {target.label} (band: 95% interval)", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, folder, name)
+
+
 def comparison_charts(profiles: Profiles, ranking: pd.DataFrame, folder: Path) -> list[str]:
     """The charts that compare subjects: risk profiles, payback, risk-return, priorities."""
     files = [npv_cdfs(profiles, folder), payback_curves(profiles, folder),
@@ -241,4 +267,5 @@ def write_charts(result: SimulationResult, folder: Path) -> list[str]:
         files.append(tornado(table, subject, float(result.npv(subject).mean()), currency,
                              folder, f"tornado_{slug(subject)}.png"))
     files.append(value_of_information(result.value_of_information(), currency, folder))
+    files.append(convergence(result, folder))
     return files

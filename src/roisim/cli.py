@@ -154,6 +154,15 @@ def run(
         help="Replace contradictory rank correlations by the nearest valid matrix.")] = False,
     charts: Annotated[bool, typer.Option(
         "--charts/--no-charts", help="Draw the PNG charts (about 0.2 s each).")] = True,
+    sampling: Annotated[str | None, typer.Option(
+        help="random, lhs or sobol (default: the scenario's own).")] = None,
+    until: Annotated[str | None, typer.Option(
+        help="Run until this statistic is precise: 'mean npv', 'P(npv<0)', 'p50 npv', "
+             "'P(payback<=24)'.")] = None,
+    within: Annotated[float | None, typer.Option(
+        help="With --until: the 95% half-width to reach, for every subject.")] = None,
+    max_trials: Annotated[int | None, typer.Option(
+        min=1, help="With --until: the most trials to run (default 10,000,000).")] = None,
 ) -> None:
     """Simulate scenarios and write results/<scenario>/ for each."""
     import numba
@@ -167,6 +176,26 @@ def run(
         err.print(f"error: --threads must be at most {numba.config.NUMBA_NUM_THREADS} "
                   f"(the cores numba can use), got {threads}", highlight=False)
         raise typer.Exit(BAD_INPUT)
+    from roisim.convergence import parse_target
+    from roisim.sampling import SAMPLINGS
+
+    problem = None
+    if sampling is not None and sampling not in SAMPLINGS:
+        problem = f"--sampling must be one of {', '.join(SAMPLINGS)}, got '{sampling}'"
+    elif until is not None:
+        try:
+            parse_target(until)
+        except ValueError as exc:
+            problem = f"--until: {exc}"
+        if within is None or within <= 0:
+            problem = problem or "--until needs --within, a positive half-width"
+    elif within is not None or max_trials is not None:
+        problem = "--within and --max-trials go with --until"
+    if problem:
+        err.print(f"error: {problem}", highlight=False)
+        raise typer.Exit(BAD_INPUT)
+    if until is not None:
+        trials = max_trials or 10_000_000
     files, problems = scenario_files(paths)
     report = Report("simulated")
     for problem in problems:
@@ -180,6 +209,7 @@ def run(
             n = trials or scenario.scenario.trials
             update, close = _progress_callback(f"{path.name} ({n:,} trials)")
             result = roisim.simulate(scenario, trials=trials, seed=seed, threads=threads,
+                                     sampling=sampling, until=until, within=within,
                                      progress=update)
             close()
             folder = write_results(result, out_dir, charts=charts,

@@ -15,6 +15,7 @@ import pandas as pd
 from roisim import _kernels
 from roisim._random import seed_key
 from roisim.model import Model, compile_model, compile_with_labels
+from roisim.sampling import DESIGN_BLOCK, SAMPLINGS, design
 from roisim.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -46,6 +47,12 @@ class Outcomes:
     started: np.ndarray
     failed: np.ndarray
     band_paths: np.ndarray
+
+    def head(self, n: int) -> Outcomes:
+        """The first ``n`` trials (copies, so the unused rest is freed)."""
+        return Outcomes(*(a[:, :n].copy() for a in (
+            self.pv_costs, self.pv_benefits, self.payback, self.dpayback, self.irr,
+            self.started, self.failed)), self.band_paths[:, : min(n, self.band_paths.shape[1])])
 
     @classmethod
     def empty(cls, n_subjects: int, n_trials: int, horizon: int) -> Outcomes:
@@ -82,6 +89,9 @@ class SimulationResult:
     outcomes: Outcomes
     input_labels: list[str]
     ungated_rows: dict[str, int]
+    sampling: str = "random"
+    stop_reason: str = ""
+    target: object = None
     _cache: dict[str, object] = field(default_factory=dict, repr=False)
 
     @property
@@ -150,7 +160,10 @@ class SimulationResult:
             raise IndexError(f"trial must be in 0..{self.n_trials - 1}, got {trial}")
         model = compile_model(self.scenario)
         costs, bens = np.empty(model.horizon), np.empty(model.horizon)
-        _kernels.trial_cash(model, seed_key(self.seed), trial, s, costs, bens)
+        size = block_trials(self.sampling)
+        block, row = divmod(trial, size)
+        uniforms = design(self.sampling, self.seed, block, model.in_kind.size, row + 1)
+        _kernels.trial_cash(model, seed_key(self.seed), trial, uniforms, row, s, costs, bens)
         frame = pd.DataFrame({"costs": costs, "benefits": bens, "net": bens - costs})
         frame["cumulative"] = frame["net"].cumsum()
         frame["discount_factor"] = model.discount
@@ -169,11 +182,17 @@ class SimulationResult:
         n = self.n_trials if trials is None else min(int(trials), self.n_trials)
         model = compile_model(self.scenario)
         out = np.empty((n, model.in_kind.size))
-        chunks = max(1, min(n, 8 * self.threads))
+        size = block_trials(self.sampling)
         previous = numba.get_num_threads()
         numba.set_num_threads(self.threads)
         try:
-            _kernels.trial_inputs(model, seed_key(self.seed), 0, n, chunks, out)
+            for start in range(0, n, size):
+                rows = min(size, n - start)
+                uniforms = design(self.sampling, self.seed, start // size, model.in_kind.size,
+                                  rows)
+                chunks = max(1, min(rows, 8 * self.threads))
+                _kernels.trial_inputs(model, seed_key(self.seed), start, rows, chunks, uniforms,
+                                      out[start:start + rows])
         finally:
             numba.set_num_threads(previous)
         frame = pd.DataFrame(out, columns=self.input_labels)
@@ -345,7 +364,10 @@ def simulate(
     trials: int | None = None,
     seed: int | None = None,
     threads: int | None = None,
+    sampling: str | None = None,
     irr: bool = True,
+    until: str | None = None,
+    within: float | None = None,
     progress: Progress | None = None,
 ) -> SimulationResult:
     """Simulate every initiative and plan of a scenario on common random numbers.
@@ -355,14 +377,23 @@ def simulate(
     scenario : Scenario
         A loaded scenario (:func:`roisim.load`).
     trials : int, optional
-        Number of trials; default: the scenario's ``trials``.
+        Number of trials (with ``until``: the most to run); default: the
+        scenario's ``trials``.
     seed : int, optional
         Non-negative seed; default: the scenario's ``seed``. The same seed
         gives bit-identical outcomes whatever the thread count.
     threads : int, optional
         Worker threads (default: all cores numba sees).
+    sampling : {"random", "lhs", "sobol"}, optional
+        Design for the inputs drawn once per trial (:mod:`roisim.sampling`);
+        default: the scenario's ``sampling``.
     irr : bool
         Compute each trial's IRR (a root search; about a third of the time).
+    until, within : str and float, optional
+        Stop once the 95% interval half-width of the statistic ``until``
+        (:func:`roisim.convergence.parse_target`) is at most ``within`` for
+        every subject, checked after each block; ``trials`` is then the most
+        to run. The outcomes equal a fixed run of the trials it ran.
     progress : callable, optional
         Called as ``progress(done, total)`` after each block of trials.
 
@@ -370,43 +401,92 @@ def simulate(
     -------
     SimulationResult
     """
+    from roisim.convergence import parse_target, precise_enough
+
     n = scenario.scenario.trials if trials is None else trials
     seed = scenario.scenario.seed if seed is None else seed
+    sampling = scenario.scenario.sampling if sampling is None else sampling
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
         raise ValueError(f"trials must be a whole number of at least 1, got {n!r}")
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"seed must be a whole number of 0 or more, got {seed!r}")
+    if sampling not in SAMPLINGS:
+        raise ValueError(f"sampling must be one of {', '.join(SAMPLINGS)}, got {sampling!r}")
     max_threads = numba.config.NUMBA_NUM_THREADS
     threads = max_threads if threads is None else threads
     if not 1 <= threads <= max_threads:
         raise ValueError(f"threads must be between 1 and {max_threads}, got {threads}")
+    target = None
+    if until is not None:
+        target = parse_target(until)
+        if within is None or not within > 0:
+            raise ValueError(f"within must be a positive number with until, got {within!r}")
 
     model, labels, ungated = compile_with_labels(scenario)
     out = Outcomes.empty(model.sb_ph0.size, int(n), model.horizon)
-    elapsed = run_blocks(model, seed_key(seed), int(n), out, threads=threads, irr=irr,
-                         progress=progress)
-    return SimulationResult(scenario, int(n), int(seed), threads, elapsed, out, labels, ungated)
+    n_visible = len(scenario.subjects)
+    reason: list[str] = [f"ran the {int(n):,} trials asked for"]
+
+    def stop(done: int) -> bool:
+        assert target is not None and within is not None
+        ok, worst = precise_enough(target, within, out, done, n_visible)
+        if ok:
+            reason[0] = (f"precision reached: the 95% half-width of {target.label} is at most "
+                         f"{within:g} for every subject ({worst:.3g}) after {done:,} trials")
+        return ok
+
+    elapsed, done = run_blocks(model, seed_key(seed), int(n), out, threads=threads, irr=irr,
+                               progress=progress, sampling=sampling, seed=int(seed),
+                               stop=stop if target is not None else None)
+    if target is not None and done == n:
+        reason[0] = f"reached the most trials allowed ({int(n):,}) before the precision asked for"
+    if done < n:
+        out = out.head(done)
+    result = SimulationResult(scenario, done, int(seed), threads, elapsed, out, labels, ungated)
+    result.sampling = sampling
+    result.stop_reason = reason[0]
+    result.target = target
+    return result
+
+
+def block_trials(sampling: str) -> int:
+    """Trials per kernel call: a design block, or the progress granularity."""
+    return BLOCK_TRIALS if sampling == "random" else DESIGN_BLOCK
 
 
 def run_blocks(model: Model, key: np.uint64, n: int, out: Outcomes, *, threads: int,
-               irr: bool = True, progress: Progress | None = None, first: int = 0) -> float:
-    """Fill ``out`` with trials ``first .. first+n-1``, block by block; return seconds."""
+               irr: bool = True, progress: Progress | None = None, first: int = 0,
+               sampling: str = "random", seed: int = 0,
+               stop: Callable[[int], bool] | None = None) -> tuple[float, int]:
+    """Fill ``out`` with trials ``first .. first+n-1``, block by block.
+
+    After each block ``stop(trials_done)`` may end the run early. Returns the
+    seconds spent and the trials simulated.
+    """
+    size_of_block = block_trials(sampling)
+    if first % size_of_block:
+        raise ValueError(f"first must be a multiple of {size_of_block}")
     previous = numba.get_num_threads()
     numba.set_num_threads(threads)
     began = time.perf_counter()
+    done = 0
     try:
-        for start in range(first, first + n, BLOCK_TRIALS):
-            size = min(BLOCK_TRIALS, first + n - start)
+        for start in range(first, first + n, size_of_block):
+            size = min(size_of_block, first + n - start)
+            uniforms = design(sampling, seed, start // size_of_block, model.in_kind.size, size)
             # several chunks per thread even out trials of unequal cost
             chunks = max(1, min(size, 8 * threads))
-            _kernels.simulate_trials(model, key, start, size, chunks, out.pv_costs, out.pv_benefits,
-                                     out.payback, out.dpayback, out.irr, out.started,
-                                     out.failed, out.band_paths, irr)
+            _kernels.simulate_trials(model, key, start, size, chunks, uniforms, out.pv_costs,
+                                     out.pv_benefits, out.payback, out.dpayback, out.irr,
+                                     out.started, out.failed, out.band_paths, irr)
+            done = start + size - first
             if progress is not None:
-                progress(start + size - first, n)
+                progress(done, n)
+            if stop is not None and done < n and stop(done):
+                break
     finally:
         numba.set_num_threads(previous)
-    return time.perf_counter() - began
+    return time.perf_counter() - began, done
 
 
 def n_blocks(n_trials: int) -> int:

@@ -91,6 +91,7 @@ class Header(Strict):
     discount_rate: float = Field(0.0, gt=-1.0, le=10.0)
     trials: int = Field(100_000, ge=1, le=10**10)
     seed: int = Field(0, ge=0, le=2**63 - 1)
+    sampling: Literal["random", "lhs", "sobol"] = "random"
 
 
 class Adoption(Strict):

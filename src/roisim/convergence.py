@@ -1,0 +1,103 @@
+"""How sure a run is: a statistic's running estimate and its 95% interval.
+
+A target statistic is written as one of:
+
+- ``mean npv``;
+- ``P(npv<0)`` (the probability of a loss);
+- ``p5 npv`` … ``p95 npv`` (any percentile 1..99 of npv);
+- ``P(payback<=24)`` (payback within that many months; see the README for
+  the month convention).
+
+Half-widths are 1.96 standard errors, as in :mod:`roisim.metrics`; for a
+percentile, half the distance between the order statistics of ranks
+n q ± 1.96 sqrt(n q (1-q)).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from roisim.metrics import Z
+
+if TYPE_CHECKING:
+    from roisim.engine import Outcomes
+
+FORMS = "'mean npv', 'P(npv<0)', 'p50 npv' (any percentile 1..99), 'P(payback<=24)'"
+
+
+@dataclass(frozen=True)
+class Target:
+    """A statistic to watch: ``kind`` in mean, p_loss, percentile, p_payback."""
+
+    kind: str
+    param: float
+    label: str
+
+
+def parse_target(text: str) -> Target:
+    """Read a statistic such as ``P(npv<0)``; ValueError naming the accepted forms."""
+    compact = re.sub(r"\s+", "", text.lower())
+    if compact in ("meannpv", "npvmean", "e[npv]"):
+        return Target("mean", 0.0, "mean npv")
+    if compact in ("p(npv<0)", "p_loss", "ploss"):
+        return Target("p_loss", 0.0, "P(npv<0)")
+    match = re.fullmatch(r"p(\d{1,2})npv|npvp(\d{1,2})", compact)
+    if match:
+        q = int(match.group(1) or match.group(2))
+        if 1 <= q <= 99:
+            return Target("percentile", q / 100.0, f"p{q} npv")
+    match = re.fullmatch(r"p\(payback<=(\d+)\)", compact)
+    if match:
+        months = int(match.group(1))
+        return Target("p_payback", months, f"P(payback<={months})")
+    raise ValueError(f"unknown statistic {text!r}; expected one of: {FORMS}")
+
+
+def estimate(target: Target, npv: np.ndarray, payback: np.ndarray) -> tuple[float, float]:
+    """The statistic on these trials and the half-width of its 95% interval."""
+    n = npv.size
+    if target.kind == "mean":
+        sd = float(npv.std(ddof=1)) if n > 1 else math.inf
+        return float(npv.mean()), Z * sd / math.sqrt(n)
+    if target.kind in ("p_loss", "p_payback"):
+        hits = npv < 0.0 if target.kind == "p_loss" else (payback >= 0) & (payback < target.param)
+        p = float(np.count_nonzero(hits)) / n
+        return p, Z * math.sqrt(p * (1.0 - p) / n)
+    q = target.param
+    half = Z * math.sqrt(q * (1.0 - q) / n)
+    lo, mid, hi = np.quantile(npv, [max(q - half, 0.0), q, min(q + half, 1.0)])
+    return float(mid), float(hi - lo) / 2.0
+
+
+def precise_enough(target: Target, within: float, out: Outcomes, done: int,
+                   n_subjects: int) -> tuple[bool, float]:
+    """Whether every subject's half-width on the first ``done`` trials is at most ``within``.
+
+    Also returns the largest half-width.
+    """
+    worst = 0.0
+    for s in range(n_subjects):
+        npv = out.pv_benefits[s, :done] - out.pv_costs[s, :done]
+        _, half = estimate(target, npv, out.payback[s, :done])
+        worst = max(worst, half)
+    return worst <= within, worst
+
+
+def trace(npv: dict[str, np.ndarray], payback: dict[str, np.ndarray], target: Target,
+          points: int = 30) -> pd.DataFrame:
+    """The running estimate and half-width of every subject at growing trial counts."""
+    n = next(iter(npv.values())).size
+    counts = np.unique(np.geomspace(min(1000, n), n, points).astype(np.int64))
+    rows = []
+    for subject, values in npv.items():
+        for count in counts:
+            value, half = estimate(target, values[:count], payback[subject][:count])
+            rows.append({"subject": subject, "trials": int(count), "estimate": value,
+                         "half_width": half})
+    return pd.DataFrame(rows)
