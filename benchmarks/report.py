@@ -41,6 +41,11 @@ def ratios(rows: dict[str, dict]) -> list[str]:
                          f"{row['trials']:,} trials ({row.get('seconds', float('nan')):.1f} s)")
         if row["group"] == "startup":
             lines.append(f"{name:30s} {row['median']:8.2f} s as a whole process")
+    for name, row in rows.items():
+        if row["group"] == "designs":
+            lines.append(f"{name:55s} se of mean npv: random {row['se_random']:9.1f}  "
+                         f"lhs {row['se_lhs']:9.1f} (x{row['lhs_reduction']:.1f} smaller)  "
+                         f"sobol {row['se_sobol']:9.1f} (x{row['sobol_reduction']:.1f} smaller)")
     trials = sorted((r["x"], r["median"]) for r in rows.values() if r.get("axis") == "trials")
     if len(trials) >= 2:
         (x0, t0), (x1, t1) = trials[-2], trials[-1]
