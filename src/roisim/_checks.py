@@ -143,18 +143,14 @@ def _check_timing(scenario: Scenario, horizon: int, error: Any) -> None:
         for kind, lines in (("costs", ini.costs), ("benefits", ini.benefits)):
             for k, line in enumerate(lines):
                 where = f"initiatives[{i}].{kind}[{k}]"
-                if line.month is not None:
-                    lo, _ = value_range(line.month, inputs)
+                for key in ("month", "from_month"):
+                    if getattr(line, key) is None:
+                        continue
+                    lo, _ = value_range(getattr(line, key), inputs)
                     if math.ceil(lo - 1e-9) >= horizon:
-                        raise error(f"{where}.month",
-                                    f"month {_fmt(lo)} is beyond the horizon ({horizon} months: "
+                        raise error(f"{where}.{key}",
+                                    f"{key} {_fmt(lo)} is beyond the horizon ({horizon} months: "
                                     f"0 to {horizon - 1}), so this line would never count")
-                if line.from_month is not None:
-                    lo, _ = value_range(line.from_month, inputs)
-                    if math.ceil(lo - 1e-9) >= horizon:
-                        raise error(f"{where}.from_month",
-                                    f"from_month {_fmt(lo)} is beyond the horizon ({horizon} "
-                                    f"months: 0 to {horizon - 1}), so this line would never count")
                 if line.until_month is not None:
                     _, until_hi = value_range(line.until_month, inputs)
                     start = 0.0 if line.from_month is None else value_range(line.from_month,

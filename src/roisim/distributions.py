@@ -361,25 +361,33 @@ class Pert(Truncatable):
         return self._table()
 
 
-class Normal(Truncatable):
-    """Normal, by mean and sd or by a 90% interval p5..p95."""
+class TwoWays(Truncatable):
+    """A distribution given by mean and sd, or by a 90% interval p5..p95."""
 
-    dist: Literal["normal"]
     mean: float | None = None
     sd: float | None = None
     p5: float | None = None
     p95: float | None = None
+    #: parameters that must be > 0 (besides sd)
+    positive: ClassVar[tuple[str, ...]] = ()
 
     @model_validator(mode="before")
     @classmethod
     def _check(cls, data: Any) -> Any:
         if isinstance(data, dict):
             _check_pair(data, ("mean", "sd"), ("p5", "p95"))
-            if _numbers(data, "sd"):
-                _check_positive("sd", data["sd"])
+            for name in (*cls.positive, "sd"):
+                if _numbers(data, name):
+                    _check_positive(name, data[name])
             if _numbers(data, "p5", "p95"):
                 _check_order("p5", data["p5"], "p95", data["p95"])
         return data
+
+
+class Normal(TwoWays):
+    """Normal, by mean and sd or by a 90% interval p5..p95."""
+
+    dist: Literal["normal"]
 
     def params(self) -> tuple[float, float]:
         """(mean, sd) of the normal, whichever way it was given."""
@@ -405,29 +413,11 @@ class Normal(Truncatable):
         return self._spec(rnd.NORMAL, self.params())
 
 
-class Lognormal(Truncatable):
+class Lognormal(TwoWays):
     """Lognormal, by the mean and sd of the value itself or by a 90% interval."""
 
     dist: Literal["lognormal"]
-    mean: float | None = None
-    sd: float | None = None
-    p5: float | None = None
-    p95: float | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _check(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            _check_pair(data, ("mean", "sd"), ("p5", "p95"))
-            if _numbers(data, "mean"):
-                _check_positive("mean", data["mean"])
-            if _numbers(data, "sd"):
-                _check_positive("sd", data["sd"])
-            if _numbers(data, "p5"):
-                _check_positive("p5", data["p5"])
-            if _numbers(data, "p5", "p95"):
-                _check_order("p5", data["p5"], "p95", data["p95"])
-        return data
+    positive: ClassVar[tuple[str, ...]] = ("mean", "p5")
 
     def params(self) -> tuple[float, float]:
         """(mu, sigma) of the underlying normal of log(value)."""

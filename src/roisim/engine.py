@@ -112,6 +112,16 @@ class SimulationResult:
         s = self.index(subject)
         return self.outcomes.pv_benefits[s] - self.outcomes.pv_costs[s]
 
+    def roi(self, subject: str) -> np.ndarray:
+        """ROI = npv / pv_costs of every trial of ``subject``; NaN where pv_costs is 0."""
+        s = self.index(subject)
+        pvc = self.outcomes.pv_costs[s]
+        out = self.npv(subject)  # a new array: divided in place
+        with np.errstate(divide="ignore", invalid="ignore"):
+            np.divide(out, pvc, out=out)
+        out[pvc == 0.0] = np.nan
+        return out
+
     def trials(self, subject: str) -> pd.DataFrame:
         """One row per trial of ``subject``.
 
@@ -122,15 +132,11 @@ class SimulationResult:
         """
         s = self.index(subject)
         o = self.outcomes
-        pvc, pvb = o.pv_costs[s], o.pv_benefits[s]
-        npv = pvb - pvc
-        with np.errstate(divide="ignore", invalid="ignore"):
-            roi = np.where(pvc != 0.0, npv / pvc, np.nan)
         frame = pd.DataFrame({
-            "npv": npv,
-            "roi": roi,
-            "pv_costs": pvc,
-            "pv_benefits": pvb,
+            "npv": self.npv(subject),
+            "roi": self.roi(subject),
+            "pv_costs": o.pv_costs[s],
+            "pv_benefits": o.pv_benefits[s],
             "payback_month": np.where(o.payback[s] >= 0, o.payback[s], np.nan),
             "discounted_payback_month": np.where(o.dpayback[s] >= 0, o.dpayback[s], np.nan),
             "irr": o.irr[s].astype(np.float64),

@@ -33,7 +33,30 @@ Z = 1.959963984540054  # two-sided 95% normal quantile
 MONTH_OUTCOMES = ("payback_month", "discounted_payback_month")
 
 
-def describe(values: np.ndarray, name: str, *, months: bool = False) -> dict[str, Any]:
+#: values per slice when computing moments, so no full-size temporary is made.
+SLICE = 1 << 20
+
+
+def mean_sd(values: np.ndarray) -> tuple[float, float]:
+    """Mean and sample sd of finite ``values`` in two passes over slices (no big temporaries)."""
+    n = values.size
+    if n == 0:
+        return math.nan, math.nan
+    total = 0.0
+    for lo in range(0, n, SLICE):
+        total += float(values[lo:lo + SLICE].sum(dtype=np.float64))
+    mean = total / n
+    if n < 2:
+        return mean, math.nan
+    squares = 0.0
+    for lo in range(0, n, SLICE):
+        dev = values[lo:lo + SLICE].astype(np.float64) - mean
+        squares += float(np.dot(dev, dev))
+    return mean, math.sqrt(squares / (n - 1))
+
+
+def describe(values: np.ndarray, name: str, *, months: bool = False,
+             scratch: bool = False) -> dict[str, Any]:
     """Count, mean (with standard error), sd and percentiles (with standard errors).
 
     Parameters
@@ -45,23 +68,22 @@ def describe(values: np.ndarray, name: str, *, months: bool = False) -> dict[str
         Column prefix.
     months : bool
         Percentiles are order statistics rather than interpolated.
+    scratch : bool
+        ``values`` is a temporary the caller no longer needs: it is reordered
+        in place instead of copied (saves one copy of n_trials values).
     """
-    if months:
-        ranked = values
-        finite = values[np.isfinite(values)]
-    else:
-        finite = values[np.isfinite(values)]
-        ranked = finite
+    finite_mask = np.isfinite(values)
+    all_finite = bool(finite_mask.all())
+    finite = values if all_finite else values[finite_mask]
+    del finite_mask
+    ranked = values if (months or all_finite) else finite
     n = ranked.size
     row: dict[str, Any] = {f"{name}_n": int(finite.size)}
-    if finite.size:
-        mean = float(finite.mean())
-        sd = float(finite.std(ddof=1)) if finite.size > 1 else math.nan
-    else:
-        mean = sd = math.nan
+    mean, sd = mean_sd(finite)
     row[f"{name}_mean"] = mean
     row[f"{name}_mean_se"] = sd / math.sqrt(finite.size) if finite.size > 1 else math.nan
     row[f"{name}_sd"] = sd
+    del finite
     if n == 0:
         for q in PERCENTILES:
             row[f"{name}_p{q}"] = row[f"{name}_p{q}_se"] = math.nan
@@ -70,7 +92,8 @@ def describe(values: np.ndarray, name: str, *, months: bool = False) -> dict[str
     half = Z * np.sqrt(qs * (1.0 - qs) / n)
     wanted = np.concatenate([qs, np.clip(qs - half, 0.0, 1.0), np.clip(qs + half, 0.0, 1.0)])
     method = "inverted_cdf" if months else "linear"
-    got = np.quantile(ranked, wanted, method=method)
+    got = np.quantile(ranked, wanted, method=method,
+                      overwrite_input=scratch or ranked is not values)
     k = len(PERCENTILES)
     for i, q in enumerate(PERCENTILES):
         row[f"{name}_p{q}"] = float(got[i])
@@ -91,10 +114,13 @@ def cvar(npv: np.ndarray, alpha: float = 0.05) -> tuple[float, float]:
     """Mean of the worst ``alpha`` share of ``npv`` and its standard error."""
     n = npv.size
     k = max(1, math.ceil(alpha * n))
-    worst = np.partition(npv, k - 1)[:k]
+    worst = np.partition(npv, k - 1)[:k].copy()  # keep only the tail, not the partitioned copy
     value_at_risk = float(worst.max())
-    shortfall = np.minimum(npv - value_at_risk, 0.0)
-    se = float(shortfall.std()) / (alpha * math.sqrt(n))
+    # Var(min(X - VaR, 0)): zero outside the worst k, so the tail alone gives it
+    shortfall = worst - value_at_risk
+    mean_shortfall = float(shortfall.sum()) / n
+    variance = float(np.dot(shortfall, shortfall)) / n - mean_shortfall**2
+    se = math.sqrt(max(variance, 0.0) * n / max(n - 1, 1)) / (alpha * math.sqrt(n))
     return float(worst.mean()), se
 
 
@@ -104,30 +130,35 @@ def payback_horizons(horizon: int) -> list[int]:
 
 
 def subject_summary(result: SimulationResult, subject: str) -> dict[str, Any]:
-    """Every summary statistic of one subject (see module notes)."""
+    """Every summary statistic of one subject (see module notes).
+
+    Outcomes are taken one at a time and their temporaries released, so the
+    memory needed beyond the outcomes is about two arrays of n_trials values.
+    """
     s = result.index(subject)
     o = result.outcomes
-    pvc, pvb = o.pv_costs[s], o.pv_benefits[s]
-    npv = pvb - pvc
-    with np.errstate(divide="ignore", invalid="ignore"):
-        roi = np.where(pvc != 0.0, npv / pvc, np.nan)
     row: dict[str, Any] = {"subject": subject,
                            "kind": "plan" if result.is_plan(subject) else "initiative",
                            "n_trials": result.n_trials}
-    row.update(describe(npv, "npv"))
+    npv = result.npv(subject)
     row.update(probability(npv < 0.0, "p_loss"))
     row["cvar5_npv"], row["cvar5_npv_se"] = cvar(npv)
-    row.update(describe(roi, "roi"))
-    row["roi_undefined"] = int(np.count_nonzero(pvc == 0.0))
-    row.update(describe(pvc, "pv_costs"))
-    row.update(describe(pvb, "pv_benefits"))
-    irr = o.irr[s].astype(np.float64)
-    row.update(describe(irr, "irr"))
-    row["irr_undefined"] = int(np.count_nonzero(np.isnan(irr)))
+    npv_stats = describe(npv, "npv", scratch=True)
+    del npv
+    row = {**row, **npv_stats}
+    roi = result.roi(subject)
+    row.update(describe(roi, "roi", scratch=True))
+    del roi
+    row["roi_undefined"] = int(np.count_nonzero(o.pv_costs[s] == 0.0))
+    row.update(describe(o.pv_costs[s], "pv_costs"))
+    row.update(describe(o.pv_benefits[s], "pv_benefits"))
+    row.update(describe(o.irr[s], "irr"))
+    row["irr_undefined"] = int(np.count_nonzero(np.isnan(o.irr[s])))
     for name, months in (("payback_month", o.payback[s]),
                          ("discounted_payback_month", o.dpayback[s])):
-        as_float = np.where(months >= 0, months.astype(np.float64), np.inf)
-        row.update(describe(as_float, name, months=True))
+        as_float = np.where(months >= 0, months.astype(np.float32), np.float32(np.inf))
+        row.update(describe(as_float, name, months=True, scratch=True))
+        del as_float
         never = "payback_never" if name == "payback_month" else "discounted_payback_never"
         row[never] = int(np.count_nonzero(months < 0))
     paid = o.payback[s]
