@@ -110,11 +110,19 @@ def probability(hits: np.ndarray, name: str) -> dict[str, float]:
     return {name: p, f"{name}_se": math.sqrt(p * (1.0 - p) / n)}
 
 
-def cvar(npv: np.ndarray, alpha: float = 0.05) -> tuple[float, float]:
-    """Mean of the worst ``alpha`` share of ``npv`` and its standard error."""
+def cvar(npv: np.ndarray, alpha: float = 0.05, *, in_place: bool = False) -> tuple[float, float]:
+    """Mean of the worst ``alpha`` share of ``npv`` and its standard error.
+
+    ``in_place`` reorders ``npv`` itself (a temporary of the caller's) instead
+    of partitioning a copy.
+    """
     n = npv.size
     k = max(1, math.ceil(alpha * n))
-    worst = np.partition(npv, k - 1)[:k].copy()  # keep only the tail, not the partitioned copy
+    if in_place:
+        npv.partition(k - 1)
+        worst = npv[:k]
+    else:
+        worst = np.partition(npv, k - 1)[:k].copy()  # keep the tail, not the whole copy
     value_at_risk = float(worst.max())
     # Var(min(X - VaR, 0)): zero outside the worst k, so the tail alone gives it
     shortfall = worst - value_at_risk
@@ -140,9 +148,9 @@ def subject_summary(result: SimulationResult, subject: str) -> dict[str, Any]:
     row: dict[str, Any] = {"subject": subject,
                            "kind": "plan" if result.is_plan(subject) else "initiative",
                            "n_trials": result.n_trials}
-    npv = result.npv(subject)
+    npv = result.npv(subject)  # a temporary: the statistics below may reorder it
     row.update(probability(npv < 0.0, "p_loss"))
-    row["cvar5_npv"], row["cvar5_npv_se"] = cvar(npv)
+    row["cvar5_npv"], row["cvar5_npv_se"] = cvar(npv, in_place=True)
     npv_stats = describe(npv, "npv", scratch=True)
     del npv
     row = {**row, **npv_stats}
