@@ -26,5 +26,8 @@ bench: $(STAMP)
 	$(BIN)/python -m pytest benchmarks/test_startup.py -p no:cacheprovider -k compiles_nothing
 	$(BIN)/python benchmarks/report.py results/benchmarks/latest.json $(KEEP)
 
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+
 clean:
 	rm -rf $(VENV) build src/*.egg-info

@@ -32,8 +32,9 @@ def ratios(rows: dict[str, dict]) -> list[str]:
     for name in ("test_roisim[with_irr]", "test_roisim[without_irr]"):
         if ref and name in rows:
             trials = rows[name].get("trials", 0)
-            lines.append(f"{name:30s} {rows[name]['median']:8.2f} s  {trials / rows[name]['median'] / 1e6:6.2f} M trials/s"
-                         f"  {ref['median'] / rows[name]['median']:5.1f}x faster than numpy "
+            seconds = rows[name]["median"]
+            lines.append(f"{name:30s} {seconds:8.2f} s  {trials / seconds / 1e6:6.2f} M trials/s"
+                         f"  {ref['median'] / seconds:5.1f}x faster than numpy "
                          f"({ref['median']:.2f} s)")
     for name, row in rows.items():
         if row["group"] == "memory":

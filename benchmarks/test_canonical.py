@@ -7,10 +7,10 @@ times alone mean little on a shared machine.
 from __future__ import annotations
 
 import pytest
-from benchmarks.conftest import trials
 
 import roisim
 from benchmarks import reference_numpy
+from benchmarks.conftest import trials
 
 N = trials(10_000_000)
 

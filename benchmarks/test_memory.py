@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+
 from benchmarks.conftest import CANONICAL, ROOT, trials
 
 # VmHWM (peak resident memory of this address space) rather than ru_maxrss, which on

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from benchmarks.conftest import generated, trials
 
 import roisim
+from benchmarks.conftest import generated, trials
 
 
 def _run(benchmark, scenario, n, rounds=3, **info):

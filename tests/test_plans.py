@@ -93,13 +93,14 @@ def test_a_two_phase_plan_by_hand():
     r = 0.1
     result = plans(pilot("two phases"), rate=r, trials=5)
     inputs = result.inputs()
+    months = np.arange(24)
+
+    def adoption(start):
+        t = months - (start + 1)  # go-live one month after the phase starts
+        return np.where(t >= 0, 0.9 * np.minimum(1, (t + 1) / 4), 0.0)
+
     for trial in range(5):
         fee, gain = inputs.loc[trial, "fee"], inputs.loc[trial, "gain"]
-        months = np.arange(24)
-
-        def adoption(start):
-            t = months - (start + 1)  # go-live one month after the phase starts
-            return np.where(t >= 0, 0.9 * np.minimum(1, (t + 1) / 4), 0.0)
 
         costs = 0.4 * fee + np.where(months >= 6, 0.6 * fee, 0.0)
         costs[0] += 3000

@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import sys
 
-import numpy as np
 import pytest
 from conftest import ROOT
 

@@ -313,7 +313,8 @@ def irr(net):
 
     Searched as a monthly log-rate within [-99 %, +10,000 %] a year. Flows
     that change sign once have exactly one root (Descartes' rule of signs),
-    found by Halley's method; other flows are searched inside the bracket. NaN where the flows never change sign or no root lies in range.
+    found by Halley's method; other flows are searched inside the bracket.
+    NaN where the flows never change sign or no root lies in range.
     """
     pos, neg = False, False
     changes, last = 0, 0.0

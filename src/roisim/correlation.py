@@ -43,8 +43,10 @@ def offending_inputs(matrix: np.ndarray, names: list[str]) -> list[str]:
 
 def nearest_correlation(matrix: np.ndarray, *, tol: float = 1e-10,
                         max_iter: int = 1000) -> np.ndarray:
-    """The nearest correlation matrix in Frobenius norm (Higham 2002, alternating projections
-    with Dykstra's correction), nudged to be safely positive definite."""
+    """The nearest correlation matrix in Frobenius norm, safely positive definite.
+
+    Higham (2002): alternating projections with Dykstra's correction.
+    """
     y = np.array(matrix, dtype=float)
     correction = np.zeros_like(y)
     for _ in range(max_iter):

@@ -206,7 +206,7 @@ class SimulationResult:
         return frame
 
     def profiles(self) -> Profiles:
-        """npv and payback of every subject, for comparisons and charts."""
+        """Npv and payback of every subject, for comparisons and charts."""
         return Profiles.from_result(self)
 
     def compare(self) -> pd.DataFrame:

@@ -17,7 +17,7 @@ from typing import Annotated, Any, ClassVar, Literal
 import tomli
 from pydantic import Discriminator, Field, PrivateAttr, Tag, ValidationError, model_validator
 
-from roisim.distributions import DISTRIBUTIONS, AnyDist, Dist, Empirical, Strict, fail
+from roisim.distributions import DISTRIBUTIONS, AnyDist, Dist, Strict, fail
 
 #: longest horizon accepted (100 years of months).
 MAX_HORIZON = 1200
