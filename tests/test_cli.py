@@ -147,3 +147,19 @@ def test_bad_run_options_exit_2(args, message, tmp_path):
     proc = roisim("run", str(BAKERY), *args, "--out", str(tmp_path))
     assert proc.returncode == 2
     assert message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_read_only_output_location_exits_1(tmp_path):
+    # root ignores file permissions, but sysfs refuses new entries even to root
+    target = Path("/sys/roisim-results")
+    try:
+        target.mkdir()
+    except OSError:
+        pass
+    else:  # pragma: no cover - a machine where /sys is writable
+        target.rmdir()
+        pytest.skip("/sys is writable here")
+    proc = roisim("run", str(BAKERY), "--trials", "1000", "--out", str(target))
+    assert proc.returncode == 1
+    assert f"cannot write results to {target}" in proc.stderr
+    assert "Traceback" not in proc.stderr
