@@ -1,6 +1,7 @@
 """roisim: Monte Carlo ROI simulation for small-business automation."""
 
-from roisim.engine import SimulationResult, simulate
+from roisim.engine import simulate
+from roisim.result import SimulationResult
 from roisim.scenario import Scenario, ScenarioError, load, parse
 
 __version__ = "0.1.0"

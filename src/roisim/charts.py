@@ -18,7 +18,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
 
-from roisim.engine import Profiles, SimulationResult  # noqa: E402
+from roisim.result import Profiles, SimulationResult  # noqa: E402
 
 CHART_TRIALS = 1_000_000
 DPI = 110

@@ -168,7 +168,6 @@ def run(
     import numba
 
     import roisim
-    from roisim.metrics import payback_horizons  # noqa: F401
     from roisim.output import write_results
 
     signal.signal(signal.SIGTERM, _on_sigterm)

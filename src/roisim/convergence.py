@@ -26,7 +26,7 @@ import pandas as pd
 from roisim.metrics import Z
 
 if TYPE_CHECKING:
-    from roisim.engine import Outcomes
+    from roisim.result import Outcomes
 
 FORMS = "'mean npv', 'P(npv<0)', 'p50 npv' (any percentile 1..99), 'P(payback<=24)'"
 

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from roisim.engine import SimulationResult
+    from roisim.result import SimulationResult
 
 PERCENTILES = (5, 10, 25, 50, 75, 90, 95)
 Z = 1.959963984540054  # two-sided 95% normal quantile
@@ -180,21 +180,3 @@ def summarize(result: SimulationResult) -> pd.DataFrame:
     """Summary statistics of every subject, one row each, indexed by subject."""
     rows = [subject_summary(result, subject) for subject in result.subjects]
     return pd.DataFrame(rows).set_index("subject")
-
-
-HEADLINE = {
-    "npv_mean": "E[NPV]",
-    "npv_mean_se": "± se",
-    "npv_p5": "NPV P5",
-    "npv_p50": "NPV P50",
-    "npv_p95": "NPV P95",
-    "p_loss": "P(loss)",
-    "cvar5_npv": "CVaR 5%",
-    "roi_p50": "ROI P50",
-    "payback_month_p50": "payback P50",
-}
-
-
-def headline(summary: pd.DataFrame) -> pd.DataFrame:
-    """The columns worth printing, with readable names."""
-    return summary[list(HEADLINE)].rename(columns=HEADLINE)

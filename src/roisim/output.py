@@ -17,7 +17,6 @@ import platform
 import re
 import shutil
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +26,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from roisim import __version__
-from roisim.engine import Profiles, SimulationResult, subject_scores
+from roisim.result import Profiles, SimulationResult, subject_scores
 
 #: rows per Parquet row group (and per slice held in memory while writing).
 ROW_GROUP = 1 << 20
-
-Writer = Callable[[SimulationResult, Path], list[str]]
 
 
 def slug(text: str) -> str:
@@ -53,7 +50,7 @@ def result_folder(result: SimulationResult, out: Path) -> Path:
 
 
 def write_results(result: SimulationResult, out: str | Path, *, charts: bool = True,
-                  extra: list[Writer] = (), manifest: dict[str, Any] | None = None) -> Path:
+                  manifest: dict[str, Any] | None = None) -> Path:
     """Write every table, chart and the manifest of ``result`` under ``out``.
 
     Returns the folder written. Raises OSError when ``out`` cannot be written;
@@ -72,8 +69,6 @@ def write_results(result: SimulationResult, out: str | Path, *, charts: bool = T
             from roisim.charts import write_charts
 
             files += write_charts(result, work)
-        for writer in extra:
-            files += writer(result, work)
         info = build_manifest(result, files, manifest or {})
         (work / "manifest.json").write_text(json.dumps(info, indent=2) + "\n")
         _swap_into_place(work, final)

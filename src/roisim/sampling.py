@@ -24,7 +24,6 @@ Sampling = Literal["random", "lhs", "sobol"]
 SAMPLINGS: tuple[str, ...] = ("random", "lhs", "sobol")
 #: trials per design block (a power of two, which Sobol balance needs).
 DESIGN_BLOCK = 1 << 16
-_NO_DESIGN = np.zeros((0, 0))
 
 
 def design(sampling: str, seed: int, block: int, n_inputs: int, rows: int) -> np.ndarray:

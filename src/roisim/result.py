@@ -1,0 +1,357 @@
+"""What a simulation returns: per-trial outcomes and the views analysts use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numba
+import numpy as np
+import pandas as pd
+
+from roisim import _kernels
+from roisim._random import seed_key
+from roisim.model import compile_model
+from roisim.sampling import design
+from roisim.scenario import Scenario
+
+#: trials whose monthly cumulative cash is kept for the fan chart.
+BAND_TRIALS = 4096
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """Per-trial outcomes of every subject, shape (n_subjects, n_trials) each.
+
+    Payback months are -1 where the cumulative cash never stays >= 0 within
+    the horizon; ``irr`` is NaN where no rate in [-99 %, +10,000 %] a year
+    gives zero present value. ``started`` and ``failed`` hold bit k for
+    phase k of a subject (its k-th phase as listed).
+    """
+
+    pv_costs: np.ndarray
+    pv_benefits: np.ndarray
+    payback: np.ndarray
+    dpayback: np.ndarray
+    irr: np.ndarray
+    started: np.ndarray
+    failed: np.ndarray
+    band_paths: np.ndarray
+
+    def head(self, n: int) -> Outcomes:
+        """The first ``n`` trials (copies, so the unused rest is freed)."""
+        return Outcomes(*(a[:, :n].copy() for a in (
+            self.pv_costs, self.pv_benefits, self.payback, self.dpayback, self.irr,
+            self.started, self.failed)), self.band_paths[:, : min(n, self.band_paths.shape[1])])
+
+    @classmethod
+    def empty(cls, n_subjects: int, n_trials: int, horizon: int) -> Outcomes:
+        """Allocate outputs for a run (memory: 28 bytes per subject and trial)."""
+        shape = (n_subjects, n_trials)
+        return cls(
+            np.empty(shape), np.empty(shape),
+            np.empty(shape, np.int16), np.empty(shape, np.int16),
+            np.empty(shape, np.float32),
+            np.empty(shape, np.uint16), np.empty(shape, np.uint16),
+            np.empty((n_subjects, min(n_trials, BAND_TRIALS), horizon), np.float32),
+        )
+
+
+@dataclass
+class SimulationResult:
+    """Outcomes of every trial of every subject (initiative or plan) of a scenario.
+
+    Attributes
+    ----------
+    scenario : Scenario
+        What was simulated.
+    n_trials, seed, threads : int
+        How it was simulated.
+    wall_time : float
+        Seconds spent simulating (compilation excluded when cached).
+    """
+
+    scenario: Scenario
+    n_trials: int
+    seed: int
+    threads: int
+    wall_time: float
+    outcomes: Outcomes
+    input_labels: list[str]
+    ungated_rows: dict[str, int]
+    sampling: str = "random"
+    stop_reason: str = ""
+    target: object = None
+    _cache: dict[str, object] = field(default_factory=dict, repr=False)
+
+    @property
+    def subjects(self) -> list[str]:
+        """Names of the initiatives, then the plans."""
+        return self.scenario.subjects
+
+    def index(self, subject: str) -> int:
+        """Row of ``subject`` in the outcome arrays."""
+        try:
+            return self.subjects.index(subject)
+        except ValueError:
+            raise KeyError(f"no initiative or plan named {subject!r}; "
+                           f"subjects: {', '.join(self.subjects)}") from None
+
+    def npv(self, subject: str) -> np.ndarray:
+        """Net present value of every trial of ``subject`` [currency]."""
+        s = self.index(subject)
+        return self.outcomes.pv_benefits[s] - self.outcomes.pv_costs[s]
+
+    def roi(self, subject: str) -> np.ndarray:
+        """ROI = npv / pv_costs of every trial of ``subject``; NaN where pv_costs is 0."""
+        s = self.index(subject)
+        pvc = self.outcomes.pv_costs[s]
+        out = self.npv(subject)  # a new array: divided in place
+        with np.errstate(divide="ignore", invalid="ignore"):
+            np.divide(out, pvc, out=out)
+        out[pvc == 0.0] = np.nan
+        return out
+
+    def trials(self, subject: str) -> pd.DataFrame:
+        """One row per trial of ``subject``.
+
+        Columns: npv, roi, pv_costs, pv_benefits, payback_month,
+        discounted_payback_month, irr (NaN where undefined: roi where pv_costs
+        is 0, payback where never reached, irr where none exists), and for
+        plans one boolean column per phase, ``phase_<k>_started``.
+        """
+        s = self.index(subject)
+        o = self.outcomes
+        frame = pd.DataFrame({
+            "npv": self.npv(subject),
+            "roi": self.roi(subject),
+            "pv_costs": o.pv_costs[s],
+            "pv_benefits": o.pv_benefits[s],
+            "payback_month": np.where(o.payback[s] >= 0, o.payback[s], np.nan),
+            "discounted_payback_month": np.where(o.dpayback[s] >= 0, o.dpayback[s], np.nan),
+            "irr": o.irr[s].astype(np.float64),
+        })
+        frame.index.name = "trial"
+        for k in range(self.n_phases(subject) if self.is_plan(subject) else 0):
+            frame[f"phase_{k + 1}_started"] = (o.started[s] >> k) & 1 == 1
+        return frame
+
+    def is_plan(self, subject: str) -> bool:
+        """True for plans, False for initiatives."""
+        return self.index(subject) >= len(self.scenario.initiatives)
+
+    def n_phases(self, subject: str) -> int:
+        """Number of phases of a subject (1 for an initiative)."""
+        s = self.index(subject)
+        n_ini = len(self.scenario.initiatives)
+        return 1 if s < n_ini else len(self.scenario.plans[s - n_ini].phases)
+
+    def cash_flows(self, subject: str, trial: int) -> pd.DataFrame:
+        """Monthly cash of one trial of ``subject``: costs, benefits, net, cumulative.
+
+        Recomputed from (seed, trial) alone, identical to what the run used.
+        """
+        s = self.index(subject)
+        if not 0 <= trial < self.n_trials:
+            raise IndexError(f"trial must be in 0..{self.n_trials - 1}, got {trial}")
+        model = compile_model(self.scenario)
+        costs, bens = np.empty(model.horizon), np.empty(model.horizon)
+        from roisim.engine import block_trials
+
+        size = block_trials(self.sampling)
+        block, row = divmod(trial, size)
+        uniforms = design(self.sampling, self.seed, block, model.in_kind.size, row + 1)
+        _kernels.trial_cash(model, seed_key(self.seed), trial, uniforms, row, s, costs, bens)
+        frame = pd.DataFrame({"costs": costs, "benefits": bens, "net": bens - costs})
+        frame["cumulative"] = frame["net"].cumsum()
+        frame["discount_factor"] = model.discount
+        frame.index.name = "month"
+        return frame
+
+    def inputs(self, trials: int | None = None) -> pd.DataFrame:
+        """Input values of the first ``trials`` trials (default: all), one column per input.
+
+        Columns are the named inputs, inline distributions (named by their
+        place in the file, such as ``initiatives[0].go_live_month``) and one
+        ``risk:<initiative>:<risk>`` column per risk, 1.0 where it struck.
+        Inputs resampled monthly give their mean over the trial's months.
+        Recomputed from (seed, trial): identical to what the run used.
+        """
+        n = self.n_trials if trials is None else min(int(trials), self.n_trials)
+        model = compile_model(self.scenario)
+        out = np.empty((n, model.in_kind.size))
+        from roisim.engine import block_trials
+
+        size = block_trials(self.sampling)
+        previous = numba.get_num_threads()
+        numba.set_num_threads(self.threads)
+        try:
+            for start in range(0, n, size):
+                rows = min(size, n - start)
+                uniforms = design(self.sampling, self.seed, start // size, model.in_kind.size,
+                                  rows)
+                chunks = max(1, min(rows, 8 * self.threads))
+                _kernels.trial_inputs(model, seed_key(self.seed), start, rows, chunks, uniforms,
+                                      out[start:start + rows])
+        finally:
+            numba.set_num_threads(previous)
+        frame = pd.DataFrame(out, columns=self.input_labels)
+        frame.index.name = "trial"
+        return frame
+
+    def profiles(self) -> Profiles:
+        """Npv and payback of every subject, for comparisons and charts."""
+        return Profiles.from_result(self)
+
+    def compare(self) -> pd.DataFrame:
+        """Every ordered pair of subjects compared trial by trial (see :func:`roisim.compare.pairwise`)."""
+        return self.profiles().comparison()
+
+    def ranking(self) -> pd.DataFrame:
+        """Subjects ranked by expected npv, with risk and scores (see :func:`roisim.compare.ranking`)."""
+        return self.profiles().ranking()
+
+    def gates(self) -> pd.DataFrame:
+        """For each gate of each plan: how often it failed, and the value of the plan's gates.
+
+        The value of a plan's gates is its expected npv minus that of the same
+        plan with every gate removed, on the same trials.
+        """
+        from roisim.compare import gate_table
+
+        frames = []
+        for p, plan in enumerate(self.scenario.plans):
+            if plan.name not in self.ungated_rows:
+                continue
+            s = len(self.scenario.initiatives) + p
+            twin = self.ungated_rows[plan.name]
+            o = self.outcomes
+            phases = [{"initiative": ph.initiative,
+                       "metric": None if ph.gate is None else ph.gate.metric,
+                       "at_least": None if ph.gate is None else ph.gate.at_least,
+                       "at_most": None if ph.gate is None else ph.gate.at_most,
+                       "on_fail": None if ph.gate is None else ph.gate.on_fail}
+                      for ph in plan.phases]
+            frames.append(gate_table(plan.name, phases, o.failed[s], self.npv(plan.name),
+                                     o.pv_benefits[twin] - o.pv_costs[twin]))
+        if not frames:
+            return pd.DataFrame(columns=["plan", "phase", "metric", "p_fail", "value_of_gates"])
+        return pd.concat(frames, ignore_index=True)
+
+    def analysis_inputs(self) -> pd.DataFrame:
+        """Input values of the trials used by sensitivity and value of information."""
+        from roisim.sensitivity import ANALYSIS_TRIALS
+
+        if "inputs" not in self._cache:
+            self._cache["inputs"] = self.inputs(ANALYSIS_TRIALS)
+        return self._cache["inputs"]  # type: ignore[return-value]
+
+    def sensitivity(self, subject: str) -> pd.DataFrame:
+        """Tornado table of ``subject``'s npv (see :mod:`roisim.sensitivity`).
+
+        Uses the first min(n_trials, 200,000) trials.
+        """
+        return self.sensitivity_tables()[subject]
+
+    def sensitivity_tables(self) -> dict[str, pd.DataFrame]:
+        """Tornado tables of every subject (computed together: each input is ranked once)."""
+        from roisim.sensitivity import sensitivity_tables
+
+        if "sensitivity" not in self._cache:
+            inputs = self.analysis_inputs()
+            self._cache["sensitivity"] = sensitivity_tables(
+                {s: self.npv(s)[: len(inputs)] for s in self.subjects}, inputs)
+        return self._cache["sensitivity"]  # type: ignore[return-value]
+
+    def value_of_information(self) -> pd.DataFrame:
+        """What to measure next: each input's EVPPI next to the EVPI (see :mod:`roisim.sensitivity`).
+
+        The decision is which subject to choose, or none; uses the first
+        min(n_trials, 200,000) trials.
+        """
+        from roisim.sensitivity import value_of_information
+
+        if "voi" not in self._cache:
+            inputs = self.analysis_inputs()
+            self._cache["voi"] = value_of_information(
+                {s: self.npv(s)[: len(inputs)] for s in self.subjects}, inputs)
+        return self._cache["voi"].copy()  # type: ignore[attr-defined]
+
+    def summary(self) -> pd.DataFrame:
+        """Summary statistics, one row per subject (see :func:`roisim.metrics.summarize`)."""
+        from roisim.metrics import summarize
+
+        if "summary" not in self._cache:
+            self._cache["summary"] = summarize(self)
+        return self._cache["summary"].copy()  # type: ignore[attr-defined]
+
+    def bands(self, subject: str, percentiles: tuple[float, ...] = (5, 25, 50, 75, 95)
+              ) -> pd.DataFrame:
+        """Percentiles of cumulative undiscounted net cash by month (rows: months).
+
+        Taken from the first ``min(n_trials, 4096)`` trials, which are a random
+        sample of all of them.
+        """
+        paths = self.outcomes.band_paths[self.index(subject)]
+        values = np.percentile(paths, percentiles, axis=0)
+        frame = pd.DataFrame(values.T, columns=[f"p{p:g}" for p in percentiles])
+        frame.index.name = "month"
+        return frame
+
+
+@dataclass
+class Profiles:
+    """What comparisons and charts need of a run, whether in memory or read back from disk.
+
+    ``npv`` and ``payback`` (months, -1 for never) map each subject to its
+    per-trial values; ``scores`` to (strategic_impact, feasibility).
+    """
+
+    npv: dict[str, np.ndarray]
+    payback: dict[str, np.ndarray]
+    scores: dict[str, tuple[float, float]]
+    plans: list[str]
+    currency: str
+    horizon: int
+
+    @classmethod
+    def from_result(cls, result: SimulationResult) -> Profiles:
+        """The profiles of a run in memory."""
+        o = result.outcomes
+        return cls(
+            npv={s: result.npv(s) for s in result.subjects},
+            payback={s: o.payback[result.index(s)] for s in result.subjects},
+            scores=subject_scores(result.scenario),
+            plans=[p.name for p in result.scenario.plans],
+            currency=result.scenario.scenario.currency,
+            horizon=result.scenario.scenario.horizon_months,
+        )
+
+    def comparison(self) -> pd.DataFrame:
+        """Every ordered pair of subjects (see :func:`roisim.compare.pairwise`)."""
+        from roisim.compare import pairwise
+
+        return pairwise(self.npv)
+
+    def ranking(self) -> pd.DataFrame:
+        """Subjects ranked by expected npv (see :func:`roisim.compare.ranking`)."""
+        from roisim.compare import ranking
+
+        return ranking(self.npv, self.payback, self.scores)
+
+
+def subject_scores(scenario: Scenario) -> dict[str, tuple[float, float]]:
+    """(strategic_impact, feasibility) of each subject, NaN where not given.
+
+    A plan takes the scores of its initiative when it rolls out only one.
+    """
+    nan = float("nan")
+    by_initiative = {
+        ini.name: (nan if ini.strategic_impact is None else float(ini.strategic_impact),
+                   nan if ini.feasibility is None else float(ini.feasibility))
+        for ini in scenario.initiatives
+    }
+    scores = dict(by_initiative)
+    for plan in scenario.plans:
+        names = {phase.initiative for phase in plan.phases}
+        scores[plan.name] = by_initiative[names.pop()] if len(names) == 1 else (nan, nan)
+    return scores
