@@ -336,7 +336,8 @@ def irr(net):
             x_new = x - (2.0 * f * fp / den if den != 0.0 else f / fp)
             if not (IRR_LO - 1.0 < x_new < IRR_HI + 1.0):
                 break  # wandered off: let the bracketed search decide
-            if abs(x_new - x) <= 1e-14 * (1.0 + abs(x)):
+            # cubic convergence: after a step below 1e-6 the error of x_new is ~1e-18
+            if abs(x_new - x) <= 1e-6 * (1.0 + abs(x)):
                 if IRR_LO <= x_new <= IRR_HI:
                     return math.expm1(12.0 * x_new)
                 return np.nan  # the one root lies outside the searched range
