@@ -205,6 +205,11 @@ def run(
         if scenario is None:
             continue
         try:
+            if report.done == 0 and report.failed == 0:
+                # the first simulation loads (or, once after installing, compiles) the kernels
+                with err.status("preparing the simulation kernels (compiled once after "
+                                "installation, about a minute)..."):
+                    roisim.simulate(scenario, trials=1, threads=threads)
             n = trials or scenario.scenario.trials
             update, close = _progress_callback(f"{path.name} ({n:,} trials)")
             result = roisim.simulate(scenario, trials=trials, seed=seed, threads=threads,
