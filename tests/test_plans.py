@@ -129,12 +129,15 @@ def test_gate_on_roi_to_date():
         assert frame.loc[t, "phase_2_started"] == (roi >= -0.5)
 
 
+def pilot_with_risk(risk: str) -> roisim.SimulationResult:
+    """The pilot plan "p" of initiative A, with one risk added to A."""
+    benefits = 'benefits = [{ name = "gain", amount = "gain", every = "month" }]'
+    text = HEAD.format(rate=0).replace(benefits, f"{benefits}\nrisks = [{risk}]")
+    return roisim.simulate(scenario(text + pilot("p")), trials=2, seed=1)
+
+
 def test_risks_strike_the_first_phase_only():
-    text = HEAD.format(rate=0).replace(
-        'benefits = [{ name = "gain", amount = "gain", every = "month" }]',
-        'benefits = [{ name = "gain", amount = "gain", every = "month" }]\n'
-        'risks = [{ name = "late", probability = 1, delay_months = 3, cost = 1000 }]')
-    result = roisim.simulate(scenario(text + pilot("p")), trials=2, seed=1)
+    result = pilot_with_risk('{ name = "late", probability = 1, delay_months = 3, cost = 1000 }')
     flows = result.cash_flows("p", 0)
     fee = flows["costs"][1] / 0.4
     assert flows["costs"][0] == pytest.approx(3000 + 0.4 * fee + 0.4 * 1000)
@@ -146,11 +149,7 @@ def test_risks_strike_the_first_phase_only():
 
 
 def test_abandon_stops_later_phases():
-    text = HEAD.format(rate=0).replace(
-        'benefits = [{ name = "gain", amount = "gain", every = "month" }]',
-        'benefits = [{ name = "gain", amount = "gain", every = "month" }]\n'
-        'risks = [{ name = "dead", probability = 1, abandon = true, delay_months = 8 }]')
-    result = roisim.simulate(scenario(text + pilot("p")), trials=2, seed=1)
+    result = pilot_with_risk('{ name = "dead", probability = 1, abandon = true, delay_months = 8 }')
     flows = result.cash_flows("p", 0)
     # abandoned at the pilot's go-live, month 9: phase 2 (month 6) ran until then
     assert (flows["costs"][9:] == 0).all() and flows["benefits"].sum() == 0

@@ -108,7 +108,8 @@ def simulate(
         reason[0] = f"reached the most trials allowed ({int(n):,}) before the precision asked for"
     if done < n:
         out = out.head(done)
-    result = SimulationResult(scenario, done, int(seed), threads, elapsed, out, labels, ungated)
+    result = SimulationResult(scenario, done, int(seed), threads, elapsed, out, labels, ungated,
+                              model=model)
     result.sampling = sampling
     result.stop_reason = reason[0]
     result.target = target

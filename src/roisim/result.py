@@ -10,7 +10,7 @@ import pandas as pd
 
 from roisim import _kernels
 from roisim._random import seed_key
-from roisim.model import compile_model
+from roisim.model import Model, compile_model
 from roisim.sampling import design
 from roisim.scenario import Scenario
 
@@ -81,7 +81,14 @@ class SimulationResult:
     sampling: str = "random"
     stop_reason: str = ""
     target: object = None
+    model: Model | None = field(default=None, repr=False)
     _cache: dict[str, object] = field(default_factory=dict, repr=False)
+
+    def compiled(self) -> Model:
+        """The model the run used (compiled again only for a result built by hand)."""
+        if self.model is None:
+            self.model = compile_model(self.scenario)
+        return self.model
 
     @property
     def subjects(self) -> list[str]:
@@ -153,7 +160,7 @@ class SimulationResult:
         s = self.index(subject)
         if not 0 <= trial < self.n_trials:
             raise IndexError(f"trial must be in 0..{self.n_trials - 1}, got {trial}")
-        model = compile_model(self.scenario)
+        model = self.compiled()
         costs, bens = np.empty(model.horizon), np.empty(model.horizon)
         from roisim.engine import block_trials
 
@@ -177,7 +184,7 @@ class SimulationResult:
         Recomputed from (seed, trial): identical to what the run used.
         """
         n = self.n_trials if trials is None else min(int(trials), self.n_trials)
-        model = compile_model(self.scenario)
+        model = self.compiled()
         out = np.empty((n, model.in_kind.size))
         from roisim.engine import block_trials
 
@@ -199,8 +206,10 @@ class SimulationResult:
         return frame
 
     def profiles(self) -> Profiles:
-        """Npv and payback of every subject, for comparisons and charts."""
-        return Profiles.from_result(self)
+        """Npv and payback of every subject, for comparisons and charts (computed once)."""
+        if "profiles" not in self._cache:
+            self._cache["profiles"] = Profiles.from_result(self)
+        return self._cache["profiles"]  # type: ignore[return-value]
 
     def compare(self) -> pd.DataFrame:
         """Every ordered pair of subjects compared trial by trial (see :func:`roisim.compare.pairwise`)."""
@@ -312,6 +321,7 @@ class Profiles:
     plans: list[str]
     currency: str
     horizon: int
+    _memo: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_result(cls, result: SimulationResult) -> Profiles:
@@ -330,13 +340,17 @@ class Profiles:
         """Every ordered pair of subjects (see :func:`roisim.compare.pairwise`)."""
         from roisim.compare import pairwise
 
-        return pairwise(self.npv)
+        if "comparison" not in self._memo:
+            self._memo["comparison"] = pairwise(self.npv)
+        return self._memo["comparison"].copy()
 
     def ranking(self) -> pd.DataFrame:
         """Subjects ranked by expected npv (see :func:`roisim.compare.ranking`)."""
         from roisim.compare import ranking
 
-        return ranking(self.npv, self.payback, self.scores)
+        if "ranking" not in self._memo:
+            self._memo["ranking"] = ranking(self.npv, self.payback, self.scores)
+        return self._memo["ranking"].copy()
 
 
 def subject_scores(scenario: Scenario) -> dict[str, tuple[float, float]]:
