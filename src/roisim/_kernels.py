@@ -13,7 +13,7 @@ import math
 import numba
 import numpy as np
 
-from roisim._random import inline, jit, ndtr, ndtri, quantile, trial_key, uniform01
+from roisim._random import inline, jit, kernel, ndtr, ndtri, quantile, trial_key, uniform01
 
 ONCE, MONTHLY, YEARLY = 0, 1, 2
 IMMEDIATE, LINEAR, LOGISTIC = 0, 1, 2
@@ -83,12 +83,35 @@ def eval_values(m, x, v):
 
 
 @inline
-def monthly_factor(m, j, xm, month):
-    """Product of the monthly inputs of value ``j`` in ``month`` (1 if none)."""
-    acc = 1.0
-    for t in range(m.val_m0[j], m.val_m1[j]):
-        acc *= xm[m.terms[t], month]
-    return acc
+def eval_monthly_values(m, v, xm, vm):
+    """Month by month, every value with monthly inputs: ``vm[j, t] = v[j] * prod xm[., t]``."""
+    for j in range(v.size):
+        if m.val_m1[j] > m.val_m0[j]:
+            row = vm[j]
+            for t in range(m.horizon):
+                row[t] = v[j]
+            for k in range(m.val_m0[j], m.val_m1[j]):
+                inp = xm[m.terms[k]]
+                for t in range(m.horizon):
+                    row[t] *= inp[t]
+
+
+@inline
+def geometric(scale, ratio, lo, hi, out):
+    """``out[lo + k] = scale * ratio**k`` for lo + k < hi, as running products.
+
+    Eight interleaved chains (``out[k] = out[k-8] * ratio**8``): the loop then
+    vectorises instead of waiting on one multiplication after another.
+    """
+    acc = scale
+    for t in range(lo, min(hi, lo + 8)):
+        out[t] = acc
+        acc *= ratio
+    r2 = ratio * ratio
+    r4 = r2 * r2
+    r8 = r4 * r4
+    for t in range(lo + 8, hi):
+        out[t] = out[t - 8] * r8
 
 
 @jit
@@ -106,33 +129,33 @@ def adoption_at(curve, ceiling, ramp, t):
 @inline
 def fill_adoption(curve, ceiling, ramp, golive, end, out):
     """Adoption of every month into ``out`` (0 before go-live and from ``end``)."""
-    out[:] = 0.0
+    for t in range(out.size):
+        out[t] = 0.0
     m0 = month_of(golive, out.size)
+    if m0 >= end:
+        return
     if curve == LOGISTIC:
-        # exp(-k (t - R/2)) as running products: one exp per phase, not per month,
-        # in two interleaved chains so neighbouring months overlap in the CPU.
+        # exp(-k (t - R/2)) as running products (one exp per phase, not per
+        # month), then the divisions in a separate loop that vectorises.
         k = 8.0 / ramp
-        q = math.exp(-k)
-        q2 = q * q
-        e0 = math.exp(-k * (m0 - golive - 0.5 * ramp))
-        e1 = e0 * q
-        t = m0
-        while t + 1 < end:
-            out[t] = ceiling / (1.0 + e0)
-            out[t + 1] = ceiling / (1.0 + e1)
-            e0 *= q2
-            e1 *= q2
-            t += 2
-        if t < end:
-            out[t] = ceiling / (1.0 + e0)
+        geometric(math.exp(-k * (m0 - golive - 0.5 * ramp)), math.exp(-k), m0, end, out)
+        for t in range(m0, end):
+            out[t] = ceiling / (1.0 + out[t])
     else:
         for t in range(m0, end):
             out[t] = adoption_at(curve, ceiling, ramp, t - golive)
 
 
 @inline
-def add_phase(m, j, start, golive, share, first, end, loss, v, xm, adopt, costs, bens):
-    """Add one phase of initiative ``j`` to the monthly costs and benefits."""
+def add_phase(m, j, start, golive, share, first, end, loss, v, vm, adopt, ones, grow, costs,
+              bens):
+    """Add one phase of initiative ``j`` to the monthly costs and benefits.
+
+    A recurring line pays ``base * monthly[t] * growth**(t - t0) * adoption[t]``
+    in its months t0, t0+step, ... before t1, where each factor that does not
+    apply is a row of ones; the loop over months is then one multiply-add
+    that vectorises, whatever the line's options.
+    """
     horizon = m.horizon
     for ln in range(m.ini_line0[j], m.ini_line1[j]):
         fixed = m.ln_fixed[ln]
@@ -140,52 +163,42 @@ def add_phase(m, j, start, golive, share, first, end, loss, v, xm, adopt, costs,
             continue  # fixed costs are paid by the first phase of the initiative only
         benefit = m.ln_benefit[ln]
         a = m.ln_amount[ln]
-        base = v[a] * (1.0 if fixed else share) * (loss if benefit else 1.0)
         varies = m.val_m1[a] > m.val_m0[a]
-        scaled = m.ln_scale[ln]
+        scale = (1.0 if fixed else share) * (loss if benefit else 1.0)
+        base = scale if varies else scale * v[a]
+        monthly = vm[a] if varies else ones
+        adoption = adopt if m.ln_scale[ln] else ones
         out = bens if benefit else costs
         if m.ln_timing[ln] == ONCE:
             t = month_of(start + v[m.ln_month[ln]], horizon)
             if t < end:
-                amount = base
-                if varies:
-                    amount *= monthly_factor(m, a, xm, t)
-                if scaled:
-                    amount *= adopt[t]
-                out[t] += amount
+                out[t] += base * monthly[t] * adoption[t]
             continue
         step = 1 if m.ln_timing[ln] == MONTHLY else 12
         if benefit:  # benefits never flow before go-live
             first_time = golive if m.ln_from[ln] < 0 else max(start + v[m.ln_from[ln]], golive)
         else:
             first_time = start + (0.0 if m.ln_from[ln] < 0 else v[m.ln_from[ln]])
-        until = np.inf if m.ln_until[ln] < 0 else start + v[m.ln_until[ln]]
-        growth = 1.0
-        if m.ln_growth[ln] >= 0:
-            growth = (1.0 + v[m.ln_growth[ln]]) ** (step / 12.0)
         t0 = month_of(first_time, horizon)
         t1 = end
-        if until < np.inf:  # payments at first_time + k*step < until (exclusive)
+        if m.ln_until[ln] >= 0:  # payments at first_time + k*step < until (exclusive)
+            until = start + v[m.ln_until[ln]]
             n_pay = max(0, int(math.ceil((until - TIME_EPS - first_time) / step)))
             t1 = min(end, t0 + n_pay * step)
-        if growth == 1.0 and not varies:
-            # the common case, as plain loops that vectorise
-            if scaled:
-                for t in range(t0, t1, step):
-                    out[t] += base * adopt[t]
-            else:
-                for t in range(t0, t1, step):
-                    out[t] += base
+        if t1 <= t0:
             continue
-        factor = 1.0
-        for t in range(t0, t1, step):
-            amount = base * factor
-            if varies:
-                amount *= monthly_factor(m, a, xm, t)
-            if scaled:
-                amount *= adopt[t]
-            out[t] += amount
-            factor *= growth
+        growth = ones
+        if m.ln_growth[ln] >= 0 and v[m.ln_growth[ln]] != 0.0:
+            # compounded monthly from the first payment: a yearly line's k-th
+            # payment grows by (1 + g)**k
+            geometric(1.0, (1.0 + v[m.ln_growth[ln]]) ** (1.0 / 12.0), 0, t1 - t0, grow)
+            growth = grow
+        if step == 1:
+            for k in range(t1 - t0):
+                out[t0 + k] += base * monthly[t0 + k] * growth[k] * adoption[t0 + k]
+        else:
+            for k in range(0, t1 - t0, step):
+                out[t0 + k] += base * monthly[t0 + k] * growth[k] * adoption[t0 + k]
 
 
 @inline
@@ -212,18 +225,20 @@ def gate_metric(metric, upto, costs, bens, n_run, run_init, run_golive, run_shar
 
 
 @inline
-def eval_subject(m, s, v, xm, ini_delay, ini_loss, ini_abandon, ini_rcost, curves, ceilings,
-                 ramps, costs, bens, adopt, order, starts, run_init, run_golive, run_share,
-                 struck, abandon_at):
+def eval_subject(m, s, v, vm, ini_delay, ini_loss, ini_abandon, ini_rcost, curves, ceilings,
+                 ramps, costs, bens, adopt, ones, grow, order, starts, run_init, run_golive,
+                 run_share, struck, abandon_at):
     """Monthly costs and benefits of subject ``s`` in one trial.
 
     Returns the bit flags of the phases that started and of the gates that failed.
     """
     horizon = m.horizon
-    costs[:] = 0.0
-    bens[:] = 0.0
-    struck[:] = False
-    abandon_at[:] = horizon
+    for t in range(horizon):
+        costs[t] = 0.0
+        bens[t] = 0.0
+    for j in range(struck.size):
+        struck[j] = False
+        abandon_at[j] = horizon
     p0, p1 = m.sb_ph0[s], m.sb_ph1[s]
     n = p1 - p0
     for k in range(n):  # phases in order of start (insertion sort; n is small)
@@ -248,8 +263,9 @@ def eval_subject(m, s, v, xm, ini_delay, ini_loss, ini_abandon, ini_rcost, curve
             if not (m.ph_gate_lo[p] <= value <= m.ph_gate_hi[p]):
                 failed |= 1 << k
                 if m.ph_stop[p]:  # the rollout stops: nothing from now on
-                    costs[t_start:] = 0.0
-                    bens[t_start:] = 0.0
+                    for t in range(t_start, horizon):
+                        costs[t] = 0.0
+                        bens[t] = 0.0
                     break
                 continue
         started |= 1 << k
@@ -264,7 +280,8 @@ def eval_subject(m, s, v, xm, ini_delay, ini_loss, ini_abandon, ini_rcost, curve
                 abandon_at[j] = month_of(golive, horizon)
         end = abandon_at[j]
         fill_adoption(curves[j], ceilings[j], ramps[j], golive, end, adopt)
-        add_phase(m, j, start, golive, share, first, end, ini_loss[j], v, xm, adopt, costs, bens)
+        add_phase(m, j, start, golive, share, first, end, ini_loss[j], v, vm, adopt, ones, grow,
+                  costs, bens)
         run_init[n_run] = j
         run_golive[n_run] = golive
         run_share[n_run] = share
@@ -307,7 +324,22 @@ def npv_at(net, x):
     return f, fp, fpp
 
 
-@jit
+@inline
+def sign_changes(net):
+    """(number of sign changes, some flow > 0, some flow < 0) of ``net``, zeros skipped."""
+    pos, neg = False, False
+    changes, last = 0, 0.0
+    for t in range(net.size):
+        c = net[t]
+        # without branches: the signs of the months are as unpredictable as the trials
+        changes += ((c > 0.0) != (last > 0.0)) & (c != 0.0) & (last != 0.0)
+        last = c if c != 0.0 else last
+        pos |= c > 0.0
+        neg |= c < 0.0
+    return changes, pos, neg
+
+
+@inline
 def irr(net):
     """Annual IRR of monthly cash flows: sum net_t (1+r)^(-t/12) = 0 (NaN if none).
 
@@ -316,16 +348,13 @@ def irr(net):
     found by Halley's method; other flows are searched inside the bracket.
     NaN where the flows never change sign or no root lies in range.
     """
-    pos, neg = False, False
-    changes, last = 0, 0.0
-    for t in range(net.size):
-        c = net[t]
-        if c != 0.0:
-            if last != 0.0 and (c > 0.0) != (last > 0.0):
-                changes += 1
-            last = c
-        pos |= c > 0.0
-        neg |= c < 0.0
+    changes, pos, neg = sign_changes(net)
+    return irr_given_signs(net, changes, pos, neg)
+
+
+@inline
+def irr_given_signs(net, changes, pos, neg):
+    """:func:`irr` of flows whose sign changes are known (:func:`outcomes` counts them)."""
     if not (pos and neg):
         return np.nan
     if changes == 1:
@@ -371,29 +400,128 @@ def irr(net):
     return math.expm1(12.0 * x)
 
 
+#: trials whose IRRs are searched together: one Halley step waits on the
+#: previous one, so four independent searches interleaved keep the CPU busy.
+LANES = 4
+
+
+@inline
+def npv_at_lanes(nets, x0, x1, x2, x3):
+    """:func:`npv_at` of the four rows of ``nets`` at their own rates, interleaved."""
+    e0, e1, e2, e3 = math.exp(-x0), math.exp(-x1), math.exp(-x2), math.exp(-x3)
+    w0, w1, w2, w3 = 1.0, 1.0, 1.0, 1.0
+    f0, f1, f2, f3 = 0.0, 0.0, 0.0, 0.0
+    p0, p1, p2, p3 = 0.0, 0.0, 0.0, 0.0
+    q0, q1, q2, q3 = 0.0, 0.0, 0.0, 0.0
+    for t in range(nets.shape[1]):
+        c0, c1, c2, c3 = nets[0, t] * w0, nets[1, t] * w1, nets[2, t] * w2, nets[3, t] * w3
+        f0 += c0
+        f1 += c1
+        f2 += c2
+        f3 += c3
+        p0 -= t * c0
+        p1 -= t * c1
+        p2 -= t * c2
+        p3 -= t * c3
+        q0 += t * t * c0
+        q1 += t * t * c1
+        q2 += t * t * c2
+        q3 += t * t * c3
+        w0 *= e0
+        w1 *= e1
+        w2 *= e2
+        w3 *= e3
+    return (f0, p0, q0), (f1, p1, q1), (f2, p2, q2), (f3, p3, q3)
+
+
+@inline
+def halley_lane(k, fk, x, state, out):
+    """One Halley step of lane ``k`` from its (f, f', f''); sets its state when it ends."""
+    f, fp, fpp = fk
+    den = 2.0 * fp * fp - f * fpp
+    x_new = x[k] - (2.0 * f * fp / den if den != 0.0 else f / fp)
+    if not (IRR_LO - 1.0 < x_new < IRR_HI + 1.0):
+        state[k] = 2  # wandered off: the bracketed search decides
+    elif abs(x_new - x[k]) <= 1e-6 * (1.0 + abs(x[k])):
+        out[k] = math.expm1(12.0 * x_new) if IRR_LO <= x_new <= IRR_HI else np.nan
+        state[k] = 0
+    x[k] = x_new
+
+
+@inline
+def irr_lanes(nets, n, changes, pos, neg, x, state, out):
+    """:func:`irr` of the first ``n`` rows of ``nets`` (LANES, horizon) into ``out``.
+
+    Rows whose flows change sign once take Halley steps together, four at a
+    time; a row that wanders off or does not settle gets the scalar search.
+    Each row's arithmetic is its own, so results do not depend on which rows
+    share a group.
+    """
+    active = 0
+    for k in range(LANES):
+        state[k] = 0
+        x[k] = math.log(1.1) / 12.0
+        if k >= n:
+            for t in range(nets.shape[1]):
+                nets[k, t] = 0.0
+        elif not (pos[k] and neg[k]):
+            out[k] = np.nan
+        elif changes[k] == 1:
+            state[k] = 1
+            active += 1
+        else:
+            state[k] = 2
+    for _ in range(30):
+        if active == 0:
+            break
+        fa, fb, fc, fd = npv_at_lanes(nets, x[0], x[1], x[2], x[3])
+        if state[0] == 1:
+            halley_lane(0, fa, x, state, out)
+        if state[1] == 1:
+            halley_lane(1, fb, x, state, out)
+        if state[2] == 1:
+            halley_lane(2, fc, x, state, out)
+        if state[3] == 1:
+            halley_lane(3, fd, x, state, out)
+        active = 0
+        for k in range(LANES):
+            active += state[k] == 1
+    for k in range(n):
+        if state[k] != 0:
+            out[k] = irr_given_signs(nets[k], 2, True, True)
+
+
 @inline
 def outcomes(costs, bens, discount, net):
-    """(pv_costs, pv_benefits, payback_month, discounted_payback_month) of one subject.
+    """Outcomes of one subject's monthly cash, and ``net`` = benefits - costs.
 
-    Payback months are -1 where the cumulative cash never stays >= 0.
+    Returns (pv_costs, pv_benefits, payback_month, discounted_payback_month,
+    sign changes of the net cash, some net > 0, some net < 0); payback months
+    are -1 where the cumulative cash never stays >= 0. One pass without
+    branches: which months are negative is as unpredictable as the trials.
     """
     horizon = costs.size
     pvc, pvb = 0.0, 0.0
     cum, dcum = 0.0, 0.0
     last_neg, dlast_neg = -1, -1
+    pos, neg = False, False
+    changes, last = 0, 0.0
     for t in range(horizon):
-        net[t] = bens[t] - costs[t]
+        c = bens[t] - costs[t]
+        net[t] = c
         pvc += costs[t] * discount[t]
         pvb += bens[t] * discount[t]
-        cum += net[t]
-        dcum += net[t] * discount[t]
-        if cum < 0.0:
-            last_neg = t
-        if dcum < 0.0:
-            dlast_neg = t
+        cum += c
+        dcum += c * discount[t]
+        last_neg = t if cum < 0.0 else last_neg
+        dlast_neg = t if dcum < 0.0 else dlast_neg
+        changes += ((c > 0.0) != (last > 0.0)) & (c != 0.0) & (last != 0.0)
+        last = c if c != 0.0 else last
+        pos |= c > 0.0
+        neg |= c < 0.0
     payback = last_neg + 1 if last_neg + 1 < horizon else -1
     dpayback = dlast_neg + 1 if dlast_neg + 1 < horizon else -1
-    return pvc, pvb, payback, dpayback
+    return pvc, pvb, payback, dpayback, changes, pos, neg
 
 
 @inline
@@ -414,33 +542,40 @@ def risk_effects(m, x, v, delay, loss, abandon, rcost):
             loss[j] = 0.0  # an abandoned initiative earns nothing, in any phase
 
 
-@inline
+@jit
 def workspace(m):
-    """Scratch arrays for evaluating trials of model ``m`` (one set per thread chunk)."""
-    n_in, n_ini, horizon = m.in_kind.size, m.ini_golive.size, m.horizon
+    """Scratch arrays for evaluating trials of model ``m`` (one set per chunk of trials)."""
+    n_in, n_val, n_ini, horizon = m.in_kind.size, m.val_const.size, m.ini_golive.size, m.horizon
     max_ph = 1
     for s in range(m.sb_ph0.size):
         max_ph = max(max_ph, m.sb_ph1[s] - m.sb_ph0[s])
     return (
-        np.empty(n_in), np.empty((n_in, horizon)),  # x, xm
-        np.empty(m.co_inputs.size),  # z: normal scores of correlated inputs
-        np.empty(m.val_const.size),  # v
+        # inputs drawn once, inputs resampled monthly, normal scores of correlated inputs
+        np.empty(n_in), np.empty((n_in, horizon)), np.empty(m.co_inputs.size),
+        # values, and those with monthly inputs month by month
+        np.empty(n_val), np.empty((n_val, horizon)),
+        # per month: costs, benefits, net cash, adoption, a row of ones, growth factors
         np.empty(horizon), np.empty(horizon), np.empty(horizon), np.empty(horizon),
+        np.ones(horizon), np.empty(horizon),
+        # per initiative: risk delay, kept share, risk cost, abandoned; ceiling, ramp;
+        # whether a phase has started; month from which it is abandoned
         np.empty(n_ini), np.empty(n_ini), np.empty(n_ini), np.empty(n_ini, np.bool_),
-        np.empty(n_ini), np.empty(n_ini),  # ceilings, ramps
-        np.empty(n_ini, np.bool_), np.empty(n_ini, np.int64),  # struck, abandon_at
+        np.empty(n_ini), np.empty(n_ini), np.empty(n_ini, np.bool_), np.empty(n_ini, np.int64),
+        # per phase of a subject: order of start, start, and of the running phases
+        # their initiative, go-live and share
         np.empty(max_ph, np.int64), np.empty(max_ph), np.empty(max_ph, np.int64),
         np.empty(max_ph), np.empty(max_ph),
     )
 
 
 @inline
-def start_trial(m, key, trial, design, row, x, xm, z, v, delay, loss, rcost, abandon, ceilings,
-                ramps):
+def start_trial(m, key, trial, design, row, x, xm, z, v, vm, delay, loss, rcost, abandon,
+                ceilings, ramps):
     """Draw one trial's inputs and everything shared by its subjects."""
     tkey = trial_key(key, trial)
     draw_inputs(m, tkey, x, xm, z, design, row)
     eval_values(m, x, v)
+    eval_monthly_values(m, v, xm, vm)
     risk_effects(m, x, v, delay, loss, abandon, rcost)
     for j in range(m.ini_golive.size):
         ceilings[j] = v[m.ini_ceiling[j]]
@@ -453,16 +588,97 @@ def trial_cash(m, key, trial, design, row, s, costs_out, bens_out):
 
     Returns the started and failed phase flags.
     """
-    (x, xm, z, v, costs, bens, adopt, net, delay, loss, rcost, abandon, ceilings, ramps, struck,
-     abandon_at, order, starts, run_init, run_golive, run_share) = workspace(m)
-    start_trial(m, key, trial, design, row, x, xm, z, v, delay, loss, rcost, abandon, ceilings,
-                ramps)
-    st, fl = eval_subject(m, s, v, xm, delay, loss, abandon, rcost, m.ini_curve, ceilings,
-                          ramps, costs, bens, adopt, order, starts, run_init, run_golive,
+    return trial_cash_into(m, key, trial, design, row, s, costs_out, bens_out, workspace(m))
+
+
+@kernel
+def trial_cash_into(m, key, trial, design, row, s, costs_out, bens_out, ws):
+    """:func:`trial_cash` with the scratch arrays ``ws`` (:func:`workspace`)."""
+    (x, xm, z, v, vm, costs, bens, net, adopt, ones, grow, delay, loss, rcost, abandon,
+     ceilings, ramps, struck, abandon_at, order, starts, run_init, run_golive,
+     run_share) = ws
+    start_trial(m, key, trial, design, row, x, xm, z, v, vm, delay, loss, rcost, abandon,
+                ceilings, ramps)
+    st, fl = eval_subject(m, s, v, vm, delay, loss, abandon, rcost, m.ini_curve, ceilings, ramps,
+                          costs, bens, adopt, ones, grow, order, starts, run_init, run_golive,
                           run_share, struck, abandon_at)
-    costs_out[:] = costs
-    bens_out[:] = bens
+    for t in range(m.horizon):
+        costs_out[t] = costs[t]
+        bens_out[t] = bens[t]
     return st, fl
+
+
+@kernel
+def simulate_chunk(m, key, first, lo, hi, design, pv_costs, pv_benefits, payback, dpayback,
+                   irr_out, started, failed, band_paths, compute_irr, ws, lanes):
+    """Evaluate trials ``lo .. hi-1`` of every subject (see :func:`simulate_trials`).
+
+    Trials go in groups of :data:`LANES`, whose IRRs are searched together
+    once their cash flows are known; ``lanes`` holds those flows and their
+    signs (:func:`irr_workspace`).
+    """
+    horizon = m.horizon
+    n_band = band_paths.shape[1]
+    (x, xm, z, v, vm, costs, bens, net, adopt, ones, grow, delay, loss, rcost, abandon,
+     ceilings, ramps, struck, abandon_at, order, starts, run_init, run_golive,
+     run_share) = ws
+    nets, changes, pos, neg, lane_x, lane_state, lane_irr = lanes
+    for g0 in range(lo, hi, LANES):
+        g1 = min(g0 + LANES, hi)
+        for trial in range(g0, g1):
+            k = trial - g0
+            start_trial(m, key, trial, design, trial - first, x, xm, z, v, vm, delay, loss,
+                        rcost, abandon, ceilings, ramps)
+            for s in range(m.sb_ph0.size):
+                same = m.sb_alias[s]
+                if same >= 0:  # identical to an earlier subject: same trial, same outcome
+                    pv_costs[s, trial] = pv_costs[same, trial]
+                    pv_benefits[s, trial] = pv_benefits[same, trial]
+                    payback[s, trial] = payback[same, trial]
+                    dpayback[s, trial] = dpayback[same, trial]
+                    started[s, trial] = started[same, trial]
+                    failed[s, trial] = failed[same, trial]
+                    if trial < n_band:
+                        for t in range(horizon):
+                            band_paths[s, trial, t] = band_paths[same, trial, t]
+                    continue
+                st, fl = eval_subject(m, s, v, vm, delay, loss, abandon, rcost, m.ini_curve,
+                                      ceilings, ramps, costs, bens, adopt, ones, grow, order,
+                                      starts, run_init, run_golive, run_share, struck,
+                                      abandon_at)
+                cash = nets[s, k]
+                (pv_costs[s, trial], pv_benefits[s, trial], payback[s, trial],
+                 dpayback[s, trial], changes[s, k], pos[s, k], neg[s, k]) = outcomes(
+                    costs, bens, m.discount, cash)
+                started[s, trial] = st
+                failed[s, trial] = fl
+                if trial < n_band:
+                    acc = 0.0
+                    for t in range(horizon):
+                        acc += cash[t]
+                        band_paths[s, trial, t] = acc
+        for s in range(m.sb_ph0.size):
+            same = m.sb_alias[s]
+            if same >= 0:
+                for trial in range(g0, g1):
+                    irr_out[s, trial] = irr_out[same, trial]
+            elif compute_irr:
+                irr_lanes(nets[s], g1 - g0, changes[s], pos[s], neg[s], lane_x, lane_state,
+                          lane_irr)
+                for trial in range(g0, g1):
+                    irr_out[s, trial] = lane_irr[trial - g0]
+            else:
+                for trial in range(g0, g1):
+                    irr_out[s, trial] = np.nan
+
+
+@jit
+def irr_workspace(m):
+    """Per subject, the monthly net cash of a group of trials and its signs; lane scratch."""
+    n_sub = m.sb_ph0.size
+    return (np.zeros((n_sub, LANES, m.horizon)), np.zeros((n_sub, LANES), np.int64),
+            np.zeros((n_sub, LANES), np.bool_), np.zeros((n_sub, LANES), np.bool_),
+            np.zeros(LANES), np.zeros(LANES, np.int64), np.zeros(LANES))
 
 
 @jit(parallel=True)
@@ -475,46 +691,36 @@ def simulate_trials(m, key, first, n, n_chunks, design, pv_costs, pv_benefits, p
     ``band_paths`` (n_subjects, n_band, horizon) receives the cumulative net
     cash of trials below ``n_band`` for the fan chart. ``design`` holds the
     uniforms of this block's trials (row = trial - first), or has no rows.
+    Each chunk allocates its scratch arrays here and runs in a kernel that
+    counts no references (:data:`roisim._random.kernel`).
     """
-    horizon = m.horizon
-    n_band = band_paths.shape[1]
     for c in numba.prange(n_chunks):
-        lo = first + (n * c) // n_chunks
-        hi = first + (n * (c + 1)) // n_chunks
-        (x, xm, z, v, costs, bens, adopt, net, delay, loss, rcost, abandon, ceilings, ramps,
-         struck, abandon_at, order, starts, run_init, run_golive, run_share) = workspace(m)
-        for trial in range(lo, hi):
-            start_trial(m, key, trial, design, trial - first, x, xm, z, v, delay, loss, rcost,
-                        abandon, ceilings, ramps)
-            for s in range(m.sb_ph0.size):
-                same = m.sb_alias[s]
-                if same >= 0:  # identical to an earlier subject: same trial, same outcome
-                    pv_costs[s, trial] = pv_costs[same, trial]
-                    pv_benefits[s, trial] = pv_benefits[same, trial]
-                    payback[s, trial] = payback[same, trial]
-                    dpayback[s, trial] = dpayback[same, trial]
-                    irr_out[s, trial] = irr_out[same, trial]
-                    started[s, trial] = started[same, trial]
-                    failed[s, trial] = failed[same, trial]
-                    if trial < n_band:
-                        band_paths[s, trial, :] = band_paths[same, trial, :]
-                    continue
-                st, fl = eval_subject(m, s, v, xm, delay, loss, abandon, rcost, m.ini_curve,
-                                      ceilings, ramps, costs, bens, adopt, order, starts,
-                                      run_init, run_golive, run_share, struck, abandon_at)
-                pvc, pvb, pb, dpb = outcomes(costs, bens, m.discount, net)
-                pv_costs[s, trial] = pvc
-                pv_benefits[s, trial] = pvb
-                payback[s, trial] = pb
-                dpayback[s, trial] = dpb
-                irr_out[s, trial] = irr(net) if compute_irr else np.nan
-                started[s, trial] = st
-                failed[s, trial] = fl
-                if trial < n_band:
-                    acc = 0.0
-                    for t in range(horizon):
-                        acc += net[t]
-                        band_paths[s, trial, t] = acc
+        simulate_chunk(m, key, first, first + (n * c) // n_chunks,
+                       first + (n * (c + 1)) // n_chunks, design, pv_costs, pv_benefits,
+                       payback, dpayback, irr_out, started, failed, band_paths, compute_irr,
+                       workspace(m), irr_workspace(m))
+
+
+@kernel
+def inputs_chunk(m, key, first, lo, hi, design, out, ws):
+    """Input values of trials ``lo .. hi-1`` (see :func:`trial_inputs`)."""
+    (x, xm, z, v, vm, costs, bens, net, adopt, ones, grow, delay, loss, rcost, abandon,
+     ceilings, ramps, struck, abandon_at, order, starts, run_init, run_golive,
+     run_share) = ws
+    for trial in range(lo, hi):
+        row = trial - first
+        start_trial(m, key, trial, design, row, x, xm, z, v, vm, delay, loss, rcost, abandon,
+                    ceilings, ramps)
+        for i in range(m.in_kind.size):
+            if m.in_monthly[i]:
+                acc = 0.0
+                for t in range(m.horizon):
+                    acc += xm[i, t]
+                out[row, i] = acc / m.horizon
+            else:
+                out[row, i] = x[i]
+        for r in range(m.rk_occurs.size):
+            out[row, m.rk_occurs[r]] = 1.0 if x[m.rk_occurs[r]] < v[m.rk_prob[r]] else 0.0
 
 
 @jit(parallel=True)
@@ -525,21 +731,5 @@ def trial_inputs(m, key, first, n, n_chunks, design, out):
     that decides a risk gives 1.0 where the risk strikes and 0.0 where not.
     """
     for c in numba.prange(n_chunks):
-        lo = first + (n * c) // n_chunks
-        hi = first + (n * (c + 1)) // n_chunks
-        (x, xm, z, v, costs, bens, adopt, net, delay, loss, rcost, abandon, ceilings, ramps,
-         struck, abandon_at, order, starts, run_init, run_golive, run_share) = workspace(m)
-        for trial in range(lo, hi):
-            row = trial - first
-            start_trial(m, key, trial, design, row, x, xm, z, v, delay, loss, rcost, abandon,
-                        ceilings, ramps)
-            for i in range(m.in_kind.size):
-                if m.in_monthly[i]:
-                    acc = 0.0
-                    for t in range(m.horizon):
-                        acc += xm[i, t]
-                    out[row, i] = acc / m.horizon
-                else:
-                    out[row, i] = x[i]
-            for r in range(m.rk_occurs.size):
-                out[row, m.rk_occurs[r]] = 1.0 if x[m.rk_occurs[r]] < v[m.rk_prob[r]] else 0.0
+        inputs_chunk(m, key, first, first + (n * c) // n_chunks,
+                     first + (n * (c + 1)) // n_chunks, design, out, workspace(m))
