@@ -97,21 +97,21 @@ def eval_monthly_values(m, v, xm, vm):
 
 
 @inline
-def geometric(scale, ratio, lo, hi, out):
-    """``out[lo + k] = scale * ratio**k`` for lo + k < hi, as running products.
+def geometric(scale, ratio, n, out):
+    """``out[k] = scale * ratio**k`` for k < n, as running products.
 
     Eight interleaved chains (``out[k] = out[k-8] * ratio**8``): the loop then
     vectorises instead of waiting on one multiplication after another.
     """
     acc = scale
-    for t in range(lo, min(hi, lo + 8)):
-        out[t] = acc
+    for k in range(min(n, 8)):
+        out[k] = acc
         acc *= ratio
     r2 = ratio * ratio
     r4 = r2 * r2
     r8 = r4 * r4
-    for t in range(lo + 8, hi):
-        out[t] = out[t - 8] * r8
+    for k in range(8, n):
+        out[k] = out[k - 8] * r8
 
 
 @jit
@@ -138,9 +138,10 @@ def fill_adoption(curve, ceiling, ramp, golive, end, out):
         # exp(-k (t - R/2)) as running products (one exp per phase, not per
         # month), then the divisions in a separate loop that vectorises.
         k = 8.0 / ramp
-        geometric(math.exp(-k * (m0 - golive - 0.5 * ramp)), math.exp(-k), m0, end, out)
-        for t in range(m0, end):
-            out[t] = ceiling / (1.0 + out[t])
+        live = out[m0:end]
+        geometric(math.exp(-k * (m0 - golive - 0.5 * ramp)), math.exp(-k), end - m0, live)
+        for t in range(live.size):
+            live[t] = ceiling / (1.0 + live[t])
     else:
         for t in range(m0, end):
             out[t] = adoption_at(curve, ceiling, ramp, t - golive)
@@ -191,14 +192,17 @@ def add_phase(m, j, start, golive, share, first, end, loss, v, vm, adopt, ones, 
         if m.ln_growth[ln] >= 0 and v[m.ln_growth[ln]] != 0.0:
             # compounded monthly from the first payment: a yearly line's k-th
             # payment grows by (1 + g)**k
-            geometric(1.0, (1.0 + v[m.ln_growth[ln]]) ** (1.0 / 12.0), 0, t1 - t0, grow)
+            geometric(1.0, (1.0 + v[m.ln_growth[ln]]) ** (1.0 / 12.0), t1 - t0, grow)
             growth = grow
+        # views from month t0: indices from 0 are provably non-negative, so the
+        # loop has no wrap-around checks and vectorises
+        o, mo, ad = out[t0:t1], monthly[t0:t1], adoption[t0:t1]
         if step == 1:
             for k in range(t1 - t0):
-                out[t0 + k] += base * monthly[t0 + k] * growth[k] * adoption[t0 + k]
+                o[k] += base * mo[k] * growth[k] * ad[k]
         else:
             for k in range(0, t1 - t0, step):
-                out[t0 + k] += base * monthly[t0 + k] * growth[k] * adoption[t0 + k]
+                o[k] += base * mo[k] * growth[k] * ad[k]
 
 
 @inline
@@ -403,6 +407,10 @@ def irr_given_signs(net, changes, pos, neg):
 #: trials whose IRRs are searched together: one Halley step waits on the
 #: previous one, so four independent searches interleaved keep the CPU busy.
 LANES = 4
+#: the kernel's search stops after a Halley step below this (relative): the
+#: error left is of the order of its cube, far below the float32 in which
+#: outcomes keep the IRR (the scalar :func:`irr` goes on to 1e-6).
+LANE_STEP = 1e-4
 
 
 @inline
@@ -442,7 +450,7 @@ def halley_lane(k, fk, x, state, out):
     x_new = x[k] - (2.0 * f * fp / den if den != 0.0 else f / fp)
     if not (IRR_LO - 1.0 < x_new < IRR_HI + 1.0):
         state[k] = 2  # wandered off: the bracketed search decides
-    elif abs(x_new - x[k]) <= 1e-6 * (1.0 + abs(x[k])):
+    elif abs(x_new - x[k]) <= LANE_STEP * (1.0 + abs(x[k])):
         out[k] = math.expm1(12.0 * x_new) if IRR_LO <= x_new <= IRR_HI else np.nan
         state[k] = 0
     x[k] = x_new
