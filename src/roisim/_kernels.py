@@ -23,6 +23,8 @@ TIME_EPS = 1e-9
 #: annual IRR is searched in [-99 %, +10,000 %], as monthly log-rates.
 IRR_LO = math.log(0.01) / 12.0
 IRR_HI = math.log(101.0) / 12.0
+#: every search starts at 10 % a year
+IRR_START = math.log(1.1) / 12.0
 
 
 @jit
@@ -329,17 +331,28 @@ def npv_at(net, x):
 
 
 @inline
+def halley_step(x, f, fp, fpp):
+    """The next rate of Halley's method from the present value and its derivatives at ``x``."""
+    den = 2.0 * fp * fp - f * fpp
+    return x - (2.0 * f * fp / den if den != 0.0 else f / fp)
+
+
+@inline
+def count_sign(c, changes, last, pos, neg):
+    """Add one month's net ``c`` to the sign count: (changes, last non-zero, any > 0, any < 0).
+
+    Without branches: the signs of the months are as unpredictable as the trials.
+    """
+    changes += ((c > 0.0) != (last > 0.0)) & (c != 0.0) & (last != 0.0)
+    return changes, (c if c != 0.0 else last), pos | (c > 0.0), neg | (c < 0.0)
+
+
+@inline
 def sign_changes(net):
     """(number of sign changes, some flow > 0, some flow < 0) of ``net``, zeros skipped."""
-    pos, neg = False, False
-    changes, last = 0, 0.0
+    changes, last, pos, neg = 0, 0.0, False, False
     for t in range(net.size):
-        c = net[t]
-        # without branches: the signs of the months are as unpredictable as the trials
-        changes += ((c > 0.0) != (last > 0.0)) & (c != 0.0) & (last != 0.0)
-        last = c if c != 0.0 else last
-        pos |= c > 0.0
-        neg |= c < 0.0
+        changes, last, pos, neg = count_sign(net[t], changes, last, pos, neg)
     return changes, pos, neg
 
 
@@ -362,11 +375,10 @@ def irr_given_signs(net, changes, pos, neg):
     if not (pos and neg):
         return np.nan
     if changes == 1:
-        x = math.log(1.1) / 12.0
+        x = IRR_START
         for _ in range(30):
             f, fp, fpp = npv_at(net, x)
-            den = 2.0 * fp * fp - f * fpp
-            x_new = x - (2.0 * f * fp / den if den != 0.0 else f / fp)
+            x_new = halley_step(x, f, fp, fpp)
             if not (IRR_LO - 1.0 < x_new < IRR_HI + 1.0):
                 break  # wandered off: let the bracketed search decide
             # cubic convergence: after a step below 1e-6 the error of x_new is ~1e-18
@@ -384,7 +396,7 @@ def irr_given_signs(net, changes, pos, neg):
         return math.expm1(12.0 * hi)
     if (f_lo > 0.0) == (f_hi > 0.0):
         return np.nan
-    x = math.log(1.1) / 12.0
+    x = IRR_START
     for _ in range(200):
         f, fp, fpp = npv_at(net, x)
         if f == 0.0:
@@ -393,8 +405,7 @@ def irr_given_signs(net, changes, pos, neg):
             lo = x
         else:
             hi = x
-        den = 2.0 * fp * fp - f * fpp
-        x_new = x - (2.0 * f * fp / den if den != 0.0 else f / fp)
+        x_new = halley_step(x, f, fp, fpp)
         if not (lo < x_new < hi):
             x_new = 0.5 * (lo + hi)
         if abs(x_new - x) <= 1e-14 * (1.0 + abs(x)):
@@ -446,8 +457,7 @@ def npv_at_lanes(nets, x0, x1, x2, x3):
 def halley_lane(k, fk, x, state, out):
     """One Halley step of lane ``k`` from its (f, f', f''); sets its state when it ends."""
     f, fp, fpp = fk
-    den = 2.0 * fp * fp - f * fpp
-    x_new = x[k] - (2.0 * f * fp / den if den != 0.0 else f / fp)
+    x_new = halley_step(x[k], f, fp, fpp)
     if not (IRR_LO - 1.0 < x_new < IRR_HI + 1.0):
         state[k] = 2  # wandered off: the bracketed search decides
     elif abs(x_new - x[k]) <= LANE_STEP * (1.0 + abs(x[k])):
@@ -468,7 +478,7 @@ def irr_lanes(nets, n, changes, pos, neg, x, state, out):
     active = 0
     for k in range(LANES):
         state[k] = 0
-        x[k] = math.log(1.1) / 12.0
+        x[k] = IRR_START
         if k >= n:
             for t in range(nets.shape[1]):
                 nets[k, t] = 0.0
@@ -512,8 +522,7 @@ def outcomes(costs, bens, discount, net):
     pvc, pvb = 0.0, 0.0
     cum, dcum = 0.0, 0.0
     last_neg, dlast_neg = -1, -1
-    pos, neg = False, False
-    changes, last = 0, 0.0
+    changes, last, pos, neg = 0, 0.0, False, False
     for t in range(horizon):
         c = bens[t] - costs[t]
         net[t] = c
@@ -523,10 +532,7 @@ def outcomes(costs, bens, discount, net):
         dcum += c * discount[t]
         last_neg = t if cum < 0.0 else last_neg
         dlast_neg = t if dcum < 0.0 else dlast_neg
-        changes += ((c > 0.0) != (last > 0.0)) & (c != 0.0) & (last != 0.0)
-        last = c if c != 0.0 else last
-        pos |= c > 0.0
-        neg |= c < 0.0
+        changes, last, pos, neg = count_sign(c, changes, last, pos, neg)
     payback = last_neg + 1 if last_neg + 1 < horizon else -1
     dpayback = dlast_neg + 1 if dlast_neg + 1 < horizon else -1
     return pvc, pvb, payback, dpayback, changes, pos, neg
