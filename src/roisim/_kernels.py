@@ -13,7 +13,7 @@ import math
 import numba
 import numpy as np
 
-from roisim._random import inline, jit, kernel, ndtr, ndtri, quantile, trial_key, uniform01
+from roisim._random import inline, jit, kernel, ndtr, ndtri, quantiles, reduction, trial_key, uniform01
 
 ONCE, MONTHLY, YEARLY = 0, 1, 2
 IMMEDIATE, LINEAR, LOGISTIC = 0, 1, 2
@@ -35,43 +35,65 @@ def month_of(x, horizon):
     return max(0, int(math.ceil(x - TIME_EPS)))
 
 
-@inline
-def draw_inputs(m, tkey, x, xm, z, design, row):
-    """Draw every input of one trial: ``x`` once per trial, ``xm`` per month.
+#: trials whose inputs are drawn together: each input's quantile function
+#: then runs over the whole batch in one loop that vectorises.
+BATCH = 64
 
-    Uniforms come from the counter-based hash, or for inputs drawn once per
-    trial from row ``row`` of ``design`` (a Latin hypercube or Sobol block)
-    when it has rows. Correlated inputs have their uniforms mixed through
-    normal scores (Gaussian copula); every input then goes through its own
-    quantile function.
+
+@inline
+def draw_batch(m, key, first, lo, hi, design, u, xs, z):
+    """Draw the inputs drawn once per trial for trials ``lo .. hi-1`` into ``xs[i, trial - lo]``.
+
+    Uniforms come from the counter-based hash, or from rows ``trial - first``
+    of ``design`` (a Latin hypercube or Sobol block) when it has rows.
+    Correlated inputs have their uniforms mixed through normal scores
+    (Gaussian copula), trial by trial; every input then goes through its own
+    quantile function, input by input across the batch. ``u`` has the shape
+    of ``xs``; ``z`` holds one trial's normal scores.
     """
-    use_design = design.shape[0] > 0
+    n = hi - lo
     for i in range(m.in_kind.size):
         if m.in_monthly[i]:
-            for t in range(m.horizon):
-                u = uniform01(tkey, m.in_stream[i], t)
-                xm[i, t] = quantile(m.in_kind[i], m.in_par[i, 0], m.in_par[i, 1], m.in_par[i, 2],
-                                    m.in_ulo[i], m.in_uhi[i], m.tab_x, m.tab_c, m.tab_g,
-                                    m.in_off[i], m.in_len[i], u)
-        elif use_design:
-            x[i] = design[row, i]
+            continue
+        ui = u[i, :n]
+        if design.shape[0] > 0:
+            for k in range(n):
+                ui[k] = design[lo + k - first, i]
         else:
-            x[i] = uniform01(tkey, m.in_stream[i], 0)
-    k = m.co_inputs.size
-    if k > 0:
-        for a in range(k):
-            z[a] = ndtri(x[m.co_inputs[a]])
-        for a in range(k):
-            acc = 0.0
-            for b in range(a + 1):
-                acc += m.co_chol[a, b] * z[b]
-            # a uniform exactly 1.0 (beyond 8.3 sd) would map to an infinite quantile
-            x[m.co_inputs[a]] = min(ndtr(acc), 1.0 - 2.0**-53)
+            stream = m.in_stream[i]
+            for k in range(n):
+                ui[k] = uniform01(trial_key(key, lo + k), stream, 0)
+    n_co = m.co_inputs.size
+    if n_co > 0:
+        for k in range(n):
+            for a in range(n_co):
+                z[a] = ndtri(u[m.co_inputs[a], k])
+            for a in range(n_co):
+                acc = 0.0
+                for b in range(a + 1):
+                    acc += m.co_chol[a, b] * z[b]
+                # a uniform exactly 1.0 (beyond 8.3 sd) would map to an infinite quantile
+                u[m.co_inputs[a], k] = min(ndtr(acc), 1.0 - 2.0**-53)
     for i in range(m.in_kind.size):
         if not m.in_monthly[i]:
-            x[i] = quantile(m.in_kind[i], m.in_par[i, 0], m.in_par[i, 1], m.in_par[i, 2],
-                            m.in_ulo[i], m.in_uhi[i], m.tab_x, m.tab_c, m.tab_g,
-                            m.in_off[i], m.in_len[i], x[i])
+            quantiles(m.in_kind[i], m.in_par[i, 0], m.in_par[i, 1], m.in_par[i, 2], m.in_ulo[i],
+                      m.in_uhi[i], m.tab_x, m.tab_c, m.tab_g, m.in_off[i], m.in_len[i],
+                      u[i, :n], xs[i, :n])
+
+
+@inline
+def draw_inputs(m, tkey, col, xs, x, xm, um):
+    """One trial's inputs: ``x`` from column ``col`` of the batch ``xs``, ``xm`` drawn month by month."""
+    for i in range(m.in_kind.size):
+        if m.in_monthly[i]:
+            stream = m.in_stream[i]
+            for t in range(m.horizon):
+                um[t] = uniform01(tkey, stream, t)
+            quantiles(m.in_kind[i], m.in_par[i, 0], m.in_par[i, 1], m.in_par[i, 2], m.in_ulo[i],
+                      m.in_uhi[i], m.tab_x, m.tab_c, m.tab_g, m.in_off[i], m.in_len[i], um,
+                      xm[i])
+        else:
+            x[i] = xs[i, col]
 
 
 @inline
@@ -102,18 +124,30 @@ def eval_monthly_values(m, v, xm, vm):
 def geometric(scale, ratio, n, out):
     """``out[k] = scale * ratio**k`` for k < n, as running products.
 
-    Eight interleaved chains (``out[k] = out[k-8] * ratio**8``): the loop then
-    vectorises instead of waiting on one multiplication after another.
+    Eight interleaved chains held in registers (``out[k] = out[k-8] * ratio**8``):
+    each block of eight months is one vector multiply, not eight dependent ones.
     """
-    acc = scale
-    for k in range(min(n, 8)):
-        out[k] = acc
-        acc *= ratio
+    w0 = scale
+    w1 = w0 * ratio
+    w2 = w1 * ratio
+    w3 = w2 * ratio
+    w4 = w3 * ratio
+    w5 = w4 * ratio
+    w6 = w5 * ratio
+    w7 = w6 * ratio
     r2 = ratio * ratio
     r4 = r2 * r2
     r8 = r4 * r4
-    for k in range(8, n):
-        out[k] = out[k - 8] * r8
+    k = 0
+    while k + 8 <= n:
+        out[k], out[k + 1], out[k + 2], out[k + 3] = w0, w1, w2, w3
+        out[k + 4], out[k + 5], out[k + 6], out[k + 7] = w4, w5, w6, w7
+        w0, w1, w2, w3 = w0 * r8, w1 * r8, w2 * r8, w3 * r8
+        w4, w5, w6, w7 = w4 * r8, w5 * r8, w6 * r8, w7 * r8
+        k += 8
+    tail = (w0, w1, w2, w3, w4, w5, w6, w7)
+    for j in range(n - k):
+        out[k + j] = tail[j]
 
 
 @jit
@@ -191,7 +225,8 @@ def add_phase(m, j, start, golive, share, first, end, loss, v, vm, adopt, ones, 
         if t1 <= t0:
             continue
         growth = ones
-        if m.ln_growth[ln] >= 0 and v[m.ln_growth[ln]] != 0.0:
+        grows = m.ln_growth[ln] >= 0 and v[m.ln_growth[ln]] != 0.0
+        if grows:
             # compounded monthly from the first payment: a yearly line's k-th
             # payment grows by (1 + g)**k
             geometric(1.0, (1.0 + v[m.ln_growth[ln]]) ** (1.0 / 12.0), t1 - t0, grow)
@@ -199,7 +234,15 @@ def add_phase(m, j, start, golive, share, first, end, loss, v, vm, adopt, ones, 
         # views from month t0: indices from 0 are provably non-negative, so the
         # loop has no wrap-around checks and vectorises
         o, mo, ad = out[t0:t1], monthly[t0:t1], adoption[t0:t1]
-        if step == 1:
+        if step == 1 and not (varies or grows):
+            # the common case, a flat monthly amount: skip multiplying by rows of ones
+            if m.ln_scale[ln]:
+                for k in range(t1 - t0):
+                    o[k] += base * ad[k]
+            else:
+                for k in range(t1 - t0):
+                    o[k] += base
+        elif step == 1:
             for k in range(t1 - t0):
                 o[k] += base * mo[k] * growth[k] * ad[k]
         else:
@@ -295,38 +338,20 @@ def eval_subject(m, s, v, vm, ini_delay, ini_loss, ini_abandon, ini_rcost, curve
     return started, failed
 
 
-@inline
-def npv_at(net, x):
+@reduction
+def npv_at(net, w, x):
     """Present value of monthly ``net`` at monthly log-rate ``x``, with two derivatives.
 
-    Four interleaved power chains (w_t, stepping by e^-4x) instead of one:
-    the multiplications of neighbouring months then overlap in the CPU.
+    ``w`` receives the discount factors e^(-xt) as running products
+    (:func:`geometric`); the three sums then vectorise.
     """
-    e = math.exp(-x)
-    e4 = e * e * e * e
-    w0, w1, w2, w3 = 1.0, e, e * e, e * e * e
+    geometric(1.0, math.exp(-x), net.size, w)
     f, fp, fpp = 0.0, 0.0, 0.0
-    n = net.size
-    t = 0
-    while t + 4 <= n:
-        c0, c1, c2, c3 = net[t] * w0, net[t + 1] * w1, net[t + 2] * w2, net[t + 3] * w3
-        f += (c0 + c1) + (c2 + c3)
-        fp -= (t * c0 + (t + 1) * c1) + ((t + 2) * c2 + (t + 3) * c3)
-        fpp += (t * t * c0 + (t + 1) * (t + 1) * c1) + \
-            ((t + 2) * (t + 2) * c2 + (t + 3) * (t + 3) * c3)
-        w0 *= e4
-        w1 *= e4
-        w2 *= e4
-        w3 *= e4
-        t += 4
-    w = w0
-    while t < n:
-        c = net[t] * w
+    for t in range(net.size):
+        c = net[t] * w[t]
         f += c
         fp -= t * c
         fpp += t * t * c
-        w *= e
-        t += 1
     return f, fp, fpp
 
 
@@ -338,25 +363,38 @@ def halley_step(x, f, fp, fpp):
 
 
 @inline
-def count_sign(c, changes, last, pos, neg):
-    """Add one month's net ``c`` to the sign count: (changes, last non-zero, any > 0, any < 0).
+def one_sign_change(net):
+    """(the flows change sign exactly once, some flow > 0, some flow < 0), zeros skipped.
 
-    Without branches: the signs of the months are as unpredictable as the trials.
+    Exactly one change means every negative flow comes before every positive
+    one, or the reverse: four index reductions, no loop-carried state, so the
+    loop vectorises.
     """
-    changes += ((c > 0.0) != (last > 0.0)) & (c != 0.0) & (last != 0.0)
-    return changes, (c if c != 0.0 else last), pos | (c > 0.0), neg | (c < 0.0)
+    n = net.size
+    first_pos, last_pos, first_neg, last_neg = n, -1, n, -1
+    for t in range(n):
+        c = net[t]
+        first_pos = min(first_pos, t if c > 0.0 else n)
+        last_pos = max(last_pos, t if c > 0.0 else -1)
+        first_neg = min(first_neg, t if c < 0.0 else n)
+        last_neg = max(last_neg, t if c < 0.0 else -1)
+    pos, neg = last_pos >= 0, last_neg >= 0
+    return pos and neg and (last_neg < first_pos or last_pos < first_neg), pos, neg
 
 
-@inline
-def sign_changes(net):
-    """(number of sign changes, some flow > 0, some flow < 0) of ``net``, zeros skipped."""
-    changes, last, pos, neg = 0, 0.0, False, False
-    for t in range(net.size):
-        changes, last, pos, neg = count_sign(net[t], changes, last, pos, neg)
-    return changes, pos, neg
+#: :func:`irr` stops after a Halley step below this (relative): the error left
+#: is of the order of its cube.
+IRR_STEP = 1e-6
+#: the kernel stops at a larger step: the error left is still far below the
+#: float32 in which outcomes keep the IRR.
+KERNEL_IRR_STEP = 1e-4
+#: trials whose IRRs are searched together: one Halley step waits on the one
+#: before it, so the steps of several independent searches are interleaved.
+LANES = 8
+SEARCHING, DONE, BRACKET = 0, 1, 2
 
 
-@inline
+@jit
 def irr(net):
     """Annual IRR of monthly cash flows: sum net_t (1+r)^(-t/12) = 0 (NaN if none).
 
@@ -365,31 +403,79 @@ def irr(net):
     found by Halley's method; other flows are searched inside the bracket.
     NaN where the flows never change sign or no root lies in range.
     """
-    changes, pos, neg = sign_changes(net)
-    return irr_given_signs(net, changes, pos, neg)
+    nets = net.reshape((1, net.size))
+    single, pos, neg, x, f, fp, fpp, w, state, out = irr_workspace(1, 1, net.size)
+    single[0, 0], pos[0, 0], neg[0, 0] = one_sign_change(net)
+    x[0, 0] = IRR_START
+    f[0, 0], fp[0, 0], fpp[0, 0] = npv_at(net, w[0], IRR_START)
+    irr_rows(nets, 1, IRR_STEP, single[0], pos[0], neg[0], x[0], f[0], fp[0], fpp[0], w, state,
+             out)
+    return out[0]
+
+
+@jit
+def irr_workspace(subjects, rows, horizon):
+    """Scratch for :func:`irr_rows`, for ``rows`` searches of each of ``subjects``.
+
+    Per subject and row: the signs of its flows (:func:`one_sign_change`), a
+    rate, and the present value and its derivatives there; per row: discount
+    factors, state and IRR.
+    """
+    return (np.zeros((subjects, rows), np.bool_), np.zeros((subjects, rows), np.bool_),
+            np.zeros((subjects, rows), np.bool_), np.zeros((subjects, rows)),
+            np.zeros((subjects, rows)), np.zeros((subjects, rows)), np.zeros((subjects, rows)),
+            np.zeros((rows, horizon)), np.zeros(rows, np.int64), np.zeros(rows))
 
 
 @inline
-def irr_given_signs(net, changes, pos, neg):
-    """:func:`irr` of flows whose sign changes are known (:func:`outcomes` counts them)."""
-    if not (pos and neg):
-        return np.nan
-    if changes == 1:
-        x = IRR_START
-        for _ in range(30):
-            f, fp, fpp = npv_at(net, x)
-            x_new = halley_step(x, f, fp, fpp)
+def irr_rows(nets, n, step, single, pos, neg, x, f, fp, fpp, w, state, out):
+    """:func:`irr` of the first ``n`` rows of ``nets`` into ``out``.
+
+    Each row comes with its signs (:func:`one_sign_change`), and the monthly
+    log-rate ``x`` where its search starts, with the present value and
+    derivatives there. Halley's method stops after a relative step below
+    ``step``. The rows' searches advance together, one step each in turn, so
+    that the CPU overlaps them; a row's arithmetic depends on that row only.
+    ``w`` and ``state`` are scratch (see :func:`irr_workspace`).
+    """
+    for k in range(n):
+        state[k] = SEARCHING if single[k] else BRACKET
+        if not (pos[k] and neg[k]):
+            out[k] = np.nan
+            state[k] = DONE
+    for _ in range(30):
+        searching = False
+        for k in range(n):
+            if state[k] != SEARCHING:
+                continue
+            x_new = halley_step(x[k], f[k], fp[k], fpp[k])
             if not (IRR_LO - 1.0 < x_new < IRR_HI + 1.0):
-                break  # wandered off: let the bracketed search decide
-            # cubic convergence: after a step below 1e-6 the error of x_new is ~1e-18
-            if abs(x_new - x) <= 1e-6 * (1.0 + abs(x)):
-                if IRR_LO <= x_new <= IRR_HI:
-                    return math.expm1(12.0 * x_new)
-                return np.nan  # the one root lies outside the searched range
-            x = x_new
+                state[k] = BRACKET  # wandered off: let the bracketed search decide
+            # converged where Halley's step and Newton's (f / f') are both small: far
+            # from the root, a large f'' can make Halley's step small on its own. The
+            # error of x_new is then of the order of the step cubed.
+            elif (abs(x_new - x[k]) <= step * (1.0 + abs(x[k]))
+                  and abs(f[k]) <= step * (1.0 + abs(x[k])) * abs(fp[k])):
+                # NaN where the one root lies outside the searched range
+                out[k] = math.expm1(12.0 * x_new) if IRR_LO <= x_new <= IRR_HI else np.nan
+                state[k] = DONE
+            else:
+                x[k] = x_new
+                f[k], fp[k], fpp[k] = npv_at(nets[k], w[k], x_new)
+                searching = True
+        if not searching:
+            break
+    for k in range(n):
+        if state[k] != DONE:
+            out[k] = irr_bracketed(nets[k], w[k])
+
+
+@inline
+def irr_bracketed(net, w):
+    """:func:`irr` by Halley steps kept inside a shrinking sign-change bracket."""
     lo, hi = IRR_LO, IRR_HI
-    f_lo, _, _ = npv_at(net, lo)
-    f_hi, _, _ = npv_at(net, hi)
+    f_lo, _, _ = npv_at(net, w, lo)
+    f_hi, _, _ = npv_at(net, w, hi)
     if f_lo == 0.0:
         return math.expm1(12.0 * lo)
     if f_hi == 0.0:
@@ -398,7 +484,7 @@ def irr_given_signs(net, changes, pos, neg):
         return np.nan
     x = IRR_START
     for _ in range(200):
-        f, fp, fpp = npv_at(net, x)
+        f, fp, fpp = npv_at(net, w, x)
         if f == 0.0:
             break
         if (f > 0.0) == (f_lo > 0.0):
@@ -415,127 +501,59 @@ def irr_given_signs(net, changes, pos, neg):
     return math.expm1(12.0 * x)
 
 
-#: trials whose IRRs are searched together: one Halley step waits on the
-#: previous one, so four independent searches interleaved keep the CPU busy.
-LANES = 4
-#: the kernel's search stops after a Halley step below this (relative): the
-#: error left is of the order of its cube, far below the float32 in which
-#: outcomes keep the IRR (the scalar :func:`irr` goes on to 1e-6).
-LANE_STEP = 1e-4
-
-
 @inline
-def npv_at_lanes(nets, x0, x1, x2, x3):
-    """:func:`npv_at` of the four rows of ``nets`` at their own rates, interleaved."""
-    e0, e1, e2, e3 = math.exp(-x0), math.exp(-x1), math.exp(-x2), math.exp(-x3)
-    w0, w1, w2, w3 = 1.0, 1.0, 1.0, 1.0
-    f0, f1, f2, f3 = 0.0, 0.0, 0.0, 0.0
-    p0, p1, p2, p3 = 0.0, 0.0, 0.0, 0.0
-    q0, q1, q2, q3 = 0.0, 0.0, 0.0, 0.0
-    for t in range(nets.shape[1]):
-        c0, c1, c2, c3 = nets[0, t] * w0, nets[1, t] * w1, nets[2, t] * w2, nets[3, t] * w3
-        f0 += c0
-        f1 += c1
-        f2 += c2
-        f3 += c3
-        p0 -= t * c0
-        p1 -= t * c1
-        p2 -= t * c2
-        p3 -= t * c3
-        q0 += t * t * c0
-        q1 += t * t * c1
-        q2 += t * t * c2
-        q3 += t * t * c3
-        w0 *= e0
-        w1 *= e1
-        w2 *= e2
-        w3 *= e3
-    return (f0, p0, q0), (f1, p1, q1), (f2, p2, q2), (f3, p3, q3)
+def last_below_zero(x):
+    """The last index at which ``x`` is negative, or -1 (a reduction that vectorises)."""
+    last = -1
+    for t in range(x.size):
+        last = max(last, t if x[t] < 0.0 else -1)
+    return last
 
 
-@inline
-def halley_lane(k, fk, x, state, out):
-    """One Halley step of lane ``k`` from its (f, f', f''); sets its state when it ends."""
-    f, fp, fpp = fk
-    x_new = halley_step(x[k], f, fp, fpp)
-    if not (IRR_LO - 1.0 < x_new < IRR_HI + 1.0):
-        state[k] = 2  # wandered off: the bracketed search decides
-    elif abs(x_new - x[k]) <= LANE_STEP * (1.0 + abs(x[k])):
-        out[k] = math.expm1(12.0 * x_new) if IRR_LO <= x_new <= IRR_HI else np.nan
-        state[k] = 0
-    x[k] = x_new
+@reduction
+def present_values(costs, bens, discount, net):
+    """Present values of ``costs`` and ``bens``, and two derivatives of the NPV.
 
-
-@inline
-def irr_lanes(nets, n, changes, pos, neg, x, state, out):
-    """:func:`irr` of the first ``n`` rows of ``nets`` (LANES, horizon) into ``out``.
-
-    Rows whose flows change sign once take Halley steps together, four at a
-    time; a row that wanders off or does not settle gets the scalar search.
-    Each row's arithmetic is its own, so results do not depend on which rows
-    share a group.
+    Fills ``net`` = benefits - costs; the derivatives are in the monthly
+    log-rate, at the discount rate (they start the IRR search there).
     """
-    active = 0
-    for k in range(LANES):
-        state[k] = 0
-        x[k] = IRR_START
-        if k >= n:
-            for t in range(nets.shape[1]):
-                nets[k, t] = 0.0
-        elif not (pos[k] and neg[k]):
-            out[k] = np.nan
-        elif changes[k] == 1:
-            state[k] = 1
-            active += 1
-        else:
-            state[k] = 2
-    for _ in range(30):
-        if active == 0:
-            break
-        fa, fb, fc, fd = npv_at_lanes(nets, x[0], x[1], x[2], x[3])
-        if state[0] == 1:
-            halley_lane(0, fa, x, state, out)
-        if state[1] == 1:
-            halley_lane(1, fb, x, state, out)
-        if state[2] == 1:
-            halley_lane(2, fc, x, state, out)
-        if state[3] == 1:
-            halley_lane(3, fd, x, state, out)
-        active = 0
-        for k in range(LANES):
-            active += state[k] == 1
-    for k in range(n):
-        if state[k] != 0:
-            out[k] = irr_given_signs(nets[k], 2, True, True)
-
-
-@inline
-def outcomes(costs, bens, discount, net):
-    """Outcomes of one subject's monthly cash, and ``net`` = benefits - costs.
-
-    Returns (pv_costs, pv_benefits, payback_month, discounted_payback_month,
-    sign changes of the net cash, some net > 0, some net < 0); payback months
-    are -1 where the cumulative cash never stays >= 0. One pass without
-    branches: which months are negative is as unpredictable as the trials.
-    """
-    horizon = costs.size
-    pvc, pvb = 0.0, 0.0
-    cum, dcum = 0.0, 0.0
-    last_neg, dlast_neg = -1, -1
-    changes, last, pos, neg = 0, 0.0, False, False
-    for t in range(horizon):
+    pvc, pvb, d1, d2 = 0.0, 0.0, 0.0, 0.0
+    for t in range(costs.size):
         c = bens[t] - costs[t]
         net[t] = c
         pvc += costs[t] * discount[t]
         pvb += bens[t] * discount[t]
-        cum += c
-        dcum += c * discount[t]
-        last_neg = t if cum < 0.0 else last_neg
-        dlast_neg = t if dcum < 0.0 else dlast_neg
-        changes, last, pos, neg = count_sign(c, changes, last, pos, neg)
+        cd = c * discount[t]
+        d1 -= t * cd
+        d2 += t * t * cd
+    return pvc, pvb, d1, d2
+
+
+@inline
+def outcomes(costs, bens, discount, net, cum, dcum):
+    """Outcomes of one subject's monthly cash.
+
+    Fills ``net`` = benefits - costs and its running sums ``cum`` (and
+    ``dcum``, discounted). Returns (pv_costs, pv_benefits, payback_month, discounted_payback_month,
+    the net cash changes sign exactly once, some net > 0, some net < 0, and
+    the first and second derivatives of the NPV in the monthly log-rate,
+    which start the IRR search at the discount rate); payback months are -1
+    where the cumulative cash never stays >= 0. The running sums are the only
+    sequential work; the rest are reductions that vectorise.
+    """
+    horizon = costs.size
+    pvc, pvb, d1, d2 = present_values(costs, bens, discount, net)
+    acc, dacc = 0.0, 0.0
+    for t in range(horizon):
+        acc += net[t]
+        dacc += net[t] * discount[t]
+        cum[t] = acc
+        dcum[t] = dacc
+    last_neg, dlast_neg = last_below_zero(cum), last_below_zero(dcum)
     payback = last_neg + 1 if last_neg + 1 < horizon else -1
     dpayback = dlast_neg + 1 if dlast_neg + 1 < horizon else -1
-    return pvc, pvb, payback, dpayback, changes, pos, neg
+    single, pos, neg = one_sign_change(net)
+    return pvc, pvb, payback, dpayback, single, pos, neg, d1, d2
 
 
 @inline
@@ -579,15 +597,22 @@ def workspace(m):
         # their initiative, go-live and share
         np.empty(max_ph, np.int64), np.empty(max_ph), np.empty(max_ph, np.int64),
         np.empty(max_ph), np.empty(max_ph),
+        # running sums of the net cash, plain and discounted
+        np.empty(horizon), np.empty(horizon),
+        # a batch's uniforms and inputs drawn once; one input's monthly uniforms
+        np.empty((n_in, BATCH)), np.empty((n_in, BATCH)), np.empty(horizon),
     )
 
 
 @inline
-def start_trial(m, key, trial, design, row, x, xm, z, v, vm, delay, loss, rcost, abandon,
+def start_trial(m, key, trial, col, xs, x, xm, um, v, vm, delay, loss, rcost, abandon,
                 ceilings, ramps):
-    """Draw one trial's inputs and everything shared by its subjects."""
-    tkey = trial_key(key, trial)
-    draw_inputs(m, tkey, x, xm, z, design, row)
+    """One trial's inputs and everything shared by its subjects.
+
+    Inputs drawn once come from column ``col`` of the batch ``xs``
+    (:func:`draw_batch`); those resampled monthly are drawn here.
+    """
+    draw_inputs(m, trial_key(key, trial), col, xs, x, xm, um)
     eval_values(m, x, v)
     eval_monthly_values(m, v, xm, vm)
     risk_effects(m, x, v, delay, loss, abandon, rcost)
@@ -610,9 +635,10 @@ def trial_cash_into(m, key, trial, design, row, s, costs_out, bens_out, ws):
     """:func:`trial_cash` with the scratch arrays ``ws`` (:func:`workspace`)."""
     (x, xm, z, v, vm, costs, bens, net, adopt, ones, grow, delay, loss, rcost, abandon,
      ceilings, ramps, struck, abandon_at, order, starts, run_init, run_golive,
-     run_share) = ws
-    start_trial(m, key, trial, design, row, x, xm, z, v, vm, delay, loss, rcost, abandon,
-                ceilings, ramps)
+     run_share, cum, dcum, ub, xs, um) = ws
+    draw_batch(m, key, trial - row, trial, trial + 1, design, ub, xs, z)
+    start_trial(m, key, trial, 0, xs, x, xm, um, v, vm, delay, loss, rcost, abandon, ceilings,
+                ramps)
     st, fl = eval_subject(m, s, v, vm, delay, loss, abandon, rcost, m.ini_curve, ceilings, ramps,
                           costs, bens, adopt, ones, grow, order, starts, run_init, run_golive,
                           run_share, struck, abandon_at)
@@ -628,71 +654,70 @@ def simulate_chunk(m, key, first, lo, hi, design, pv_costs, pv_benefits, payback
     """Evaluate trials ``lo .. hi-1`` of every subject (see :func:`simulate_trials`).
 
     Trials go in groups of :data:`LANES`, whose IRRs are searched together
-    once their cash flows are known; ``lanes`` holds those flows and their
-    signs (:func:`irr_workspace`).
+    once their cash flows are known: ``lanes`` holds, per subject, the net
+    cash of the group and :func:`irr_rows`'s scratch.
     """
     horizon = m.horizon
     n_band = band_paths.shape[1]
     (x, xm, z, v, vm, costs, bens, net, adopt, ones, grow, delay, loss, rcost, abandon,
      ceilings, ramps, struck, abandon_at, order, starts, run_init, run_golive,
-     run_share) = ws
-    nets, changes, pos, neg, lane_x, lane_state, lane_irr = lanes
+     run_share, cum, dcum, ub, xs, um) = ws
+    nets, single, pos, neg, rate, f, fp, fpp, w, state, lane_irr = lanes
+    # IRR searches start at the discount rate, where outcomes() gives the derivatives
+    x_rate = -math.log(m.discount[1]) if horizon > 1 else IRR_START
     for g0 in range(lo, hi, LANES):
         g1 = min(g0 + LANES, hi)
+        if (g0 - lo) % BATCH == 0:
+            b0 = g0
+            draw_batch(m, key, first, b0, min(b0 + BATCH, hi), design, ub, xs, z)
         for trial in range(g0, g1):
-            k = trial - g0
-            start_trial(m, key, trial, design, trial - first, x, xm, z, v, vm, delay, loss,
-                        rcost, abandon, ceilings, ramps)
+            lane = trial - g0
+            start_trial(m, key, trial, trial - b0, xs, x, xm, um, v, vm, delay, loss, rcost,
+                        abandon, ceilings, ramps)
             for s in range(m.sb_ph0.size):
-                same = m.sb_alias[s]
-                if same >= 0:  # identical to an earlier subject: same trial, same outcome
-                    pv_costs[s, trial] = pv_costs[same, trial]
-                    pv_benefits[s, trial] = pv_benefits[same, trial]
-                    payback[s, trial] = payback[same, trial]
-                    dpayback[s, trial] = dpayback[same, trial]
-                    started[s, trial] = started[same, trial]
-                    failed[s, trial] = failed[same, trial]
-                    if trial < n_band:
-                        for t in range(horizon):
-                            band_paths[s, trial, t] = band_paths[same, trial, t]
-                    continue
+                if m.sb_alias[s] >= 0:
+                    continue  # identical to an earlier subject: copied below
                 st, fl = eval_subject(m, s, v, vm, delay, loss, abandon, rcost, m.ini_curve,
                                       ceilings, ramps, costs, bens, adopt, ones, grow, order,
                                       starts, run_init, run_golive, run_share, struck,
                                       abandon_at)
-                cash = nets[s, k]
                 (pv_costs[s, trial], pv_benefits[s, trial], payback[s, trial],
-                 dpayback[s, trial], changes[s, k], pos[s, k], neg[s, k]) = outcomes(
-                    costs, bens, m.discount, cash)
+                 dpayback[s, trial], single[s, lane], pos[s, lane], neg[s, lane], fp[s, lane],
+                 fpp[s, lane]) = outcomes(costs, bens, m.discount, nets[s, lane], cum, dcum)
+                rate[s, lane] = x_rate
+                f[s, lane] = pv_benefits[s, trial] - pv_costs[s, trial]
                 started[s, trial] = st
                 failed[s, trial] = fl
                 if trial < n_band:
-                    acc = 0.0
                     for t in range(horizon):
-                        acc += cash[t]
-                        band_paths[s, trial, t] = acc
+                        band_paths[s, trial, t] = cum[t]
         for s in range(m.sb_ph0.size):
             same = m.sb_alias[s]
-            if same >= 0:
+            if same < 0:
+                if compute_irr:
+                    irr_rows(nets[s], g1 - g0, KERNEL_IRR_STEP, single[s], pos[s], neg[s],
+                             rate[s], f[s], fp[s], fpp[s], w, state, lane_irr)
                 for trial in range(g0, g1):
-                    irr_out[s, trial] = irr_out[same, trial]
-            elif compute_irr:
-                irr_lanes(nets[s], g1 - g0, changes[s], pos[s], neg[s], lane_x, lane_state,
-                          lane_irr)
-                for trial in range(g0, g1):
-                    irr_out[s, trial] = lane_irr[trial - g0]
-            else:
-                for trial in range(g0, g1):
-                    irr_out[s, trial] = np.nan
+                    irr_out[s, trial] = lane_irr[trial - g0] if compute_irr else np.nan
+                continue
+            for trial in range(g0, g1):  # same trial, same outcome
+                pv_costs[s, trial] = pv_costs[same, trial]
+                pv_benefits[s, trial] = pv_benefits[same, trial]
+                payback[s, trial] = payback[same, trial]
+                dpayback[s, trial] = dpayback[same, trial]
+                irr_out[s, trial] = irr_out[same, trial]
+                started[s, trial] = started[same, trial]
+                failed[s, trial] = failed[same, trial]
+                if trial < n_band:
+                    for t in range(horizon):
+                        band_paths[s, trial, t] = band_paths[same, trial, t]
 
 
 @jit
-def irr_workspace(m):
-    """Per subject, the monthly net cash of a group of trials and its signs; lane scratch."""
-    n_sub = m.sb_ph0.size
-    return (np.zeros((n_sub, LANES, m.horizon)), np.zeros((n_sub, LANES), np.int64),
-            np.zeros((n_sub, LANES), np.bool_), np.zeros((n_sub, LANES), np.bool_),
-            np.zeros(LANES), np.zeros(LANES, np.int64), np.zeros(LANES))
+def chunk_lanes(m):
+    """Per subject, the net cash of a group of :data:`LANES` trials and their IRR searches."""
+    return (np.zeros((m.sb_ph0.size, LANES, m.horizon)),) + irr_workspace(m.sb_ph0.size, LANES,
+                                                                          m.horizon)
 
 
 @jit(parallel=True)
@@ -712,7 +737,7 @@ def simulate_trials(m, key, first, n, n_chunks, design, pv_costs, pv_benefits, p
         simulate_chunk(m, key, first, first + (n * c) // n_chunks,
                        first + (n * (c + 1)) // n_chunks, design, pv_costs, pv_benefits,
                        payback, dpayback, irr_out, started, failed, band_paths, compute_irr,
-                       workspace(m), irr_workspace(m))
+                       workspace(m), chunk_lanes(m))
 
 
 @kernel
@@ -720,10 +745,13 @@ def inputs_chunk(m, key, first, lo, hi, design, out, ws):
     """Input values of trials ``lo .. hi-1`` (see :func:`trial_inputs`)."""
     (x, xm, z, v, vm, costs, bens, net, adopt, ones, grow, delay, loss, rcost, abandon,
      ceilings, ramps, struck, abandon_at, order, starts, run_init, run_golive,
-     run_share) = ws
+     run_share, cum, dcum, ub, xs, um) = ws
     for trial in range(lo, hi):
         row = trial - first
-        start_trial(m, key, trial, design, row, x, xm, z, v, vm, delay, loss, rcost, abandon,
+        if (trial - lo) % BATCH == 0:
+            b0 = trial
+            draw_batch(m, key, first, b0, min(b0 + BATCH, hi), design, ub, xs, z)
+        start_trial(m, key, trial, trial - b0, xs, x, xm, um, v, vm, delay, loss, rcost, abandon,
                     ceilings, ramps)
         for i in range(m.in_kind.size):
             if m.in_monthly[i]:
