@@ -41,7 +41,7 @@ BATCH = 64
 
 
 @inline
-def draw_batch(m, key, first, lo, hi, design, u, xs, z):
+def draw_batch(m, key, first, lo, hi, design, u, xs, z, tkeys):
     """Draw the inputs drawn once per trial for trials ``lo .. hi-1`` into ``xs[i, trial - lo]``.
 
     Uniforms come from the counter-based hash, or from rows ``trial - first``
@@ -49,9 +49,12 @@ def draw_batch(m, key, first, lo, hi, design, u, xs, z):
     Correlated inputs have their uniforms mixed through normal scores
     (Gaussian copula), trial by trial; every input then goes through its own
     quantile function, input by input across the batch. ``u`` has the shape
-    of ``xs``; ``z`` holds one trial's normal scores.
+    of ``xs``; ``z`` holds one trial's normal scores, ``tkeys`` the trials' keys.
     """
     n = hi - lo
+    keys = tkeys[:n]
+    for k in range(n):
+        keys[k] = trial_key(key, lo + k)
     for i in range(m.in_kind.size):
         if m.in_monthly[i]:
             continue
@@ -62,7 +65,7 @@ def draw_batch(m, key, first, lo, hi, design, u, xs, z):
         else:
             stream = m.in_stream[i]
             for k in range(n):
-                ui[k] = uniform01(trial_key(key, lo + k), stream, 0)
+                ui[k] = uniform01(keys[k], stream, 0)
     n_co = m.co_inputs.size
     if n_co > 0:
         for k in range(n):
@@ -501,15 +504,6 @@ def irr_bracketed(net, w):
     return math.expm1(12.0 * x)
 
 
-@inline
-def last_below_zero(x):
-    """The last index at which ``x`` is negative, or -1 (a reduction that vectorises)."""
-    last = -1
-    for t in range(x.size):
-        last = max(last, t if x[t] < 0.0 else -1)
-    return last
-
-
 @reduction
 def present_values(costs, bens, discount, net):
     """Present values of ``costs`` and ``bens``, and two derivatives of the NPV.
@@ -530,26 +524,27 @@ def present_values(costs, bens, discount, net):
 
 
 @inline
-def outcomes(costs, bens, discount, net, cum, dcum):
+def outcomes(costs, bens, discount, net, cum):
     """Outcomes of one subject's monthly cash.
 
-    Fills ``net`` = benefits - costs and its running sums ``cum`` (and
-    ``dcum``, discounted). Returns (pv_costs, pv_benefits, payback_month, discounted_payback_month,
-    the net cash changes sign exactly once, some net > 0, some net < 0, and
-    the first and second derivatives of the NPV in the monthly log-rate,
-    which start the IRR search at the discount rate); payback months are -1
-    where the cumulative cash never stays >= 0. The running sums are the only
-    sequential work; the rest are reductions that vectorise.
+    Fills ``net`` = benefits - costs and its running sum ``cum``. Returns
+    (pv_costs, pv_benefits, payback_month, discounted_payback_month, the net
+    cash changes sign exactly once, some net > 0, some net < 0, and the first
+    and second derivatives of the NPV in the monthly log-rate, which start
+    the IRR search at the discount rate); payback months are -1 where the
+    cumulative cash never stays >= 0. The running sums are the only
+    sequential work; present values and signs are reductions that vectorise.
     """
     horizon = costs.size
     pvc, pvb, d1, d2 = present_values(costs, bens, discount, net)
     acc, dacc = 0.0, 0.0
+    last_neg, dlast_neg = -1, -1
     for t in range(horizon):
         acc += net[t]
         dacc += net[t] * discount[t]
         cum[t] = acc
-        dcum[t] = dacc
-    last_neg, dlast_neg = last_below_zero(cum), last_below_zero(dcum)
+        last_neg = t if acc < 0.0 else last_neg
+        dlast_neg = t if dacc < 0.0 else dlast_neg
     payback = last_neg + 1 if last_neg + 1 < horizon else -1
     dpayback = dlast_neg + 1 if dlast_neg + 1 < horizon else -1
     single, pos, neg = one_sign_change(net)
@@ -597,10 +592,12 @@ def workspace(m):
         # their initiative, go-live and share
         np.empty(max_ph, np.int64), np.empty(max_ph), np.empty(max_ph, np.int64),
         np.empty(max_ph), np.empty(max_ph),
-        # running sums of the net cash, plain and discounted
-        np.empty(horizon), np.empty(horizon),
+        # running sum of the net cash
+        np.empty(horizon),
         # a batch's uniforms and inputs drawn once; one input's monthly uniforms
         np.empty((n_in, BATCH)), np.empty((n_in, BATCH)), np.empty(horizon),
+        # the keys of a batch's trials
+        np.empty(BATCH, np.uint64),
     )
 
 
@@ -635,8 +632,8 @@ def trial_cash_into(m, key, trial, design, row, s, costs_out, bens_out, ws):
     """:func:`trial_cash` with the scratch arrays ``ws`` (:func:`workspace`)."""
     (x, xm, z, v, vm, costs, bens, net, adopt, ones, grow, delay, loss, rcost, abandon,
      ceilings, ramps, struck, abandon_at, order, starts, run_init, run_golive,
-     run_share, cum, dcum, ub, xs, um) = ws
-    draw_batch(m, key, trial - row, trial, trial + 1, design, ub, xs, z)
+     run_share, cum, ub, xs, um, tkeys) = ws
+    draw_batch(m, key, trial - row, trial, trial + 1, design, ub, xs, z, tkeys)
     start_trial(m, key, trial, 0, xs, x, xm, um, v, vm, delay, loss, rcost, abandon, ceilings,
                 ramps)
     st, fl = eval_subject(m, s, v, vm, delay, loss, abandon, rcost, m.ini_curve, ceilings, ramps,
@@ -661,7 +658,7 @@ def simulate_chunk(m, key, first, lo, hi, design, pv_costs, pv_benefits, payback
     n_band = band_paths.shape[1]
     (x, xm, z, v, vm, costs, bens, net, adopt, ones, grow, delay, loss, rcost, abandon,
      ceilings, ramps, struck, abandon_at, order, starts, run_init, run_golive,
-     run_share, cum, dcum, ub, xs, um) = ws
+     run_share, cum, ub, xs, um, tkeys) = ws
     nets, single, pos, neg, rate, f, fp, fpp, w, state, lane_irr = lanes
     # IRR searches start at the discount rate, where outcomes() gives the derivatives
     x_rate = -math.log(m.discount[1]) if horizon > 1 else IRR_START
@@ -669,7 +666,7 @@ def simulate_chunk(m, key, first, lo, hi, design, pv_costs, pv_benefits, payback
         g1 = min(g0 + LANES, hi)
         if (g0 - lo) % BATCH == 0:
             b0 = g0
-            draw_batch(m, key, first, b0, min(b0 + BATCH, hi), design, ub, xs, z)
+            draw_batch(m, key, first, b0, min(b0 + BATCH, hi), design, ub, xs, z, tkeys)
         for trial in range(g0, g1):
             lane = trial - g0
             start_trial(m, key, trial, trial - b0, xs, x, xm, um, v, vm, delay, loss, rcost,
@@ -683,7 +680,7 @@ def simulate_chunk(m, key, first, lo, hi, design, pv_costs, pv_benefits, payback
                                       abandon_at)
                 (pv_costs[s, trial], pv_benefits[s, trial], payback[s, trial],
                  dpayback[s, trial], single[s, lane], pos[s, lane], neg[s, lane], fp[s, lane],
-                 fpp[s, lane]) = outcomes(costs, bens, m.discount, nets[s, lane], cum, dcum)
+                 fpp[s, lane]) = outcomes(costs, bens, m.discount, nets[s, lane], cum)
                 rate[s, lane] = x_rate
                 f[s, lane] = pv_benefits[s, trial] - pv_costs[s, trial]
                 started[s, trial] = st
@@ -745,12 +742,12 @@ def inputs_chunk(m, key, first, lo, hi, design, out, ws):
     """Input values of trials ``lo .. hi-1`` (see :func:`trial_inputs`)."""
     (x, xm, z, v, vm, costs, bens, net, adopt, ones, grow, delay, loss, rcost, abandon,
      ceilings, ramps, struck, abandon_at, order, starts, run_init, run_golive,
-     run_share, cum, dcum, ub, xs, um) = ws
+     run_share, cum, ub, xs, um, tkeys) = ws
     for trial in range(lo, hi):
         row = trial - first
         if (trial - lo) % BATCH == 0:
             b0 = trial
-            draw_batch(m, key, first, b0, min(b0 + BATCH, hi), design, ub, xs, z)
+            draw_batch(m, key, first, b0, min(b0 + BATCH, hi), design, ub, xs, z, tkeys)
         start_trial(m, key, trial, trial - b0, xs, x, xm, um, v, vm, delay, loss, rcost, abandon,
                     ceilings, ramps)
         for i in range(m.in_kind.size):
