@@ -54,7 +54,7 @@ def simulate(
         Design for the inputs drawn once per trial (:mod:`roisim.sampling`);
         default: the scenario's ``sampling``.
     irr : bool
-        Compute each trial's IRR (a root search; about a third of the time).
+        Compute each trial's IRR (a root search; a fifth to a third of the time).
     until, within : str and float, optional
         Stop once the 95% interval half-width of the statistic ``until``
         (:func:`roisim.convergence.parse_target`) is at most ``within`` for
