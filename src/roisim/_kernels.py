@@ -394,6 +394,8 @@ KERNEL_IRR_STEP = 1e-4
 #: trials whose IRRs are searched together: one Halley step waits on the one
 #: before it, so the steps of several independent searches are interleaved.
 LANES = 8
+# simulate_chunk starts a new batch of draws at a group of trials
+assert BATCH % LANES == 0
 SEARCHING, DONE, BRACKET = 0, 1, 2
 
 
