@@ -20,6 +20,7 @@ Conventions
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -33,26 +34,33 @@ Z = 1.959963984540054  # two-sided 95% normal quantile
 MONTH_OUTCOMES = ("payback_month", "discounted_payback_month")
 
 
-#: values per slice when computing moments, so no full-size temporary is made.
-SLICE = 1 << 20
+#: values per slice when computing moments and counts, so no full-size temporary is made.
+SLICE = 1 << 18
 
 
-def mean_sd(values: np.ndarray) -> tuple[float, float]:
-    """Mean and sample sd of finite ``values`` in two passes over slices (no big temporaries)."""
-    n = values.size
+def finite_moments(values: np.ndarray) -> tuple[int, float, float]:
+    """Count, mean and sample sd of the finite ``values``.
+
+    Two passes over slices, leaving out the non-finite values of each slice:
+    no temporary of the size of ``values``.
+    """
+    n, total = 0, 0.0
+    for lo in range(0, values.size, SLICE):
+        part = values[lo:lo + SLICE]
+        part = part[np.isfinite(part)]
+        n += part.size
+        total += float(part.sum(dtype=np.float64))
     if n == 0:
-        return math.nan, math.nan
-    total = 0.0
-    for lo in range(0, n, SLICE):
-        total += float(values[lo:lo + SLICE].sum(dtype=np.float64))
+        return 0, math.nan, math.nan
     mean = total / n
     if n < 2:
-        return mean, math.nan
+        return n, mean, math.nan
     squares = 0.0
-    for lo in range(0, n, SLICE):
-        dev = values[lo:lo + SLICE].astype(np.float64) - mean
+    for lo in range(0, values.size, SLICE):
+        part = values[lo:lo + SLICE]
+        dev = part[np.isfinite(part)].astype(np.float64) - mean
         squares += float(np.dot(dev, dev))
-    return mean, math.sqrt(squares / (n - 1))
+    return n, mean, math.sqrt(squares / (n - 1))
 
 
 def describe(values: np.ndarray, name: str, *, months: bool = False,
@@ -72,18 +80,14 @@ def describe(values: np.ndarray, name: str, *, months: bool = False,
         ``values`` is a temporary the caller no longer needs: it is reordered
         in place instead of copied (saves one copy of n_trials values).
     """
-    finite_mask = np.isfinite(values)
-    all_finite = bool(finite_mask.all())
-    finite = values if all_finite else values[finite_mask]
-    del finite_mask
-    ranked = values if (months or all_finite) else finite
-    n = ranked.size
-    row: dict[str, Any] = {f"{name}_n": int(finite.size)}
-    mean, sd = mean_sd(finite)
+    n_finite, mean, sd = finite_moments(values)
+    row: dict[str, Any] = {f"{name}_n": n_finite}
     row[f"{name}_mean"] = mean
-    row[f"{name}_mean_se"] = sd / math.sqrt(finite.size) if finite.size > 1 else math.nan
+    row[f"{name}_mean_se"] = sd / math.sqrt(n_finite) if n_finite > 1 else math.nan
     row[f"{name}_sd"] = sd
-    del finite
+    # percentiles: of every value for months ("never" included), else of the finite ones
+    ranked = values if (months or n_finite == values.size) else values[np.isfinite(values)]
+    n = ranked.size
     if n == 0:
         for q in PERCENTILES:
             row[f"{name}_p{q}"] = row[f"{name}_p{q}_se"] = math.nan
@@ -105,9 +109,19 @@ def describe(values: np.ndarray, name: str, *, months: bool = False,
 
 def probability(hits: np.ndarray, name: str) -> dict[str, float]:
     """P(event) and its standard error from a boolean array over trials."""
-    n = hits.size
-    p = float(np.count_nonzero(hits)) / n
+    return share(int(np.count_nonzero(hits)), hits.size, name)
+
+
+def share(hits: int, n: int, name: str) -> dict[str, float]:
+    """P(event) and its standard error from the number of trials, of ``n``, where it happened."""
+    p = float(hits) / n
     return {name: p, f"{name}_se": math.sqrt(p * (1.0 - p) / n)}
+
+
+def count_if(values: np.ndarray, test: Callable[[np.ndarray], np.ndarray]) -> int:
+    """How many ``values`` pass ``test``, counted slice by slice (no full-size mask)."""
+    return sum(int(np.count_nonzero(test(values[lo:lo + SLICE])))
+               for lo in range(0, values.size, SLICE))
 
 
 def cvar(npv: np.ndarray, alpha: float = 0.05, *, in_place: bool = False) -> tuple[float, float]:
@@ -141,7 +155,7 @@ def subject_summary(result: SimulationResult, subject: str) -> dict[str, Any]:
     """Every summary statistic of one subject (see module notes).
 
     Outcomes are taken one at a time and their temporaries released, so the
-    memory needed beyond the outcomes is about two arrays of n_trials values.
+    memory needed beyond the outcomes is about one array of n_trials values.
     """
     s = result.index(subject)
     o = result.outcomes
@@ -149,7 +163,7 @@ def subject_summary(result: SimulationResult, subject: str) -> dict[str, Any]:
                            "kind": "plan" if result.is_plan(subject) else "initiative",
                            "n_trials": result.n_trials}
     npv = result.npv(subject)  # a temporary: the statistics below may reorder it
-    row.update(probability(npv < 0.0, "p_loss"))
+    row.update(share(count_if(npv, lambda v: v < 0.0), npv.size, "p_loss"))
     row["cvar5_npv"], row["cvar5_npv_se"] = cvar(npv, in_place=True)
     npv_stats = describe(npv, "npv", scratch=True)
     del npv
@@ -157,11 +171,11 @@ def subject_summary(result: SimulationResult, subject: str) -> dict[str, Any]:
     roi = result.roi(subject)
     row.update(describe(roi, "roi", scratch=True))
     del roi
-    row["roi_undefined"] = int(np.count_nonzero(o.pv_costs[s] == 0.0))
+    row["roi_undefined"] = count_if(o.pv_costs[s], lambda v: v == 0.0)
     row.update(describe(o.pv_costs[s], "pv_costs"))
     row.update(describe(o.pv_benefits[s], "pv_benefits"))
     row.update(describe(o.irr[s], "irr"))
-    row["irr_undefined"] = int(np.count_nonzero(np.isnan(o.irr[s])))
+    row["irr_undefined"] = count_if(o.irr[s], np.isnan)
     for name, months in (("payback_month", o.payback[s]),
                          ("discounted_payback_month", o.dpayback[s])):
         as_float = np.where(months >= 0, months.astype(np.float32), np.float32(np.inf))

@@ -10,6 +10,7 @@ import pandas as pd
 
 from roisim import _kernels
 from roisim._random import seed_key
+from roisim.metrics import SLICE
 from roisim.model import Model, compile_model
 from roisim.sampling import design
 from roisim.scenario import Scenario
@@ -115,7 +116,9 @@ class SimulationResult:
         out = self.npv(subject)  # a new array: divided in place
         with np.errstate(divide="ignore", invalid="ignore"):
             np.divide(out, pvc, out=out)
-        out[pvc == 0.0] = np.nan
+        for lo in range(0, out.size, SLICE):  # slice by slice: no full-size mask
+            part = out[lo:lo + SLICE]
+            part[pvc[lo:lo + SLICE] == 0.0] = np.nan
         return out
 
     def trials(self, subject: str) -> pd.DataFrame:
