@@ -85,6 +85,19 @@ def draw_batch(m, key, first, lo, hi, design, u, xs, z, tkeys):
 
 
 @inline
+def next_batch(m, key, first, lo, hi, trial, b0, design, u, xs, z, tkeys):
+    """The first trial of the batch holding ``trial`` of a chunk ``lo .. hi-1``.
+
+    Where ``trial`` starts a batch, the batch's inputs are drawn into ``xs``
+    (:func:`draw_batch`); otherwise the current batch ``b0`` goes on.
+    """
+    if (trial - lo) % BATCH != 0:
+        return b0
+    draw_batch(m, key, first, trial, min(trial + BATCH, hi), design, u, xs, z, tkeys)
+    return trial
+
+
+@inline
 def draw_inputs(m, tkey, col, xs, x, xm, um):
     """One trial's inputs: ``x`` from column ``col`` of the batch ``xs``, ``xm`` drawn month by month."""
     for i in range(m.in_kind.size):
@@ -583,9 +596,9 @@ def workspace(m):
         np.empty(n_in), np.empty((n_in, horizon)), np.empty(m.co_inputs.size),
         # values, and those with monthly inputs month by month
         np.empty(n_val), np.empty((n_val, horizon)),
-        # per month: costs, benefits, net cash, adoption, a row of ones, growth factors
-        np.empty(horizon), np.empty(horizon), np.empty(horizon), np.empty(horizon),
-        np.ones(horizon), np.empty(horizon),
+        # per month: costs, benefits, adoption, a row of ones, growth factors
+        np.empty(horizon), np.empty(horizon), np.empty(horizon), np.ones(horizon),
+        np.empty(horizon),
         # per initiative: risk delay, kept share, risk cost, abandoned; ceiling, ramp;
         # whether a phase has started; month from which it is abandoned
         np.empty(n_ini), np.empty(n_ini), np.empty(n_ini), np.empty(n_ini, np.bool_),
@@ -632,7 +645,7 @@ def trial_cash(m, key, trial, design, row, s, costs_out, bens_out):
 @kernel
 def trial_cash_into(m, key, trial, design, row, s, costs_out, bens_out, ws):
     """:func:`trial_cash` with the scratch arrays ``ws`` (:func:`workspace`)."""
-    (x, xm, z, v, vm, costs, bens, net, adopt, ones, grow, delay, loss, rcost, abandon,
+    (x, xm, z, v, vm, costs, bens, adopt, ones, grow, delay, loss, rcost, abandon,
      ceilings, ramps, struck, abandon_at, order, starts, run_init, run_golive,
      run_share, cum, ub, xs, um, tkeys) = ws
     draw_batch(m, key, trial - row, trial, trial + 1, design, ub, xs, z, tkeys)
@@ -658,17 +671,16 @@ def simulate_chunk(m, key, first, lo, hi, design, pv_costs, pv_benefits, payback
     """
     horizon = m.horizon
     n_band = band_paths.shape[1]
-    (x, xm, z, v, vm, costs, bens, net, adopt, ones, grow, delay, loss, rcost, abandon,
+    (x, xm, z, v, vm, costs, bens, adopt, ones, grow, delay, loss, rcost, abandon,
      ceilings, ramps, struck, abandon_at, order, starts, run_init, run_golive,
      run_share, cum, ub, xs, um, tkeys) = ws
     nets, single, pos, neg, rate, f, fp, fpp, w, state, lane_irr = lanes
     # IRR searches start at the discount rate, where outcomes() gives the derivatives
     x_rate = -math.log(m.discount[1]) if horizon > 1 else IRR_START
+    b0 = lo
     for g0 in range(lo, hi, LANES):
         g1 = min(g0 + LANES, hi)
-        if (g0 - lo) % BATCH == 0:
-            b0 = g0
-            draw_batch(m, key, first, b0, min(b0 + BATCH, hi), design, ub, xs, z, tkeys)
+        b0 = next_batch(m, key, first, lo, hi, g0, b0, design, ub, xs, z, tkeys)
         for trial in range(g0, g1):
             lane = trial - g0
             start_trial(m, key, trial, trial - b0, xs, x, xm, um, v, vm, delay, loss, rcost,
@@ -742,14 +754,13 @@ def simulate_trials(m, key, first, n, n_chunks, design, pv_costs, pv_benefits, p
 @kernel
 def inputs_chunk(m, key, first, lo, hi, design, out, ws):
     """Input values of trials ``lo .. hi-1`` (see :func:`trial_inputs`)."""
-    (x, xm, z, v, vm, costs, bens, net, adopt, ones, grow, delay, loss, rcost, abandon,
+    (x, xm, z, v, vm, costs, bens, adopt, ones, grow, delay, loss, rcost, abandon,
      ceilings, ramps, struck, abandon_at, order, starts, run_init, run_golive,
      run_share, cum, ub, xs, um, tkeys) = ws
+    b0 = lo
     for trial in range(lo, hi):
         row = trial - first
-        if (trial - lo) % BATCH == 0:
-            b0 = trial
-            draw_batch(m, key, first, b0, min(b0 + BATCH, hi), design, ub, xs, z, tkeys)
+        b0 = next_batch(m, key, first, lo, hi, trial, b0, design, ub, xs, z, tkeys)
         start_trial(m, key, trial, trial - b0, xs, x, xm, um, v, vm, delay, loss, rcost, abandon,
                     ceilings, ramps)
         for i in range(m.in_kind.size):
