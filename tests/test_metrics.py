@@ -64,17 +64,44 @@ def test_kernel_irrs_equal_the_scalar_search_on_every_trial(example):
     n = 10_500
     result = roisim.simulate(scenario, trials=n, seed=1, threads=2)
     model, key = result.compiled(), seed_key(1)
+    start = -math.log(model.discount[1])  # the kernel's searches start at the discount rate
     costs, bens, none = np.empty(model.horizon), np.empty(model.horizon), np.zeros((0, 1))
     for s in range(len(scenario.subjects)):
         expected = np.empty(n)
         for trial in range(n):
             _kernels.trial_cash(model, key, trial, none, 0, s, costs, bens)
-            expected[trial] = _kernels.irr(bens - costs)
+            expected[trial] = _kernels.irr(bens - costs, start)
         # outcomes keep the IRR in float32 (relative precision 6e-8); the kernel's
         # search stops at a step of 1e-4 (1 + |rate|), whose error, about that
         # step cubed, is absolute: it shows only on IRRs within 1e-4 of zero
         np.testing.assert_allclose(result.outcomes.irr[s], expected, rtol=2e-7, atol=1e-9)
         assert np.isnan(expected).mean() < 0.5
+
+
+def test_irr_of_flows_with_two_roots_is_the_one_reached_from_the_start():
+    # -100 + 230 v - 132 v^2 = 0 at monthly rates of 10 % and 20 %. The present value
+    # is negative at both ends of the searched range: no sign-change bracket holds them
+    net = np.array([-100.0, 230.0, -132.0])
+    assert _kernels.irr(net) == pytest.approx(1.1 ** 12 - 1, rel=1e-12)
+    assert _kernels.irr(net, math.log(1.25)) == pytest.approx(1.2 ** 12 - 1, rel=1e-12)
+    # negative at every rate: the search stalls, and the bracket finds no root either
+    assert math.isnan(_kernels.irr(np.array([-100.0, 10.0, -5.0, 10.0])))
+
+
+def test_payback_months_are_one_after_the_last_negative_running_sum():
+    rng = np.random.default_rng(5)
+    for horizon in (1, 2, 3, 7, 36, 60):
+        discount = 1.01 ** -np.arange(horizon)
+        for _ in range(100):
+            net = np.round(rng.normal(0.0, 100.0, horizon))
+            net[0] -= rng.integers(0, 400)
+            got = _kernels.paybacks(net, discount)
+            expected = []
+            for running in (np.cumsum(net), np.cumsum(net * discount)):
+                negative = np.flatnonzero(running < 0)
+                month = negative[-1] + 1 if negative.size else 0
+                expected.append(month if month < horizon else -1)
+            assert got == tuple(expected), (horizon, net)
 
 
 def test_irr_undefined_without_a_sign_change():

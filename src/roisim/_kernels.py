@@ -23,7 +23,7 @@ TIME_EPS = 1e-9
 #: annual IRR is searched in [-99 %, +10,000 %], as monthly log-rates.
 IRR_LO = math.log(0.01) / 12.0
 IRR_HI = math.log(101.0) / 12.0
-#: every search starts at 10 % a year
+#: where :func:`irr` starts unless told, and where the bracketed search starts: 10 % a year
 IRR_START = math.log(1.1) / 12.0
 
 
@@ -200,14 +200,29 @@ def fill_adoption(curve, ceiling, ramp, golive, end, out):
 
 
 @inline
-def add_phase(m, j, start, golive, share, first, end, loss, v, vm, adopt, ones, grow, costs,
-              bens):
+def growth_ratios(m, v, ratios):
+    """Each growing line's monthly growth factor (1 + g)^(1/12) into ``ratios``.
+
+    A growth rate that is a constant is raised to its power once per chunk of
+    trials (``ratios`` starts as NaN), one that is drawn once per trial; the
+    phases of every subject that run the line share it.
+    """
+    for ln in range(ratios.size):
+        g = m.ln_growth[ln]
+        if g >= 0 and (m.val_t1[g] > m.val_t0[g] or math.isnan(ratios[ln])):
+            ratios[ln] = (1.0 + v[g]) ** (1.0 / 12.0)
+
+
+@inline
+def add_phase(m, j, start, golive, share, first, end, loss, v, vm, ratios, adopt, ones, grow,
+              costs, bens):
     """Add one phase of initiative ``j`` to the monthly costs and benefits.
 
     A recurring line pays ``base * monthly[t] * growth**(t - t0) * adoption[t]``
     in its months t0, t0+step, ... before t1, where each factor that does not
     apply is a row of ones; the loop over months is then one multiply-add
-    that vectorises, whatever the line's options.
+    that vectorises, whatever the line's options. ``ratios`` holds each
+    growing line's monthly growth factor (:func:`growth_ratios`).
     """
     horizon = m.horizon
     for ln in range(m.ini_line0[j], m.ini_line1[j]):
@@ -245,7 +260,7 @@ def add_phase(m, j, start, golive, share, first, end, loss, v, vm, adopt, ones, 
         if grows:
             # compounded monthly from the first payment: a yearly line's k-th
             # payment grows by (1 + g)**k
-            geometric(1.0, (1.0 + v[m.ln_growth[ln]]) ** (1.0 / 12.0), t1 - t0, grow)
+            geometric(1.0, ratios[ln], t1 - t0, grow)
             growth = grow
         # views from month t0: indices from 0 are provably non-negative, so the
         # loop has no wrap-around checks and vectorises
@@ -290,9 +305,9 @@ def gate_metric(metric, upto, costs, bens, n_run, run_init, run_golive, run_shar
 
 
 @inline
-def eval_subject(m, s, v, vm, ini_delay, ini_loss, ini_abandon, ini_rcost, curves, ceilings,
-                 ramps, costs, bens, adopt, ones, grow, order, starts, run_init, run_golive,
-                 run_share, struck, abandon_at):
+def eval_subject(m, s, v, vm, ratios, ini_delay, ini_loss, ini_abandon, ini_rcost, curves,
+                 ceilings, ramps, costs, bens, adopt, ones, grow, order, starts, run_init,
+                 run_golive, run_share, struck, abandon_at):
     """Monthly costs and benefits of subject ``s`` in one trial.
 
     Returns the bit flags of the phases that started and of the gates that failed.
@@ -345,8 +360,8 @@ def eval_subject(m, s, v, vm, ini_delay, ini_loss, ini_abandon, ini_rcost, curve
                 abandon_at[j] = month_of(golive, horizon)
         end = abandon_at[j]
         fill_adoption(curves[j], ceilings[j], ramps[j], golive, end, adopt)
-        add_phase(m, j, start, golive, share, first, end, ini_loss[j], v, vm, adopt, ones, grow,
-                  costs, bens)
+        add_phase(m, j, start, golive, share, first, end, ini_loss[j], v, vm, ratios, adopt,
+                  ones, grow, costs, bens)
         run_init[n_run] = j
         run_golive[n_run] = golive
         run_share[n_run] = share
@@ -404,6 +419,10 @@ IRR_STEP = 1e-6
 #: the kernel stops at a larger step: the error left is still far below the
 #: float32 in which outcomes keep the IRR.
 KERNEL_IRR_STEP = 1e-4
+#: Halley steps from the starting rate before a search falls back to the bracket:
+#: where a root is near, it is found in 2-4 steps; more mean a search creeping
+#: along a flat present value, often one that has no root at all.
+IRR_MAX_STEPS = 10
 #: trials whose IRRs are searched together: one Halley step waits on the one
 #: before it, so the steps of several independent searches are interleaved.
 LANES = 8
@@ -413,19 +432,23 @@ SEARCHING, DONE, BRACKET = 0, 1, 2
 
 
 @jit
-def irr(net):
+def irr(net, start=IRR_START):
     """Annual IRR of monthly cash flows: sum net_t (1+r)^(-t/12) = 0 (NaN if none).
 
-    Searched as a monthly log-rate within [-99 %, +10,000 %] a year. Flows
-    that change sign once have exactly one root (Descartes' rule of signs),
-    found by Halley's method; other flows are searched inside the bracket.
-    NaN where the flows never change sign or no root lies in range.
+    Searched as a monthly log-rate within [-99 %, +10,000 %] a year, by
+    Halley's method from the monthly log-rate ``start`` (10 % a year unless
+    given; the kernel starts at the discount rate). Flows that change sign once
+    have exactly one root (Descartes' rule of signs). Flows that change sign
+    more than once may have several: the one Halley's method reaches from
+    ``start`` is reported. Where that search leaves the range or stalls, a
+    search inside the sign-change bracket of the whole range decides. NaN where
+    the flows never change sign or no root is found in range.
     """
     nets = net.reshape((1, net.size))
     single, pos, neg, x, f, fp, fpp, w, state, out = irr_workspace(1, 1, net.size)
     single[0, 0], pos[0, 0], neg[0, 0] = one_sign_change(net)
-    x[0, 0] = IRR_START
-    f[0, 0], fp[0, 0], fpp[0, 0] = npv_at(net, w[0], IRR_START)
+    x[0, 0] = start
+    f[0, 0], fp[0, 0], fpp[0, 0] = npv_at(net, w[0], start)
     irr_rows(nets, 1, IRR_STEP, single[0], pos[0], neg[0], x[0], f[0], fp[0], fpp[0], w, state,
              out)
     return out[0]
@@ -446,22 +469,33 @@ def irr_workspace(subjects, rows, horizon):
 
 
 @inline
+def converged(x, x_new, f, fp, step):
+    """Halley's step and Newton's (f / f') are both below ``step`` (relative).
+
+    Far from the root a large f'' can make Halley's step small on its own;
+    once both are small the error of ``x_new`` is of the order of the step cubed.
+    """
+    scale = step * (1.0 + abs(x))
+    return abs(x_new - x) <= scale and abs(f) <= scale * abs(fp)
+
+
+@inline
 def irr_rows(nets, n, step, single, pos, neg, x, f, fp, fpp, w, state, out):
     """:func:`irr` of the first ``n`` rows of ``nets`` into ``out``.
 
     Each row comes with its signs (:func:`one_sign_change`), and the monthly
     log-rate ``x`` where its search starts, with the present value and
     derivatives there. Halley's method stops after a relative step below
-    ``step``. The rows' searches advance together, one step each in turn, so
-    that the CPU overlaps them; a row's arithmetic depends on that row only.
-    ``w`` and ``state`` are scratch (see :func:`irr_workspace`).
+    ``step`` (:func:`converged`). The rows' searches advance together, one step
+    each in turn, so that the CPU overlaps them; a row's arithmetic depends on
+    that row only. ``w`` and ``state`` are scratch (see :func:`irr_workspace`).
     """
     for k in range(n):
-        state[k] = SEARCHING if single[k] else BRACKET
+        state[k] = SEARCHING
         if not (pos[k] and neg[k]):
             out[k] = np.nan
             state[k] = DONE
-    for _ in range(30):
+    for _ in range(IRR_MAX_STEPS):
         searching = False
         for k in range(n):
             if state[k] != SEARCHING:
@@ -469,14 +503,15 @@ def irr_rows(nets, n, step, single, pos, neg, x, f, fp, fpp, w, state, out):
             x_new = halley_step(x[k], f[k], fp[k], fpp[k])
             if not (IRR_LO - 1.0 < x_new < IRR_HI + 1.0):
                 state[k] = BRACKET  # wandered off: let the bracketed search decide
-            # converged where Halley's step and Newton's (f / f') are both small: far
-            # from the root, a large f'' can make Halley's step small on its own. The
-            # error of x_new is then of the order of the step cubed.
-            elif (abs(x_new - x[k]) <= step * (1.0 + abs(x[k]))
-                  and abs(f[k]) <= step * (1.0 + abs(x[k])) * abs(fp[k])):
-                # NaN where the one root lies outside the searched range
-                out[k] = math.expm1(12.0 * x_new) if IRR_LO <= x_new <= IRR_HI else np.nan
-                state[k] = DONE
+            elif converged(x[k], x_new, f[k], fp[k], step):
+                if IRR_LO <= x_new <= IRR_HI:
+                    out[k] = math.expm1(12.0 * x_new)
+                    state[k] = DONE
+                elif single[k]:
+                    out[k] = np.nan  # the one root lies outside the searched range
+                    state[k] = DONE
+                else:
+                    state[k] = BRACKET  # another root may lie inside it
             else:
                 x[k] = x_new
                 f[k], fp[k], fpp[k] = npv_at(nets[k], w[k], x_new)
@@ -485,12 +520,16 @@ def irr_rows(nets, n, step, single, pos, neg, x, f, fp, fpp, w, state, out):
             break
     for k in range(n):
         if state[k] != DONE:
-            out[k] = irr_bracketed(nets[k], w[k])
+            out[k] = irr_bracketed(nets[k], w[k], step)
 
 
 @inline
-def irr_bracketed(net, w):
-    """:func:`irr` by Halley steps kept inside a shrinking sign-change bracket."""
+def irr_bracketed(net, w, step):
+    """:func:`irr` by Halley steps kept inside a shrinking sign-change bracket.
+
+    The bracket is the whole searched range; NaN where the present value has
+    the same sign at both ends.
+    """
     lo, hi = IRR_LO, IRR_HI
     f_lo, _, _ = npv_at(net, w, lo)
     f_hi, _, _ = npv_at(net, w, hi)
@@ -512,8 +551,10 @@ def irr_bracketed(net, w):
         x_new = halley_step(x, f, fp, fpp)
         if not (lo < x_new < hi):
             x_new = 0.5 * (lo + hi)
-        if abs(x_new - x) <= 1e-14 * (1.0 + abs(x)):
+        elif converged(x, x_new, f, fp, step):
             x = x_new
+            break
+        if hi - lo <= 1e-15 * (1.0 + abs(x)):
             break
         x = x_new
     return math.expm1(12.0 * x)
@@ -539,29 +580,39 @@ def present_values(costs, bens, discount, net):
 
 
 @inline
-def outcomes(costs, bens, discount, net, cum):
-    """Outcomes of one subject's monthly cash.
+def paybacks(net, discount):
+    """(payback month, discounted payback month) of monthly ``net``; -1 where none.
 
-    Fills ``net`` = benefits - costs and its running sum ``cum``. Returns
-    (pv_costs, pv_benefits, payback_month, discounted_payback_month, the net
-    cash changes sign exactly once, some net > 0, some net < 0, and the first
-    and second derivatives of the NPV in the monthly log-rate, which start
-    the IRR search at the discount rate); payback months are -1 where the
-    cumulative cash never stays >= 0. The running sums are the only
-    sequential work; present values and signs are reductions that vectorise.
+    A payback month is the month after the last one whose running sum is
+    negative: the one sequential loop of a trial's outcomes.
     """
-    horizon = costs.size
-    pvc, pvb, d1, d2 = present_values(costs, bens, discount, net)
+    horizon = net.size
     acc, dacc = 0.0, 0.0
     last_neg, dlast_neg = -1, -1
     for t in range(horizon):
         acc += net[t]
         dacc += net[t] * discount[t]
-        cum[t] = acc
         last_neg = t if acc < 0.0 else last_neg
         dlast_neg = t if dacc < 0.0 else dlast_neg
     payback = last_neg + 1 if last_neg + 1 < horizon else -1
     dpayback = dlast_neg + 1 if dlast_neg + 1 < horizon else -1
+    return payback, dpayback
+
+
+@inline
+def outcomes(costs, bens, discount, net):
+    """Outcomes of one subject's monthly cash.
+
+    Fills ``net`` = benefits - costs. Returns (pv_costs, pv_benefits,
+    payback_month, discounted_payback_month, the net cash changes sign exactly
+    once, some net > 0, some net < 0, and the first and second derivatives of
+    the NPV in the monthly log-rate, which start the IRR search at the discount
+    rate); payback months are -1 where the cumulative cash never stays >= 0.
+    Present values and signs are reductions that vectorise; only the running
+    sums (:func:`paybacks`) are sequential.
+    """
+    pvc, pvb, d1, d2 = present_values(costs, bens, discount, net)
+    payback, dpayback = paybacks(net, discount)
     single, pos, neg = one_sign_change(net)
     return pvc, pvb, payback, dpayback, single, pos, neg, d1, d2
 
@@ -607,8 +658,8 @@ def workspace(m):
         # their initiative, go-live and share
         np.empty(max_ph, np.int64), np.empty(max_ph), np.empty(max_ph, np.int64),
         np.empty(max_ph), np.empty(max_ph),
-        # running sum of the net cash
-        np.empty(horizon),
+        # per cash-flow line: monthly growth factor (NaN until computed)
+        np.full(m.ln_growth.size, np.nan),
         # a batch's uniforms and inputs drawn once; one input's monthly uniforms
         np.empty((n_in, BATCH)), np.empty((n_in, BATCH)), np.empty(horizon),
         # the keys of a batch's trials
@@ -617,7 +668,7 @@ def workspace(m):
 
 
 @inline
-def start_trial(m, key, trial, col, xs, x, xm, um, v, vm, delay, loss, rcost, abandon,
+def start_trial(m, key, trial, col, xs, x, xm, um, v, vm, ratios, delay, loss, rcost, abandon,
                 ceilings, ramps):
     """One trial's inputs and everything shared by its subjects.
 
@@ -627,6 +678,7 @@ def start_trial(m, key, trial, col, xs, x, xm, um, v, vm, delay, loss, rcost, ab
     draw_inputs(m, trial_key(key, trial), col, xs, x, xm, um)
     eval_values(m, x, v)
     eval_monthly_values(m, v, xm, vm)
+    growth_ratios(m, v, ratios)
     risk_effects(m, x, v, delay, loss, abandon, rcost)
     for j in range(m.ini_golive.size):
         ceilings[j] = v[m.ini_ceiling[j]]
@@ -647,13 +699,13 @@ def trial_cash_into(m, key, trial, design, row, s, costs_out, bens_out, ws):
     """:func:`trial_cash` with the scratch arrays ``ws`` (:func:`workspace`)."""
     (x, xm, z, v, vm, costs, bens, adopt, ones, grow, delay, loss, rcost, abandon,
      ceilings, ramps, struck, abandon_at, order, starts, run_init, run_golive,
-     run_share, cum, ub, xs, um, tkeys) = ws
+     run_share, ratios, ub, xs, um, tkeys) = ws
     draw_batch(m, key, trial - row, trial, trial + 1, design, ub, xs, z, tkeys)
-    start_trial(m, key, trial, 0, xs, x, xm, um, v, vm, delay, loss, rcost, abandon, ceilings,
-                ramps)
-    st, fl = eval_subject(m, s, v, vm, delay, loss, abandon, rcost, m.ini_curve, ceilings, ramps,
-                          costs, bens, adopt, ones, grow, order, starts, run_init, run_golive,
-                          run_share, struck, abandon_at)
+    start_trial(m, key, trial, 0, xs, x, xm, um, v, vm, ratios, delay, loss, rcost, abandon,
+                ceilings, ramps)
+    st, fl = eval_subject(m, s, v, vm, ratios, delay, loss, abandon, rcost, m.ini_curve,
+                          ceilings, ramps, costs, bens, adopt, ones, grow, order, starts,
+                          run_init, run_golive, run_share, struck, abandon_at)
     for t in range(m.horizon):
         costs_out[t] = costs[t]
         bens_out[t] = bens[t]
@@ -673,7 +725,7 @@ def simulate_chunk(m, key, first, lo, hi, design, pv_costs, pv_benefits, payback
     n_band = band_paths.shape[1]
     (x, xm, z, v, vm, costs, bens, adopt, ones, grow, delay, loss, rcost, abandon,
      ceilings, ramps, struck, abandon_at, order, starts, run_init, run_golive,
-     run_share, cum, ub, xs, um, tkeys) = ws
+     run_share, ratios, ub, xs, um, tkeys) = ws
     nets, single, pos, neg, rate, f, fp, fpp, w, state, lane_irr = lanes
     # IRR searches start at the discount rate, where outcomes() gives the derivatives
     x_rate = -math.log(m.discount[1]) if horizon > 1 else IRR_START
@@ -683,25 +735,27 @@ def simulate_chunk(m, key, first, lo, hi, design, pv_costs, pv_benefits, payback
         b0 = next_batch(m, key, first, lo, hi, g0, b0, design, ub, xs, z, tkeys)
         for trial in range(g0, g1):
             lane = trial - g0
-            start_trial(m, key, trial, trial - b0, xs, x, xm, um, v, vm, delay, loss, rcost,
-                        abandon, ceilings, ramps)
+            start_trial(m, key, trial, trial - b0, xs, x, xm, um, v, vm, ratios, delay, loss,
+                        rcost, abandon, ceilings, ramps)
             for s in range(m.sb_ph0.size):
                 if m.sb_alias[s] >= 0:
                     continue  # identical to an earlier subject: copied below
-                st, fl = eval_subject(m, s, v, vm, delay, loss, abandon, rcost, m.ini_curve,
-                                      ceilings, ramps, costs, bens, adopt, ones, grow, order,
-                                      starts, run_init, run_golive, run_share, struck,
-                                      abandon_at)
+                st, fl = eval_subject(m, s, v, vm, ratios, delay, loss, abandon, rcost,
+                                      m.ini_curve, ceilings, ramps, costs, bens, adopt, ones,
+                                      grow, order, starts, run_init, run_golive, run_share,
+                                      struck, abandon_at)
                 (pv_costs[s, trial], pv_benefits[s, trial], payback[s, trial],
                  dpayback[s, trial], single[s, lane], pos[s, lane], neg[s, lane], fp[s, lane],
-                 fpp[s, lane]) = outcomes(costs, bens, m.discount, nets[s, lane], cum)
+                 fpp[s, lane]) = outcomes(costs, bens, m.discount, nets[s, lane])
                 rate[s, lane] = x_rate
                 f[s, lane] = pv_benefits[s, trial] - pv_costs[s, trial]
                 started[s, trial] = st
                 failed[s, trial] = fl
-                if trial < n_band:
+                if trial < n_band:  # the cumulative net cash, for the fan chart
+                    acc = 0.0
                     for t in range(horizon):
-                        band_paths[s, trial, t] = cum[t]
+                        acc += nets[s, lane, t]
+                        band_paths[s, trial, t] = acc
         for s in range(m.sb_ph0.size):
             same = m.sb_alias[s]
             if same < 0:
@@ -756,13 +810,13 @@ def inputs_chunk(m, key, first, lo, hi, design, out, ws):
     """Input values of trials ``lo .. hi-1`` (see :func:`trial_inputs`)."""
     (x, xm, z, v, vm, costs, bens, adopt, ones, grow, delay, loss, rcost, abandon,
      ceilings, ramps, struck, abandon_at, order, starts, run_init, run_golive,
-     run_share, cum, ub, xs, um, tkeys) = ws
+     run_share, ratios, ub, xs, um, tkeys) = ws
     b0 = lo
     for trial in range(lo, hi):
         row = trial - first
         b0 = next_batch(m, key, first, lo, hi, trial, b0, design, ub, xs, z, tkeys)
-        start_trial(m, key, trial, trial - b0, xs, x, xm, um, v, vm, delay, loss, rcost, abandon,
-                    ceilings, ramps)
+        start_trial(m, key, trial, trial - b0, xs, x, xm, um, v, vm, ratios, delay, loss, rcost,
+                    abandon, ceilings, ramps)
         for i in range(m.in_kind.size):
             if m.in_monthly[i]:
                 acc = 0.0
