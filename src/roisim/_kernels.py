@@ -194,6 +194,12 @@ def fill_adoption(curve, ceiling, ramp, golive, end, out):
         geometric(math.exp(-k * (m0 - golive - 0.5 * ramp)), math.exp(-k), end - m0, live)
         for t in range(live.size):
             live[t] = ceiling / (1.0 + live[t])
+    elif curve == LINEAR:
+        # adoption_at's arithmetic, month by month over a view from m0: it vectorises
+        live = out[m0:end]
+        for k in range(live.size):
+            dt = (m0 + k) - golive
+            live[k] = ceiling * min(1.0, (dt + 1.0) / ramp) if dt >= 0.0 else 0.0
     else:
         for t in range(m0, end):
             out[t] = adoption_at(curve, ceiling, ramp, t - golive)
