@@ -725,14 +725,21 @@ def simulate_chunk(m, key, first, lo, hi, design, pv_costs, pv_benefits, payback
 
     Trials go in groups of :data:`LANES`, whose IRRs are searched together
     once their cash flows are known: ``lanes`` holds, per subject, the net
-    cash of the group and :func:`irr_rows`'s scratch.
+    cash of the group, :func:`irr_rows`'s scratch, and which trials an
+    ungated twin copied from its plan.
+
+    Two shortcuts give the outcomes computing them would give, bit for bit: a
+    subject identical to an earlier one (``sb_alias``) copies its outcomes,
+    and the ungated twin of a gated plan (``sb_twin``) copies the plan's
+    outcomes in the trials where none of its gates failed, since the two then
+    ran the same phases.
     """
     horizon = m.horizon
     n_band = band_paths.shape[1]
     (x, xm, z, v, vm, costs, bens, adopt, ones, grow, delay, loss, rcost, abandon,
      ceilings, ramps, struck, abandon_at, order, starts, run_init, run_golive,
      run_share, ratios, ub, xs, um, tkeys) = ws
-    nets, single, pos, neg, rate, f, fp, fpp, w, state, lane_irr = lanes
+    nets, single, pos, neg, rate, f, fp, fpp, w, state, lane_irr, copied = lanes
     # IRR searches start at the discount rate, where outcomes() gives the derivatives
     x_rate = -math.log(m.discount[1]) if horizon > 1 else IRR_START
     b0 = lo
@@ -746,6 +753,13 @@ def simulate_chunk(m, key, first, lo, hi, design, pv_costs, pv_benefits, payback
             for s in range(m.sb_ph0.size):
                 if m.sb_alias[s] >= 0:
                     continue  # identical to an earlier subject: copied below
+                plan = twin_of(m, s)
+                copied[s, lane] = plan >= 0 and failed[plan, trial] == 0
+                if copied[s, lane]:
+                    copy_trial(s, plan, trial, pv_costs, pv_benefits, payback, dpayback, started,
+                               failed, band_paths)
+                    pos[s, lane] = False  # no IRR search: the plan's is copied below
+                    continue
                 st, fl = eval_subject(m, s, v, vm, ratios, delay, loss, abandon, rcost,
                                       m.ini_curve, ceilings, ramps, costs, bens, adopt, ones,
                                       grow, order, starts, run_init, run_golive, run_share,
@@ -768,27 +782,54 @@ def simulate_chunk(m, key, first, lo, hi, design, pv_costs, pv_benefits, payback
                 if compute_irr:
                     irr_rows(nets[s], g1 - g0, KERNEL_IRR_STEP, single[s], pos[s], neg[s],
                              rate[s], f[s], fp[s], fpp[s], w, state, lane_irr)
+                plan = twin_of(m, s)
                 for trial in range(g0, g1):
-                    irr_out[s, trial] = lane_irr[trial - g0] if compute_irr else np.nan
+                    if not compute_irr:
+                        irr_out[s, trial] = np.nan
+                    elif copied[s, trial - g0]:
+                        irr_out[s, trial] = irr_out[plan, trial]
+                    else:
+                        irr_out[s, trial] = lane_irr[trial - g0]
                 continue
             for trial in range(g0, g1):  # same trial, same outcome
-                pv_costs[s, trial] = pv_costs[same, trial]
-                pv_benefits[s, trial] = pv_benefits[same, trial]
-                payback[s, trial] = payback[same, trial]
-                dpayback[s, trial] = dpayback[same, trial]
+                copy_trial(s, same, trial, pv_costs, pv_benefits, payback, dpayback, started,
+                           failed, band_paths)
                 irr_out[s, trial] = irr_out[same, trial]
-                started[s, trial] = started[same, trial]
-                failed[s, trial] = failed[same, trial]
-                if trial < n_band:
-                    for t in range(horizon):
-                        band_paths[s, trial, t] = band_paths[same, trial, t]
+
+
+@inline
+def twin_of(m, s):
+    """The gated plan whose ungated twin subject ``s`` is, as evaluated (not an alias); or -1."""
+    plan = m.sb_twin[s]
+    if plan >= 0 and m.sb_alias[plan] >= 0:
+        plan = m.sb_alias[plan]
+    return plan
+
+
+@inline
+def copy_trial(s, same, trial, pv_costs, pv_benefits, payback, dpayback, started, failed,
+               band_paths):
+    """Subject ``s`` takes subject ``same``'s outcomes of one trial, all but the IRR."""
+    pv_costs[s, trial] = pv_costs[same, trial]
+    pv_benefits[s, trial] = pv_benefits[same, trial]
+    payback[s, trial] = payback[same, trial]
+    dpayback[s, trial] = dpayback[same, trial]
+    started[s, trial] = started[same, trial]
+    failed[s, trial] = failed[same, trial]
+    if trial < band_paths.shape[1]:
+        for t in range(band_paths.shape[2]):
+            band_paths[s, trial, t] = band_paths[same, trial, t]
 
 
 @jit
 def chunk_lanes(m):
-    """Per subject, the net cash of a group of :data:`LANES` trials and their IRR searches."""
-    return (np.zeros((m.sb_ph0.size, LANES, m.horizon)),) + irr_workspace(m.sb_ph0.size, LANES,
-                                                                          m.horizon)
+    """Per subject: a group of :data:`LANES` trials' net cash, IRR searches and copies.
+
+    The last says which of the group's trials an ungated twin copied from its plan.
+    """
+    n_sub = m.sb_ph0.size
+    return ((np.zeros((n_sub, LANES, m.horizon)),) + irr_workspace(n_sub, LANES, m.horizon)
+            + (np.zeros((n_sub, LANES), np.bool_),))
 
 
 @jit(parallel=True)

@@ -85,6 +85,7 @@ class Model(NamedTuple):
     sb_ph0: np.ndarray
     sb_ph1: np.ndarray
     sb_alias: np.ndarray  # an earlier subject with identical phases, or -1
+    sb_twin: np.ndarray  # for an ungated twin, its gated plan; else -1
     ph_init: np.ndarray
     ph_start: np.ndarray
     ph_share: np.ndarray
@@ -194,13 +195,16 @@ def compile_with_labels(scenario: Scenario) -> tuple[Model, list[str], dict[str,
             ))
         subject_rows.append((start, len(phase_rows)))
     ungated: dict[str, int] = {}
+    twins = [NONE] * len(subject_rows)
     for plan in scenario.plans:
         if any(phase.gate is not None for phase in plan.phases):
-            p0, p1 = subject_rows[len(scenario.initiatives) + scenario.plans.index(plan)]
+            gated = len(scenario.initiatives) + scenario.plans.index(plan)
+            p0, p1 = subject_rows[gated]
             start = len(phase_rows)
             for row in phase_rows[p0:p1]:
                 phase_rows.append((*row[:3], NONE, -np.inf, np.inf, False))
             ungated[plan.name] = len(subject_rows)
+            twins.append(gated)
             subject_rows.append((start, len(phase_rows)))
 
     horizon = scenario.scenario.horizon_months
@@ -217,6 +221,7 @@ def compile_with_labels(scenario: Scenario) -> tuple[Model, list[str], dict[str,
         *_columns(risk_rows, [np.int64] * 5 + [np.bool_]),
         *_columns(subject_rows, [np.int64] * 2),
         _aliases(subject_rows, phase_rows, b.values),
+        np.array(twins, np.int64),
         *_columns(phase_rows, [np.int64] * 4 + [np.float64] * 2 + [np.bool_]),
     )
     return model, b.input_names, ungated
