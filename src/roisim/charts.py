@@ -50,8 +50,9 @@ def roi_histogram(result: SimulationResult, subject: str, folder: Path, name: st
     fig, ax = plt.subplots(figsize=(7, 4))
     if roi.size:
         lo, hi = np.quantile(roi, [0.001, 0.999])
-        shown = roi[(roi >= lo) & (roi <= hi)]
-        ax.hist(shown, bins=80, color="#4C72B0", alpha=0.85)
+        counts, edges = np.histogram(roi[(roi >= lo) & (roi <= hi)], bins=80)
+        # one filled outline, not 80 bar patches: the same picture, drawn faster
+        ax.stairs(counts, edges, fill=True, color="#4C72B0", alpha=0.85)
         ax.axvline(0.0, color="black", lw=1, ls="--", label="break-even")
         ax.xaxis.set_major_formatter(PercentFormatter(1.0))
         ax.legend(loc="upper right")
