@@ -164,6 +164,27 @@ def test_discrete_matches_scipy(name):
     assert stats.chisquare(obs, exp).pvalue > ALPHA
 
 
+@pytest.mark.parametrize("name", sorted(DISCRETE))
+def test_discrete_batched_quantiles_equal_the_scalar_function(name):
+    # the batch takes the guide table's first step without a branch, then the
+    # rest; every value must be the scalar search's, also at and next to each
+    # cumulative probability, where the search stops one outcome later or not
+    spec = dist(**DISCRETE[name][0]).compile()
+    guide = rnd.guide_table(spec.table_c)
+    steps = spec.table_c[spec.table_c < 1.0]
+    u = np.concatenate([np.linspace(1e-12, 1 - 1e-12, 4001), steps,
+                        np.nextafter(steps, 0.0), np.nextafter(steps, 1.0),
+                        np.random.default_rng(4).random(2000)])
+    batched = np.empty_like(u)
+    a, b, c = spec.par[0], spec.par[1], spec.par[2]
+    n = spec.table_x.size
+    rnd.quantiles(spec.kind, a, b, c, spec.ulo, spec.uhi, spec.table_x, spec.table_c, guide, 0,
+                  n, u, batched)
+    scalar = [rnd.quantile(spec.kind, a, b, c, spec.ulo, spec.uhi, spec.table_x, spec.table_c,
+                           guide, 0, n, p) for p in u]
+    np.testing.assert_array_equal(batched, scalar)
+
+
 def test_empirical_resamples_the_column(tmp_path):
     (tmp_path / "obs.csv").write_text("week,orders\n1,12\n2,15\n3,\n4,9\n5,15\n")
     d = Empirical.model_validate({"dist": "empirical", "file": "obs.csv", "column": "orders"},

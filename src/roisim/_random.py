@@ -206,7 +206,8 @@ def quantiles(kind, a, b, c, ulo, uhi, tab_x, tab_c, tab_g, off, n, u, out):
     loop vectorises across draws: triangular computes both sides and picks
     one; normal and lognormal take AS 241's central branch for every draw and
     then redo the few in the tails (|p - 0.5| > 0.425, 15% of draws), whose
-    logarithm does not vectorise.
+    logarithm does not vectorise; discrete kinds take their guide table's
+    first step for every draw without a branch.
     """
     size = u.size
     width = uhi - ulo
@@ -244,6 +245,22 @@ def quantiles(kind, a, b, c, ulo, uhi, tab_x, tab_c, tab_g, off, n, u, out):
             i = min(int(h), n - 2)
             f = h - i
             out[k] = tab_x[off + i] * (1.0 - f) + tab_x[off + i + 1] * f
+    elif kind == DISCRETE:
+        # quantile()'s guide-table search in two passes: the guide's start and
+        # one step, free of branches, for every draw (the index is kept in
+        # ``out``); then the steps left, which few draws need, so the test that
+        # ends the search is almost always false at once
+        last = n - 1
+        for k in range(size):
+            p = ulo + u[k] * width
+            i = tab_g[off + min(int(p * n), last)]
+            out[k] = i + ((i < last) & (tab_c[off + i] <= p))
+        for k in range(size):
+            p = ulo + u[k] * width
+            i = int(out[k])
+            while i < last and tab_c[off + i] <= p:
+                i += 1
+            out[k] = tab_x[off + i]
     else:
         for k in range(size):
             out[k] = quantile(kind, a, b, c, ulo, uhi, tab_x, tab_c, tab_g, off, n, u[k])
