@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -99,3 +101,14 @@ def test_every_example_scenario_runs(path):
 def test_the_format_pages_example_loads():
     scenario = roisim.load(ROOT / "tests" / "data" / "format_example.toml")
     assert scenario.subjects == ["Catering CRM", "All at once", "Pilot, then roll out if it pays"]
+
+
+def test_the_kernels_name_the_random_source_they_inline():
+    # numba's cache keys a kernel on its own file's contents: without this line
+    # a change to _random.py alone would leave stale compiled kernels behind
+    from roisim import _kernels, _random
+
+    digest = hashlib.sha256(Path(_random.__file__).read_bytes()).hexdigest()
+    assert _kernels.RANDOM_SOURCE == digest, (
+        f"_random.py changed: set RANDOM_SOURCE in _kernels.py to {digest!r} so that "
+        "numba compiles the kernels that inline it again")
