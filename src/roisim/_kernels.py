@@ -15,10 +15,11 @@ import numpy as np
 
 from roisim._random import inline, jit, kernel, ndtr, ndtri, quantiles, reduction, trial_key, uniform01
 
-#: sha256 of ``_random.py``, whose functions the kernels below inline. numba keys
-#: a cached function on its own file's contents only, so a change to
-#: ``_random.py`` alone would leave these kernels compiled with the old code;
-#: changing this line with it makes numba compile them again. A test checks it.
+#: sha256 of ``_random.py`` (with LF line ends), whose functions the kernels
+#: below inline. numba keys a cached function on its own file's contents only,
+#: so a change to ``_random.py`` alone would leave these kernels compiled with
+#: the old code; changing this line with it makes numba compile them again. A
+#: test checks it.
 RANDOM_SOURCE = "ae54dd7993df2b0ce09a616ff51b8152f736d62cdbbb59077d6ed7254f046296"
 
 ONCE, MONTHLY, YEARLY = 0, 1, 2
