@@ -20,7 +20,7 @@ from roisim._random import inline, jit, kernel, ndtr, ndtri, quantiles, reductio
 #: so a change to ``_random.py`` alone would leave these kernels compiled with
 #: the old code; changing this line with it makes numba compile them again. A
 #: test checks it.
-RANDOM_SOURCE = "ae54dd7993df2b0ce09a616ff51b8152f736d62cdbbb59077d6ed7254f046296"
+RANDOM_SOURCE = "27537b40ff30751e00136777f64559361a51ef8293793e2a5a487c020ac3f08e"
 
 ONCE, MONTHLY, YEARLY = 0, 1, 2
 IMMEDIATE, LINEAR, LOGISTIC = 0, 1, 2
@@ -760,7 +760,7 @@ def simulate_chunk(m, key, first, lo, hi, design, pv_costs, pv_benefits, payback
             for s in range(m.sb_ph0.size):
                 if m.sb_alias[s] >= 0:
                     continue  # identical to an earlier subject: copied below
-                plan = twin_of(m, s)
+                plan = m.sb_twin[s]
                 copied[s, lane] = plan >= 0 and failed[plan, trial] == 0
                 if copied[s, lane]:
                     copy_trial(s, plan, trial, pv_costs, pv_benefits, payback, dpayback, started,
@@ -789,7 +789,7 @@ def simulate_chunk(m, key, first, lo, hi, design, pv_costs, pv_benefits, payback
                 if compute_irr:
                     irr_rows(nets[s], g1 - g0, KERNEL_IRR_STEP, single[s], pos[s], neg[s],
                              rate[s], f[s], fp[s], fpp[s], w, state, lane_irr)
-                plan = twin_of(m, s)
+                plan = m.sb_twin[s]
                 for trial in range(g0, g1):
                     if not compute_irr:
                         irr_out[s, trial] = np.nan
@@ -802,15 +802,6 @@ def simulate_chunk(m, key, first, lo, hi, design, pv_costs, pv_benefits, payback
                 copy_trial(s, same, trial, pv_costs, pv_benefits, payback, dpayback, started,
                            failed, band_paths)
                 irr_out[s, trial] = irr_out[same, trial]
-
-
-@inline
-def twin_of(m, s):
-    """The gated plan whose ungated twin subject ``s`` is, as evaluated (not an alias); or -1."""
-    plan = m.sb_twin[s]
-    if plan >= 0 and m.sb_alias[plan] >= 0:
-        plan = m.sb_alias[plan]
-    return plan
 
 
 @inline

@@ -245,11 +245,11 @@ def quantiles(kind, a, b, c, ulo, uhi, tab_x, tab_c, tab_g, off, n, u, out):
             i = min(int(h), n - 2)
             f = h - i
             out[k] = tab_x[off + i] * (1.0 - f) + tab_x[off + i + 1] * f
-    elif kind == DISCRETE:
-        # quantile()'s guide-table search in two passes: the guide's start and
-        # one step, free of branches, for every draw (the index is kept in
-        # ``out``); then the steps left, which few draws need, so the test that
-        # ends the search is almost always false at once
+    else:
+        # DISCRETE: quantile()'s guide-table search in two passes: the guide's
+        # start and one step, free of branches, for every draw (the index is
+        # kept in ``out``); then the steps left, which few draws need, so the
+        # test that ends the search is almost always false at once
         last = n - 1
         for k in range(size):
             p = ulo + u[k] * width
@@ -261,9 +261,6 @@ def quantiles(kind, a, b, c, ulo, uhi, tab_x, tab_c, tab_g, off, n, u, out):
             while i < last and tab_c[off + i] <= p:
                 i += 1
             out[k] = tab_x[off + i]
-    else:
-        for k in range(size):
-            out[k] = quantile(kind, a, b, c, ulo, uhi, tab_x, tab_c, tab_g, off, n, u[k])
 
 
 def guide_table(cdf: np.ndarray) -> np.ndarray:

@@ -85,7 +85,7 @@ class Model(NamedTuple):
     sb_ph0: np.ndarray
     sb_ph1: np.ndarray
     sb_alias: np.ndarray  # an earlier subject with identical phases, or -1
-    sb_twin: np.ndarray  # for an ungated twin, its gated plan; else -1
+    sb_twin: np.ndarray  # for an ungated twin, its gated plan as evaluated (not an alias); else -1
     ph_init: np.ndarray
     ph_start: np.ndarray
     ph_share: np.ndarray
@@ -207,6 +207,9 @@ def compile_with_labels(scenario: Scenario) -> tuple[Model, list[str], dict[str,
             twins.append(gated)
             subject_rows.append((start, len(phase_rows)))
 
+    aliases = _aliases(subject_rows, phase_rows, b.values)
+    # a twin copies from the subject the kernel evaluates: the plan, or the one it aliases
+    twin = np.array([t if t < 0 or aliases[t] < 0 else aliases[t] for t in twins], np.int64)
     horizon = scenario.scenario.horizon_months
     months = np.arange(horizon, dtype=np.float64)
     discount = (1.0 + scenario.scenario.discount_rate) ** (-months / 12.0)
@@ -220,8 +223,8 @@ def compile_with_labels(scenario: Scenario) -> tuple[Model, list[str], dict[str,
                               np.bool_, np.int64, np.bool_]),
         *_columns(risk_rows, [np.int64] * 5 + [np.bool_]),
         *_columns(subject_rows, [np.int64] * 2),
-        _aliases(subject_rows, phase_rows, b.values),
-        np.array(twins, np.int64),
+        aliases,
+        twin,
         *_columns(phase_rows, [np.int64] * 4 + [np.float64] * 2 + [np.bool_]),
     )
     return model, b.input_names, ungated
