@@ -83,6 +83,39 @@ def test_the_ungated_twin_equals_the_plan_without_gates_in_every_trial():
                                       getattr(alone.outcomes, column)[plain], err_msg=column)
 
 
+OUTCOMES = ("pv_costs", "pv_benefits", "payback", "dpayback", "irr", "started", "band_paths")
+
+
+def assert_same_outcomes(a: roisim.SimulationResult, subject_a: str,
+                         b: roisim.SimulationResult, subject_b: str) -> None:
+    for column in OUTCOMES:
+        np.testing.assert_array_equal(getattr(a.outcomes, column)[a.index(subject_a)],
+                                      getattr(b.outcomes, column)[b.index(subject_b)],
+                                      err_msg=column)
+
+
+def test_a_subjects_outcomes_do_not_depend_on_the_other_subjects():
+    # a phase's cash is computed once per trial for a share of 1 and reused by
+    # every subject that runs it. "late" starts A at month 6 as its first
+    # phase (the setup is paid there); "two phases" runs A at month 6 too, but
+    # as its second phase (no setup): the two must not share.
+    late = '\n[[plans]]\nname = "late"\nphases = [{ initiative = "A", start_month = 6, share = 0.6 }]\n'
+    assert_same_outcomes(plans(pilot("two phases") + late), "late", plans(late), "late")
+    # a whole phase that no other subject runs is added straight to its
+    # subject, with the same arithmetic: the initiative (no fixed line here)
+    # is the same whether a pilot shares its phase or not
+    head = HEAD.replace(", fixed = true", "").format(rate=0.01)
+
+    def run(text: str) -> roisim.SimulationResult:
+        return roisim.simulate(scenario(head + text), trials=20_000, seed=4)
+
+    assert_same_outcomes(run(pilot("two phases")), "A", run(""), "A")
+    # and a phase of a share below 1 is scaled the same way, shared or not
+    more = ('\n[[plans]]\nname = "late, then more"\nphases = [{ initiative = "A", start_month = 6, '
+            'share = 0.6 }, { initiative = "A", start_month = 12, share = 0.4 }]\n')
+    assert_same_outcomes(run(late + more), "late", run(late), "late")
+
+
 def test_keep_and_stop_by_hand():
     never = 'metric = "adoption", at_least = 2'  # adoption never exceeds 1
     result = plans(pilot("keep", never + ', on_fail = "keep"')

@@ -227,15 +227,18 @@ def growth_ratios(m, v, ratios):
 
 
 @inline
-def add_phase(m, j, start, golive, share, first, end, loss, v, vm, ratios, adopt, ones, grow,
-              costs, bens):
-    """Add one phase of initiative ``j`` to the monthly costs and benefits.
+def add_phase(m, j, start, golive, first, end, loss, v, vm, ratios, adopt, ones, grow,
+              fixed_costs, fixed_bens, costs, bens):
+    """Add one phase of initiative ``j``, for a share of 1, to the monthly costs and benefits.
 
     A recurring line pays ``base * monthly[t] * growth**(t - t0) * adoption[t]``
     in its months t0, t0+step, ... before t1, where each factor that does not
     apply is a row of ones; the loop over months is then one multiply-add
     that vectorises, whatever the line's options. ``ratios`` holds each
-    growing line's monthly growth factor (:func:`growth_ratios`).
+    growing line's monthly growth factor (:func:`growth_ratios`). Fixed lines,
+    paid by the initiative's first phase only and whatever its share, go to
+    ``fixed_costs`` and ``fixed_bens``; the others are scaled by the share
+    later (:func:`eval_subject`).
     """
     horizon = m.horizon
     for ln in range(m.ini_line0[j], m.ini_line1[j]):
@@ -245,11 +248,11 @@ def add_phase(m, j, start, golive, share, first, end, loss, v, vm, ratios, adopt
         benefit = m.ln_benefit[ln]
         a = m.ln_amount[ln]
         varies = m.val_m1[a] > m.val_m0[a]
-        scale = (1.0 if fixed else share) * (loss if benefit else 1.0)
+        scale = loss if benefit else 1.0
         base = scale if varies else scale * v[a]
         monthly = vm[a] if varies else ones
         adoption = adopt if m.ln_scale[ln] else ones
-        out = bens if benefit else costs
+        out = (fixed_bens if benefit else fixed_costs) if fixed else (bens if benefit else costs)
         if m.ln_timing[ln] == ONCE:
             t = month_of(start + v[m.ln_month[ln]], horizon)
             if t < end:
@@ -320,9 +323,13 @@ def gate_metric(metric, upto, costs, bens, n_run, run_init, run_golive, run_shar
 @inline
 def eval_subject(m, s, v, vm, ratios, ini_delay, ini_loss, ini_abandon, ini_rcost, curves,
                  ceilings, ramps, costs, bens, adopt, ones, grow, order, starts, run_init,
-                 run_golive, run_share, struck, abandon_at):
+                 run_golive, run_share, struck, abandon_at, phases):
     """Monthly costs and benefits of subject ``s`` in one trial.
 
+    A phase's cash is computed once per trial for a share of 1 and kept in
+    ``phases`` (:func:`add_cached_phase`): a pilot that starts with its
+    initiative and an ungated twin's phases reuse what an earlier subject
+    computed.
     Returns the bit flags of the phases that started and of the gates that failed.
     """
     horizon = m.horizon
@@ -368,18 +375,96 @@ def eval_subject(m, s, v, vm, ratios, ini_delay, ini_loss, ini_abandon, ini_rcos
         golive = start + v[m.ini_golive[j]]
         if first:  # risks strike the first phase of the initiative to start
             golive += ini_delay[j]
-            costs[t_start] += ini_rcost[j] * share
             if ini_abandon[j]:
                 abandon_at[j] = month_of(golive, horizon)
         end = abandon_at[j]
-        fill_adoption(curves[j], ceilings[j], ramps[j], golive, end, adopt)
-        add_phase(m, j, start, golive, share, first, end, ini_loss[j], v, vm, ratios, adopt,
-                  ones, grow, costs, bens)
+        fixed = first and has_fixed_lines(m, j)
+        if n_run == 0 and share == 1.0 and not (fixed or m.ph_shared[p]):
+            # what the cached path below computes, bit for bit (costs still zero,
+            # a share of 1, no fixed lines), without its copies
+            if first:
+                costs[t_start] += ini_rcost[j]
+            fill_adoption(curves[j], ceilings[j], ramps[j], golive, end, adopt)
+            add_phase(m, j, start, golive, first, end, ini_loss[j], v, vm, ratios, adopt, ones,
+                      grow, costs, bens, costs, bens)
+        else:
+            add_cached_phase(m, j, start, golive, share, first, fixed, t_start, end, v, vm, ratios,
+                             ini_loss, ini_rcost, curves, ceilings, ramps, adopt, ones, grow,
+                             phases, costs, bens)
         run_init[n_run] = j
         run_golive[n_run] = golive
         run_share[n_run] = share
         n_run += 1
     return started, failed
+
+
+@inline
+def add_cached_phase(m, j, start, golive, share, first, fixed, t_start, end, v, vm, ratios,
+                     ini_loss, ini_rcost, curves, ceilings, ramps, adopt, ones, grow, phases,
+                     costs, bens):
+    """Add a phase to a subject's cash from its cash for a share of 1 (:func:`cached_phase`).
+
+    That cash is computed once per trial and scaled, so a subject's
+    arithmetic is the same whichever other subjects share the phase. All of
+    it falls in months ``t_start .. end-1``.
+    """
+    e, fresh = cached_phase(j, start, first, end, fixed, t_start, phases)
+    cash = phases[5][e]
+    fc, fb, vc, vb = cash[0], cash[1], cash[2], cash[3]
+    if fresh:
+        if first:
+            vc[t_start] += ini_rcost[j]
+        fill_adoption(curves[j], ceilings[j], ramps[j], golive, end, adopt)
+        add_phase(m, j, start, golive, first, end, ini_loss[j], v, vm, ratios, adopt, ones,
+                  grow, fc, fb, vc, vb)
+    # views from month t_start: indices from 0 vectorise (see add_phase)
+    c, b, pc, pb = costs[t_start:end], bens[t_start:end], vc[t_start:end], vb[t_start:end]
+    for t in range(end - t_start):
+        c[t] += share * pc[t]
+        b[t] += share * pb[t]
+    if fixed:
+        pc, pb = fc[t_start:end], fb[t_start:end]
+        for t in range(end - t_start):
+            c[t] += pc[t]
+            b[t] += pb[t]
+
+
+@inline
+def has_fixed_lines(m, j):
+    """Whether initiative ``j`` has a fixed line (paid by its first phase whatever the share)."""
+    for ln in range(m.ini_line0[j], m.ini_line1[j]):
+        if m.ln_fixed[ln]:
+            return True
+    return False
+
+
+@inline
+def cached_phase(j, start, first, end, fixed, t_start, phases):
+    """Slot of ``phases`` holding the cash of a phase of initiative ``j``: (slot, fresh).
+
+    A phase's cash for a share of 1 depends on its initiative, its start,
+    whether it is the initiative's first phase in the subject (fixed costs and
+    risks) and the month from which the initiative is abandoned, and nothing
+    else of the subject. ``phases`` = (count, initiative, start, first, end,
+    cash) holds those of the trial so far; where none matches, a new slot is
+    cleared in months ``t_start .. end-1`` and returned with ``fresh`` True,
+    to be filled by the caller. The cash has four rows: fixed costs and
+    benefits (cleared only when the phase pays ``fixed`` lines), then costs
+    and benefits per unit of share.
+    """
+    count, p_init, p_start, p_first, p_end, cash = phases
+    for e in range(count[0]):
+        if p_init[e] == j and p_start[e] == start and p_first[e] == first and p_end[e] == end:
+            return e, False
+    e = count[0]
+    count[0] = e + 1
+    p_init[e], p_start[e], p_first[e], p_end[e] = j, start, first, end
+    rows = cash[e]
+    for r in range(0 if fixed else 2, 4):
+        row = rows[r, t_start:end]
+        for t in range(row.size):
+            row[t] = 0.0
+    return e, True
 
 
 @reduction
@@ -652,9 +737,10 @@ def risk_effects(m, x, v, delay, loss, abandon, rcost):
 def workspace(m):
     """Scratch arrays for evaluating trials of model ``m`` (one set per chunk of trials)."""
     n_in, n_val, n_ini, horizon = m.in_kind.size, m.val_const.size, m.ini_golive.size, m.horizon
-    max_ph = 1
+    max_ph, n_ph = 1, 0
     for s in range(m.sb_ph0.size):
         max_ph = max(max_ph, m.sb_ph1[s] - m.sb_ph0[s])
+        n_ph += m.sb_ph1[s] - m.sb_ph0[s]
     return (
         # inputs drawn once, inputs resampled monthly, normal scores of correlated inputs
         np.empty(n_in), np.empty((n_in, horizon)), np.empty(m.co_inputs.size),
@@ -677,17 +763,22 @@ def workspace(m):
         np.empty((n_in, BATCH)), np.empty((n_in, BATCH)), np.empty(horizon),
         # the keys of a batch's trials
         np.empty(BATCH, np.uint64),
+        # the phases' cash of one trial, at most one per phase of every subject
+        (np.zeros(1, np.int64), np.empty(n_ph, np.int64), np.empty(n_ph), np.empty(n_ph, np.bool_),
+         np.empty(n_ph, np.int64), np.empty((n_ph, 4, horizon))),
     )
 
 
 @inline
 def start_trial(m, key, trial, col, xs, x, xm, um, v, vm, ratios, delay, loss, rcost, abandon,
-                ceilings, ramps):
+                ceilings, ramps, phases):
     """One trial's inputs and everything shared by its subjects.
 
     Inputs drawn once come from column ``col`` of the batch ``xs``
-    (:func:`draw_batch`); those resampled monthly are drawn here.
+    (:func:`draw_batch`); those resampled monthly are drawn here. The phases'
+    cash of the trial before (:func:`cached_phase`) is forgotten.
     """
+    phases[0][0] = 0
     draw_inputs(m, trial_key(key, trial), col, xs, x, xm, um)
     eval_values(m, x, v)
     eval_monthly_values(m, v, xm, vm)
@@ -712,13 +803,13 @@ def trial_cash_into(m, key, trial, design, row, s, costs_out, bens_out, ws):
     """:func:`trial_cash` with the scratch arrays ``ws`` (:func:`workspace`)."""
     (x, xm, z, v, vm, costs, bens, adopt, ones, grow, delay, loss, rcost, abandon,
      ceilings, ramps, struck, abandon_at, order, starts, run_init, run_golive,
-     run_share, ratios, ub, xs, um, tkeys) = ws
+     run_share, ratios, ub, xs, um, tkeys, phases) = ws
     draw_batch(m, key, trial - row, trial, trial + 1, design, ub, xs, z, tkeys)
     start_trial(m, key, trial, 0, xs, x, xm, um, v, vm, ratios, delay, loss, rcost, abandon,
-                ceilings, ramps)
+                ceilings, ramps, phases)
     st, fl = eval_subject(m, s, v, vm, ratios, delay, loss, abandon, rcost, m.ini_curve,
                           ceilings, ramps, costs, bens, adopt, ones, grow, order, starts,
-                          run_init, run_golive, run_share, struck, abandon_at)
+                          run_init, run_golive, run_share, struck, abandon_at, phases)
     for t in range(m.horizon):
         costs_out[t] = costs[t]
         bens_out[t] = bens[t]
@@ -745,7 +836,7 @@ def simulate_chunk(m, key, first, lo, hi, design, pv_costs, pv_benefits, payback
     n_band = band_paths.shape[1]
     (x, xm, z, v, vm, costs, bens, adopt, ones, grow, delay, loss, rcost, abandon,
      ceilings, ramps, struck, abandon_at, order, starts, run_init, run_golive,
-     run_share, ratios, ub, xs, um, tkeys) = ws
+     run_share, ratios, ub, xs, um, tkeys, phases) = ws
     nets, single, pos, neg, rate, f, fp, fpp, w, state, lane_irr, copied = lanes
     # IRR searches start at the discount rate, where outcomes() gives the derivatives
     x_rate = -math.log(m.discount[1]) if horizon > 1 else IRR_START
@@ -756,7 +847,7 @@ def simulate_chunk(m, key, first, lo, hi, design, pv_costs, pv_benefits, payback
         for trial in range(g0, g1):
             lane = trial - g0
             start_trial(m, key, trial, trial - b0, xs, x, xm, um, v, vm, ratios, delay, loss,
-                        rcost, abandon, ceilings, ramps)
+                        rcost, abandon, ceilings, ramps, phases)
             for s in range(m.sb_ph0.size):
                 if m.sb_alias[s] >= 0:
                     continue  # identical to an earlier subject: copied below
@@ -770,7 +861,7 @@ def simulate_chunk(m, key, first, lo, hi, design, pv_costs, pv_benefits, payback
                 st, fl = eval_subject(m, s, v, vm, ratios, delay, loss, abandon, rcost,
                                       m.ini_curve, ceilings, ramps, costs, bens, adopt, ones,
                                       grow, order, starts, run_init, run_golive, run_share,
-                                      struck, abandon_at)
+                                      struck, abandon_at, phases)
                 (pv_costs[s, trial], pv_benefits[s, trial], payback[s, trial],
                  dpayback[s, trial], single[s, lane], pos[s, lane], neg[s, lane], fp[s, lane],
                  fpp[s, lane]) = outcomes(costs, bens, m.discount, nets[s, lane])
@@ -855,13 +946,13 @@ def inputs_chunk(m, key, first, lo, hi, design, out, ws):
     """Input values of trials ``lo .. hi-1`` (see :func:`trial_inputs`)."""
     (x, xm, z, v, vm, costs, bens, adopt, ones, grow, delay, loss, rcost, abandon,
      ceilings, ramps, struck, abandon_at, order, starts, run_init, run_golive,
-     run_share, ratios, ub, xs, um, tkeys) = ws
+     run_share, ratios, ub, xs, um, tkeys, phases) = ws
     b0 = lo
     for trial in range(lo, hi):
         row = trial - first
         b0 = next_batch(m, key, first, lo, hi, trial, b0, design, ub, xs, z, tkeys)
         start_trial(m, key, trial, trial - b0, xs, x, xm, um, v, vm, ratios, delay, loss, rcost,
-                    abandon, ceilings, ramps)
+                    abandon, ceilings, ramps, phases)
         for i in range(m.in_kind.size):
             if m.in_monthly[i]:
                 acc = 0.0

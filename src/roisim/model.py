@@ -93,6 +93,8 @@ class Model(NamedTuple):
     ph_gate_lo: np.ndarray
     ph_gate_hi: np.ndarray
     ph_stop: np.ndarray
+    ph_shared: np.ndarray  # bool: another evaluated subject has a phase of the same
+    #                        initiative and start, whose cash may be the same
 
 
 @dataclass
@@ -226,6 +228,7 @@ def compile_with_labels(scenario: Scenario) -> tuple[Model, list[str], dict[str,
         aliases,
         twin,
         *_columns(phase_rows, [np.int64] * 4 + [np.float64] * 2 + [np.bool_]),
+        _shared_phases(subject_rows, phase_rows, aliases, b.values),
     )
     return model, b.input_names, ungated
 
@@ -333,6 +336,29 @@ def _aliases(subjects: list[tuple[int, int]], phases: list[tuple[Any, ...]],
         if alias[s] == s:
             alias[s] = NONE
     return alias
+
+
+def _shared_phases(subjects: list[tuple[int, int]], phases: list[tuple[Any, ...]],
+                   aliases: np.ndarray, values: list[tuple[float, list[int], list[int]]]
+                   ) -> np.ndarray:
+    """For each phase, whether an evaluated subject has another phase with its initiative and start.
+
+    Only such a phase can find its cash already computed in a trial
+    (``_kernels.cached_phase``); the kernel may add the others straight to
+    their subject's cash.
+    """
+    def key(p: int) -> tuple[Any, ...]:
+        init, start = phases[p][:2]
+        return init, values[start][0], tuple(values[start][1]), tuple(values[start][2])
+
+    evaluated = [p for s, (p0, p1) in enumerate(subjects) if aliases[s] < 0 for p in range(p0, p1)]
+    counts: dict[tuple[Any, ...], int] = {}
+    for p in evaluated:
+        counts[key(p)] = counts.get(key(p), 0) + 1
+    shared = np.zeros(len(phases), np.bool_)
+    for p in evaluated:
+        shared[p] = counts[key(p)] > 1
+    return shared
 
 
 def _columns(rows: list[tuple[Any, ...]], dtypes: list[Any]) -> list[np.ndarray]:
