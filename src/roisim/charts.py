@@ -8,6 +8,7 @@ enough that the drawn curves do not move visibly.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -36,8 +37,20 @@ def _sample(values: np.ndarray) -> np.ndarray:
     return values[:CHART_TRIALS]
 
 
+def _subplots(*args: Any, **kwargs: Any) -> Any:
+    """``plt.subplots`` at the resolution the chart is saved at.
+
+    Text is measured for the layout and again for drawing; at one resolution
+    the second measurement comes from matplotlib's cache.
+    """
+    return plt.subplots(*args, dpi=DPI, **kwargs)
+
+
 def _save(fig: plt.Figure, folder: Path, name: str) -> str:
     fig.tight_layout()
+    # the layout is done: without this, savefig would lay the figure out in a
+    # draw of its own before drawing it (a fifth of a chart's time)
+    fig.set_layout_engine(None)
     fig.savefig(folder / name, dpi=DPI)
     plt.close(fig)
     return name
@@ -47,7 +60,7 @@ def roi_histogram(result: SimulationResult, subject: str, folder: Path, name: st
     """Histogram of ROI, with the break-even line and P(loss) in the title."""
     roi = result.trials(subject)["roi"].to_numpy()[:CHART_TRIALS]
     roi = roi[np.isfinite(roi)]
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = _subplots(figsize=(7, 4))
     if roi.size:
         lo, hi = np.quantile(roi, [0.001, 0.999])
         counts, edges = np.histogram(roi[(roi >= lo) & (roi <= hi)], bins=80)
@@ -66,7 +79,7 @@ def roi_histogram(result: SimulationResult, subject: str, folder: Path, name: st
 
 def npv_cdfs(profiles: Profiles, folder: Path, name: str = "npv_cdf.png") -> str:
     """Overlaid NPV distribution functions: the risk profiles side by side."""
-    fig, ax = plt.subplots(figsize=(8, 5))
+    fig, ax = _subplots(figsize=(8, 5))
     probs = np.linspace(0.0, 1.0, 501)
     for subject, npv in profiles.npv.items():
         ax.plot(np.quantile(_sample(npv), probs), probs, lw=1.8, label=subject)
@@ -85,7 +98,7 @@ def payback_curves(profiles: Profiles, folder: Path, name: str = "payback_curve.
     """P(paid back by the end of month t) for every subject; plans drawn solid."""
     horizon = profiles.horizon
     months = np.arange(horizon)
-    fig, ax = plt.subplots(figsize=(8, 5))
+    fig, ax = _subplots(figsize=(8, 5))
     for subject, paid in profiles.payback.items():
         counts = np.bincount(paid[paid >= 0], minlength=horizon)[:horizon]
         style = "-" if subject in profiles.plans else ":"
@@ -104,7 +117,7 @@ def payback_curves(profiles: Profiles, folder: Path, name: str = "payback_curve.
 def risk_return(ranking: pd.DataFrame, currency: str, folder: Path,
                 name: str = "risk_return.png") -> str:
     """Expected npv against CVaR 5% (the mean of the worst 5%), one labelled point per subject."""
-    fig, ax = plt.subplots(figsize=(8, 5.5))
+    fig, ax = _subplots(figsize=(8, 5.5))
     ax.scatter(ranking["cvar5_npv"], ranking["expected_npv"], s=60, color="#4C72B0", zorder=3)
     for subject, row in ranking.iterrows():
         ax.annotate(str(subject), (row["cvar5_npv"], row["expected_npv"]), fontsize=8,
@@ -126,7 +139,7 @@ def prioritisation(ranking: pd.DataFrame, currency: str, folder: Path,
     scored = ranking.dropna(subset=["strategic_impact", "feasibility"])
     if scored.empty:
         return None
-    fig, ax = plt.subplots(figsize=(7, 6))
+    fig, ax = _subplots(figsize=(7, 6))
     value = scored["expected_npv"].clip(lower=0.0)
     size = 80 + 1500 * value / max(float(value.max()), 1.0)
     # points on the same cell are spread a little so all stay visible
@@ -156,7 +169,7 @@ def tornado(table: pd.DataFrame, subject: str, mean_npv: float, currency: str, f
             name: str, top: int = 12) -> str:
     """Mean npv when each input is in its lowest vs highest decile, largest swings on top."""
     rows = table.head(top).iloc[::-1]
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.8))
+    fig, ax = _subplots(figsize=(8, 0.45 * len(rows) + 1.8))
     y = np.arange(len(rows))
     for column, colour, label in (("npv_low_decile", "#C44E52", "input in lowest 10%"),
                                   ("npv_high_decile", "#55A868", "input in highest 10%")):
@@ -177,7 +190,7 @@ def value_of_information(table: pd.DataFrame, currency: str, folder: Path,
     """EVPPI of the inputs worth measuring, against the EVPI."""
     rows = table.head(top).iloc[::-1]
     evpi = float(table["evpi"].iloc[0]) if len(table) else 0.0
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.8))
+    fig, ax = _subplots(figsize=(8, 0.45 * len(rows) + 1.8))
     y = np.arange(len(rows))
     ax.barh(y, rows["evppi"], xerr=1.96 * rows["evppi_se"], color="#8172B2", alpha=0.85,
             capsize=2)
@@ -199,7 +212,7 @@ def convergence(result: SimulationResult, folder: Path, name: str = "convergence
         Target("mean", 0.0, "mean npv")
     profiles = result.profiles()
     frame = trace(profiles.npv, profiles.payback, target)
-    fig, ax = plt.subplots(figsize=(8, 5))
+    fig, ax = _subplots(figsize=(8, 5))
     for subject, rows in frame.groupby("subject", sort=False):
         line, = ax.plot(rows["trials"], rows["estimate"], lw=1.6, label=str(subject))
         ax.fill_between(rows["trials"], rows["estimate"] - rows["half_width"],
@@ -231,7 +244,7 @@ def cash_fan(result: SimulationResult, folder: Path, name: str = "cash_fan.png")
     currency = result.scenario.scenario.currency
     cols = min(3, len(subjects))
     rows = -(-len(subjects) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.8 * rows), squeeze=False,
+    fig, axes = _subplots(rows, cols, figsize=(5.2 * cols, 3.8 * rows), squeeze=False,
                              sharey=True)
     for ax, subject in zip(axes.flat, subjects, strict=False):
         bands = result.bands(subject)
