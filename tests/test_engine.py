@@ -96,6 +96,10 @@ def test_every_example_scenario_runs(path):
     assert list(summary.index) == scenario.subjects
     assert np.isfinite(summary["npv_mean"]).all()
     assert (summary["pv_costs_mean"] > 0).all()
+    # an example's gate decides something: one that (almost) always or never
+    # passes shows little that the plan without it would not
+    gates = result.gates()
+    assert ((gates["p_fail"] > 0.05) & (gates["p_fail"] < 0.9)).all(), gates[["plan", "p_fail"]]
 
 
 def test_the_format_pages_example_loads():
