@@ -36,6 +36,12 @@ def ratios(rows: dict[str, dict]) -> list[str]:
             lines.append(f"{name:30s} {seconds:8.2f} s  {trials / seconds / 1e6:6.2f} M trials/s"
                          f"  {ref['median'] / seconds:5.1f}x faster than numpy "
                          f"({ref['median']:.2f} s)")
+    paired = rows.get("test_paired_ratio")
+    if paired:
+        for name in ("with_irr", "without_irr"):
+            lines.append(f"paired, {name:22s} {paired[f'ratio_{name}']:5.1f}x faster than numpy "
+                         f"(median of pairs; pairs: "
+                         f"{', '.join(f'{r:.1f}x' for r in paired[f'ratios_{name}'])})")
     for name, row in rows.items():
         if row["group"] == "memory":
             lines.append(f"{name:30s} peak {row.get('peak_mb', float('nan')):7.0f} MB for "
