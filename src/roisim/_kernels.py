@@ -330,6 +330,7 @@ def eval_subject(m, s, v, vm, ratios, ini_delay, ini_loss, ini_abandon, ini_rcos
     ``phases`` (:func:`add_cached_phase`): a pilot that starts with its
     initiative and an ungated twin's phases reuse what an earlier subject
     computed.
+
     Returns the bit flags of the phases that started and of the gates that failed.
     """
     horizon = m.horizon
@@ -380,8 +381,9 @@ def eval_subject(m, s, v, vm, ratios, ini_delay, ini_loss, ini_abandon, ini_rcos
         end = abandon_at[j]
         fixed = first and has_fixed_lines(m, j)
         if n_run == 0 and share == 1.0 and not (fixed or m.ph_shared[p]):
-            # what the cached path below computes, bit for bit (costs still zero,
-            # a share of 1, no fixed lines), without its copies
+            # no other subject runs this phase: add it straight to the subject. With
+            # costs still zero, a share of 1 and no fixed lines this is what the
+            # cached path computes, bit for bit, without its copies
             if first:
                 costs[t_start] += ini_rcost[j]
             fill_adoption(curves[j], ceilings[j], ramps[j], golive, end, adopt)
