@@ -379,7 +379,7 @@ def eval_subject(m, s, v, vm, ratios, ini_delay, ini_loss, ini_abandon, ini_rcos
             if ini_abandon[j]:
                 abandon_at[j] = month_of(golive, horizon)
         end = abandon_at[j]
-        fixed = first and has_fixed_lines(m, j)
+        fixed = first and m.ini_fixed[j]
         if n_run == 0 and share == 1.0 and not (fixed or m.ph_shared[p]):
             # no other subject runs this phase: add it straight to the subject. With
             # costs still zero, a share of 1 and no fixed lines this is what the
@@ -429,15 +429,6 @@ def add_cached_phase(m, j, start, golive, share, first, fixed, t_start, end, v, 
         for t in range(end - t_start):
             c[t] += pc[t]
             b[t] += pb[t]
-
-
-@inline
-def has_fixed_lines(m, j):
-    """Whether initiative ``j`` has a fixed line (paid by its first phase whatever the share)."""
-    for ln in range(m.ini_line0[j], m.ini_line1[j]):
-        if m.ln_fixed[ln]:
-            return True
-    return False
 
 
 @inline

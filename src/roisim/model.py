@@ -64,6 +64,7 @@ class Model(NamedTuple):
     ini_line1: np.ndarray
     ini_risk0: np.ndarray
     ini_risk1: np.ndarray
+    ini_fixed: np.ndarray  # bool: has a fixed line (paid by its first phase, whatever the share)
     # cash-flow lines (n_lines,)
     ln_benefit: np.ndarray
     ln_amount: np.ndarray
@@ -172,6 +173,7 @@ def compile_with_labels(scenario: Scenario) -> tuple[Model, list[str], dict[str,
             b.value(ini.adoption.ceiling, f"{at}.adoption.ceiling"),
             b.value(ini.adoption.ramp_months, f"{at}.adoption.ramp_months"),
             line0, len(line_rows), risk0, len(risk_rows),
+            any(row[-1] for row in line_rows[line0:]),
         ))
 
     one = b.value(1.0, "")
@@ -220,7 +222,7 @@ def compile_with_labels(scenario: Scenario) -> tuple[Model, list[str], dict[str,
         *_input_arrays(b),
         *_correlation_arrays(scenario, b),
         *_value_arrays(b),
-        *_columns(ini_rows, [np.int64] * 8),
+        *_columns(ini_rows, [np.int64] * 8 + [np.bool_]),
         *_columns(line_rows, [np.bool_, np.int64, np.int64, np.int64, np.int64, np.int64,
                               np.bool_, np.int64, np.bool_]),
         *_columns(risk_rows, [np.int64] * 5 + [np.bool_]),
@@ -315,6 +317,12 @@ def _value_arrays(b: _Builder) -> list[np.ndarray]:
     return [const, as_int(t0), as_int(t1), as_int(m0), as_int(m1), as_int(terms)]
 
 
+def _value_key(values: list[tuple[float, list[int], list[int]]], i: int) -> tuple[Any, ...]:
+    """What value ``i`` is (its constant and inputs), for comparing values by content."""
+    const, terms, monthly = values[i]
+    return const, tuple(terms), tuple(monthly)
+
+
 def _aliases(subjects: list[tuple[int, int]], phases: list[tuple[Any, ...]],
              values: list[tuple[float, list[int], list[int]]]) -> np.ndarray:
     """For each subject, an earlier subject whose phases are the same, or -1.
@@ -325,8 +333,7 @@ def _aliases(subjects: list[tuple[int, int]], phases: list[tuple[Any, ...]],
     """
     def key(row: tuple[Any, ...]) -> tuple[Any, ...]:
         init, start, share, *gate = row
-        as_value = (lambda i: (values[i][0], tuple(values[i][1]), tuple(values[i][2])))  # noqa: E731
-        return (init, as_value(start), as_value(share), *gate)
+        return (init, _value_key(values, start), _value_key(values, share), *gate)
 
     seen: dict[tuple[Any, ...], int] = {}
     alias = np.full(len(subjects), NONE, np.int64)
@@ -349,7 +356,7 @@ def _shared_phases(subjects: list[tuple[int, int]], phases: list[tuple[Any, ...]
     """
     def key(p: int) -> tuple[Any, ...]:
         init, start = phases[p][:2]
-        return init, values[start][0], tuple(values[start][1]), tuple(values[start][2])
+        return init, _value_key(values, start)
 
     evaluated = [p for s, (p0, p1) in enumerate(subjects) if aliases[s] < 0 for p in range(p0, p1)]
     counts: dict[tuple[Any, ...], int] = {}
