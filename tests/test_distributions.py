@@ -123,7 +123,7 @@ class TestContinuous:
         batched = np.empty_like(u)
         a, b, c = spec.par[0], spec.par[1], spec.par[2]
         rnd.quantiles(spec.kind, a, b, c, spec.ulo, spec.uhi, spec.table_x, table_c, guide, 0,
-                      spec.table_x.size, u, batched)
+                      spec.table_x.size, u, batched, np.empty(u.size, np.int64))
         scalar = [rnd.quantile(spec.kind, a, b, c, spec.ulo, spec.uhi, spec.table_x, table_c,
                                guide, 0, spec.table_x.size, p) for p in u]
         np.testing.assert_array_equal(batched, scalar)
@@ -179,7 +179,7 @@ def test_discrete_batched_quantiles_equal_the_scalar_function(name):
     a, b, c = spec.par[0], spec.par[1], spec.par[2]
     n = spec.table_x.size
     rnd.quantiles(spec.kind, a, b, c, spec.ulo, spec.uhi, spec.table_x, spec.table_c, guide, 0,
-                  n, u, batched)
+                  n, u, batched, np.empty(u.size, np.int64))
     scalar = [rnd.quantile(spec.kind, a, b, c, spec.ulo, spec.uhi, spec.table_x, spec.table_c,
                            guide, 0, n, p) for p in u]
     np.testing.assert_array_equal(batched, scalar)

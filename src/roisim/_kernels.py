@@ -20,7 +20,7 @@ from roisim._random import inline, jit, kernel, ndtr, ndtri, quantiles, reductio
 #: so a change to ``_random.py`` alone would leave these kernels compiled with
 #: the old code; changing this line with it makes numba compile them again. A
 #: test checks it.
-RANDOM_SOURCE = "27537b40ff30751e00136777f64559361a51ef8293793e2a5a487c020ac3f08e"
+RANDOM_SOURCE = "9d2d73e1faa731a777ad0c4995cffe5fbb00ab36fa50f573dc6bb0720e4bba46"
 
 ONCE, MONTHLY, YEARLY = 0, 1, 2
 IMMEDIATE, LINEAR, LOGISTIC = 0, 1, 2
@@ -48,7 +48,7 @@ BATCH = 64
 
 
 @inline
-def draw_batch(m, key, first, lo, hi, design, u, xs, z, tkeys):
+def draw_batch(m, key, first, lo, hi, design, u, xs, z, tkeys, tails):
     """Draw the inputs drawn once per trial for trials ``lo .. hi-1`` into ``xs[i, trial - lo]``.
 
     Uniforms come from the counter-based hash, or from rows ``trial - first``
@@ -56,7 +56,8 @@ def draw_batch(m, key, first, lo, hi, design, u, xs, z, tkeys):
     Correlated inputs have their uniforms mixed through normal scores
     (Gaussian copula), trial by trial; every input then goes through its own
     quantile function, input by input across the batch. ``u`` has the shape
-    of ``xs``; ``z`` holds one trial's normal scores, ``tkeys`` the trials' keys.
+    of ``xs``; ``z`` holds one trial's normal scores, ``tkeys`` the trials' keys,
+    ``tails`` scratch for :func:`roisim._random.quantiles`.
     """
     n = hi - lo
     keys = tkeys[:n]
@@ -88,11 +89,11 @@ def draw_batch(m, key, first, lo, hi, design, u, xs, z, tkeys):
         if not m.in_monthly[i]:
             quantiles(m.in_kind[i], m.in_par[i, 0], m.in_par[i, 1], m.in_par[i, 2], m.in_ulo[i],
                       m.in_uhi[i], m.tab_x, m.tab_c, m.tab_g, m.in_off[i], m.in_len[i],
-                      u[i, :n], xs[i, :n])
+                      u[i, :n], xs[i, :n], tails)
 
 
 @inline
-def next_batch(m, key, first, lo, hi, trial, b0, design, u, xs, z, tkeys):
+def next_batch(m, key, first, lo, hi, trial, b0, design, u, xs, z, tkeys, tails):
     """The first trial of the batch holding ``trial`` of a chunk ``lo .. hi-1``.
 
     Where ``trial`` starts a batch, the batch's inputs are drawn into ``xs``
@@ -100,12 +101,12 @@ def next_batch(m, key, first, lo, hi, trial, b0, design, u, xs, z, tkeys):
     """
     if (trial - lo) % BATCH != 0:
         return b0
-    draw_batch(m, key, first, trial, min(trial + BATCH, hi), design, u, xs, z, tkeys)
+    draw_batch(m, key, first, trial, min(trial + BATCH, hi), design, u, xs, z, tkeys, tails)
     return trial
 
 
 @inline
-def draw_inputs(m, tkey, col, xs, x, xm, um):
+def draw_inputs(m, tkey, col, xs, x, xm, um, tails):
     """One trial's inputs: ``x`` from column ``col`` of the batch ``xs``, ``xm`` drawn month by month."""
     for i in range(m.in_kind.size):
         if m.in_monthly[i]:
@@ -114,7 +115,7 @@ def draw_inputs(m, tkey, col, xs, x, xm, um):
                 um[t] = uniform01(tkey, stream, t)
             quantiles(m.in_kind[i], m.in_par[i, 0], m.in_par[i, 1], m.in_par[i, 2], m.in_ulo[i],
                       m.in_uhi[i], m.tab_x, m.tab_c, m.tab_g, m.in_off[i], m.in_len[i], um,
-                      xm[i])
+                      xm[i], tails)
         else:
             x[i] = xs[i, col]
 
@@ -754,8 +755,8 @@ def workspace(m):
         np.full(m.ln_growth.size, np.nan),
         # a batch's uniforms and inputs drawn once; one input's monthly uniforms
         np.empty((n_in, BATCH)), np.empty((n_in, BATCH)), np.empty(horizon),
-        # the keys of a batch's trials
-        np.empty(BATCH, np.uint64),
+        # the keys of a batch's trials; indices of draws in a normal's tails
+        np.empty(BATCH, np.uint64), np.empty(max(BATCH, horizon), np.int64),
         # the phases' cash of one trial, at most one per phase of every subject
         (np.zeros(1, np.int64), np.empty(n_ph, np.int64), np.empty(n_ph), np.empty(n_ph, np.bool_),
          np.empty(n_ph, np.int64), np.empty((n_ph, 4, horizon))),
@@ -763,8 +764,8 @@ def workspace(m):
 
 
 @inline
-def start_trial(m, key, trial, col, xs, x, xm, um, v, vm, ratios, delay, loss, rcost, abandon,
-                ceilings, ramps, phases):
+def start_trial(m, key, trial, col, xs, x, xm, um, tails, v, vm, ratios, delay, loss, rcost,
+                abandon, ceilings, ramps, phases):
     """One trial's inputs and everything shared by its subjects.
 
     Inputs drawn once come from column ``col`` of the batch ``xs``
@@ -772,7 +773,7 @@ def start_trial(m, key, trial, col, xs, x, xm, um, v, vm, ratios, delay, loss, r
     cash of the trial before (:func:`cached_phase`) is forgotten.
     """
     phases[0][0] = 0
-    draw_inputs(m, trial_key(key, trial), col, xs, x, xm, um)
+    draw_inputs(m, trial_key(key, trial), col, xs, x, xm, um, tails)
     eval_values(m, x, v)
     eval_monthly_values(m, v, xm, vm)
     growth_ratios(m, v, ratios)
@@ -796,10 +797,10 @@ def trial_cash_into(m, key, trial, design, row, s, costs_out, bens_out, ws):
     """:func:`trial_cash` with the scratch arrays ``ws`` (:func:`workspace`)."""
     (x, xm, z, v, vm, costs, bens, adopt, ones, grow, delay, loss, rcost, abandon,
      ceilings, ramps, struck, abandon_at, order, starts, run_init, run_golive,
-     run_share, ratios, ub, xs, um, tkeys, phases) = ws
-    draw_batch(m, key, trial - row, trial, trial + 1, design, ub, xs, z, tkeys)
-    start_trial(m, key, trial, 0, xs, x, xm, um, v, vm, ratios, delay, loss, rcost, abandon,
-                ceilings, ramps, phases)
+     run_share, ratios, ub, xs, um, tkeys, tails, phases) = ws
+    draw_batch(m, key, trial - row, trial, trial + 1, design, ub, xs, z, tkeys, tails)
+    start_trial(m, key, trial, 0, xs, x, xm, um, tails, v, vm, ratios, delay, loss, rcost,
+                abandon, ceilings, ramps, phases)
     st, fl = eval_subject(m, s, v, vm, ratios, delay, loss, abandon, rcost, m.ini_curve,
                           ceilings, ramps, costs, bens, adopt, ones, grow, order, starts,
                           run_init, run_golive, run_share, struck, abandon_at, phases)
@@ -829,18 +830,18 @@ def simulate_chunk(m, key, first, lo, hi, design, pv_costs, pv_benefits, payback
     n_band = band_paths.shape[1]
     (x, xm, z, v, vm, costs, bens, adopt, ones, grow, delay, loss, rcost, abandon,
      ceilings, ramps, struck, abandon_at, order, starts, run_init, run_golive,
-     run_share, ratios, ub, xs, um, tkeys, phases) = ws
+     run_share, ratios, ub, xs, um, tkeys, tails, phases) = ws
     nets, single, pos, neg, rate, f, fp, fpp, w, state, lane_irr, copied = lanes
     # IRR searches start at the discount rate, where outcomes() gives the derivatives
     x_rate = -math.log(m.discount[1]) if horizon > 1 else IRR_START
     b0 = lo
     for g0 in range(lo, hi, LANES):
         g1 = min(g0 + LANES, hi)
-        b0 = next_batch(m, key, first, lo, hi, g0, b0, design, ub, xs, z, tkeys)
+        b0 = next_batch(m, key, first, lo, hi, g0, b0, design, ub, xs, z, tkeys, tails)
         for trial in range(g0, g1):
             lane = trial - g0
-            start_trial(m, key, trial, trial - b0, xs, x, xm, um, v, vm, ratios, delay, loss,
-                        rcost, abandon, ceilings, ramps, phases)
+            start_trial(m, key, trial, trial - b0, xs, x, xm, um, tails, v, vm, ratios, delay,
+                        loss, rcost, abandon, ceilings, ramps, phases)
             for s in range(m.sb_ph0.size):
                 if m.sb_alias[s] >= 0:
                     continue  # identical to an earlier subject: copied below
@@ -939,13 +940,13 @@ def inputs_chunk(m, key, first, lo, hi, design, out, ws):
     """Input values of trials ``lo .. hi-1`` (see :func:`trial_inputs`)."""
     (x, xm, z, v, vm, costs, bens, adopt, ones, grow, delay, loss, rcost, abandon,
      ceilings, ramps, struck, abandon_at, order, starts, run_init, run_golive,
-     run_share, ratios, ub, xs, um, tkeys, phases) = ws
+     run_share, ratios, ub, xs, um, tkeys, tails, phases) = ws
     b0 = lo
     for trial in range(lo, hi):
         row = trial - first
-        b0 = next_batch(m, key, first, lo, hi, trial, b0, design, ub, xs, z, tkeys)
-        start_trial(m, key, trial, trial - b0, xs, x, xm, um, v, vm, ratios, delay, loss, rcost,
-                    abandon, ceilings, ramps, phases)
+        b0 = next_batch(m, key, first, lo, hi, trial, b0, design, ub, xs, z, tkeys, tails)
+        start_trial(m, key, trial, trial - b0, xs, x, xm, um, tails, v, vm, ratios, delay, loss,
+                    rcost, abandon, ceilings, ramps, phases)
         for i in range(m.in_kind.size):
             if m.in_monthly[i]:
                 acc = 0.0
