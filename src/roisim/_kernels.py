@@ -537,12 +537,11 @@ def irr(net, start=IRR_START):
     the flows never change sign or no root is found in range.
     """
     nets = net.reshape((1, net.size))
-    single, pos, neg, x, f, fp, fpp, w, state, out = irr_workspace(1, 1, net.size)
-    single[0, 0], pos[0, 0], neg[0, 0] = one_sign_change(net)
+    pos, neg, x, f, fp, fpp, w, state, out = irr_workspace(1, 1, net.size)
+    _, pos[0, 0], neg[0, 0] = one_sign_change(net)
     x[0, 0] = start
     f[0, 0], fp[0, 0], fpp[0, 0] = npv_at(net, w[0], start)
-    irr_rows(nets, 1, IRR_STEP, single[0], pos[0], neg[0], x[0], f[0], fp[0], fpp[0], w, state,
-             out)
+    irr_rows(nets, 1, IRR_STEP, pos[0], neg[0], x[0], f[0], fp[0], fpp[0], w, state, out)
     return out[0]
 
 
@@ -550,12 +549,12 @@ def irr(net, start=IRR_START):
 def irr_workspace(subjects, rows, horizon):
     """Scratch for :func:`irr_rows`, for ``rows`` searches of each of ``subjects``.
 
-    Per subject and row: the signs of its flows (:func:`one_sign_change`), a
-    rate, and the present value and its derivatives there; per row: discount
-    factors, state and IRR.
+    Per subject and row: whether some flow is > 0 and some < 0, a rate, and
+    the present value and its derivatives there; per row: discount factors,
+    state and IRR.
     """
     return (np.zeros((subjects, rows), np.bool_), np.zeros((subjects, rows), np.bool_),
-            np.zeros((subjects, rows), np.bool_), np.zeros((subjects, rows)),
+            np.zeros((subjects, rows)),
             np.zeros((subjects, rows)), np.zeros((subjects, rows)), np.zeros((subjects, rows)),
             np.zeros((rows, horizon)), np.zeros(rows, np.int64), np.zeros(rows))
 
@@ -572,10 +571,10 @@ def converged(x, x_new, f, fp, step):
 
 
 @inline
-def irr_rows(nets, n, step, single, pos, neg, x, f, fp, fpp, w, state, out):
+def irr_rows(nets, n, step, pos, neg, x, f, fp, fpp, w, state, out):
     """:func:`irr` of the first ``n`` rows of ``nets`` into ``out``.
 
-    Each row comes with its signs (:func:`one_sign_change`), and the monthly
+    Each row comes with whether some flow is > 0 and some < 0, and the monthly
     log-rate ``x`` where its search starts, with the present value and
     derivatives there. Halley's method stops after a relative step below
     ``step`` (:func:`converged`). The rows' searches advance together, one step
@@ -599,8 +598,10 @@ def irr_rows(nets, n, step, single, pos, neg, x, f, fp, fpp, w, state, out):
                 if IRR_LO <= x_new <= IRR_HI:
                     out[k] = math.expm1(12.0 * x_new)
                     state[k] = DONE
-                elif single[k]:
-                    out[k] = np.nan  # the one root lies outside the searched range
+                elif one_sign_change(nets[k])[0]:
+                    # one sign change, one root, and it lies outside the searched range:
+                    # rare, so the signs are checked only here
+                    out[k] = np.nan
                     state[k] = DONE
                 else:
                     state[k] = BRACKET  # another root may lie inside it
@@ -654,12 +655,15 @@ def irr_bracketed(net, w, step):
 
 @reduction
 def present_values(costs, bens, discount, net):
-    """Present values of ``costs`` and ``bens``, and two derivatives of the NPV.
+    """Present values of ``costs`` and ``bens``, two derivatives of the NPV, and its signs.
 
     Fills ``net`` = benefits - costs; the derivatives are in the monthly
-    log-rate, at the discount rate (they start the IRR search there).
+    log-rate, at the discount rate (they start the IRR search there). Also
+    returns whether some net flow is > 0 and some < 0 (else there is no IRR),
+    counted in the same vectorised pass.
     """
     pvc, pvb, d1, d2 = 0.0, 0.0, 0.0, 0.0
+    n_pos, n_neg = 0, 0
     for t in range(costs.size):
         c = bens[t] - costs[t]
         net[t] = c
@@ -668,7 +672,9 @@ def present_values(costs, bens, discount, net):
         cd = c * discount[t]
         d1 -= t * cd
         d2 += t * t * cd
-    return pvc, pvb, d1, d2
+        n_pos += c > 0.0
+        n_neg += c < 0.0
+    return pvc, pvb, d1, d2, n_pos > 0, n_neg > 0
 
 
 @inline
@@ -696,17 +702,16 @@ def outcomes(costs, bens, discount, net):
     """Outcomes of one subject's monthly cash.
 
     Fills ``net`` = benefits - costs. Returns (pv_costs, pv_benefits,
-    payback_month, discounted_payback_month, the net cash changes sign exactly
-    once, some net > 0, some net < 0, and the first and second derivatives of
-    the NPV in the monthly log-rate, which start the IRR search at the discount
-    rate); payback months are -1 where the cumulative cash never stays >= 0.
-    Present values and signs are reductions that vectorise; only the running
-    sums (:func:`paybacks`) are sequential.
+    payback_month, discounted_payback_month, some net > 0, some net < 0, and
+    the first and second derivatives of the NPV in the monthly log-rate, which
+    start the IRR search at the discount rate); payback months are -1 where
+    the cumulative cash never stays >= 0. Present values and signs are
+    reductions that vectorise; only the running sums (:func:`paybacks`) are
+    sequential.
     """
-    pvc, pvb, d1, d2 = present_values(costs, bens, discount, net)
+    pvc, pvb, d1, d2, pos, neg = present_values(costs, bens, discount, net)
     payback, dpayback = paybacks(net, discount)
-    single, pos, neg = one_sign_change(net)
-    return pvc, pvb, payback, dpayback, single, pos, neg, d1, d2
+    return pvc, pvb, payback, dpayback, pos, neg, d1, d2
 
 
 @inline
@@ -831,7 +836,7 @@ def simulate_chunk(m, key, first, lo, hi, design, pv_costs, pv_benefits, payback
     (x, xm, z, v, vm, costs, bens, adopt, ones, grow, delay, loss, rcost, abandon,
      ceilings, ramps, struck, abandon_at, order, starts, run_init, run_golive,
      run_share, ratios, ub, xs, um, tkeys, tails, phases) = ws
-    nets, single, pos, neg, rate, f, fp, fpp, w, state, lane_irr, copied = lanes
+    nets, pos, neg, rate, f, fp, fpp, w, state, lane_irr, copied = lanes
     # IRR searches start at the discount rate, where outcomes() gives the derivatives
     x_rate = -math.log(m.discount[1]) if horizon > 1 else IRR_START
     b0 = lo
@@ -857,7 +862,7 @@ def simulate_chunk(m, key, first, lo, hi, design, pv_costs, pv_benefits, payback
                                       grow, order, starts, run_init, run_golive, run_share,
                                       struck, abandon_at, phases)
                 (pv_costs[s, trial], pv_benefits[s, trial], payback[s, trial],
-                 dpayback[s, trial], single[s, lane], pos[s, lane], neg[s, lane], fp[s, lane],
+                 dpayback[s, trial], pos[s, lane], neg[s, lane], fp[s, lane],
                  fpp[s, lane]) = outcomes(costs, bens, m.discount, nets[s, lane])
                 rate[s, lane] = x_rate
                 f[s, lane] = pv_benefits[s, trial] - pv_costs[s, trial]
@@ -872,8 +877,8 @@ def simulate_chunk(m, key, first, lo, hi, design, pv_costs, pv_benefits, payback
             same = m.sb_alias[s]
             if same < 0:
                 if compute_irr:
-                    irr_rows(nets[s], g1 - g0, KERNEL_IRR_STEP, single[s], pos[s], neg[s],
-                             rate[s], f[s], fp[s], fpp[s], w, state, lane_irr)
+                    irr_rows(nets[s], g1 - g0, KERNEL_IRR_STEP, pos[s], neg[s], rate[s], f[s],
+                             fp[s], fpp[s], w, state, lane_irr)
                 plan = m.sb_twin[s]
                 for trial in range(g0, g1):
                     if not compute_irr:
