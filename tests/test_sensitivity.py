@@ -10,7 +10,7 @@ from conftest import scenario
 from scipy import stats
 
 import roisim
-from roisim.sensitivity import evpi, evppi, sensitivity
+from roisim.sensitivity import evpi, evppi, ranked_order, sensitivity
 
 N = 200_000
 A, B = 3.0, -1.0
@@ -135,3 +135,29 @@ def test_sensitivity_function_on_arrays():
     table = sensitivity(2 * x, pd.DataFrame({"x": x, "y": y}))
     assert table.loc["x", "spearman"] == pytest.approx(1.0)
     assert table.index[0] == "x"
+
+
+@pytest.mark.parametrize("values", [
+    np.array([]), np.array([3.0]), np.zeros(1000),
+    np.random.default_rng(0).normal(size=5000),  # no ties
+    np.random.default_rng(1).integers(0, 5, 5000).astype(float),  # few values, long ties
+    np.round(np.random.default_rng(2).normal(size=20_000), 2),  # many short ties
+    np.where(np.random.default_rng(3).random(3000) < 0.5, -0.0, 0.0),  # -0.0 ties 0.0
+])
+def test_ranked_order_is_the_stable_sort(values):
+    # deciles and ranks break ties in trial order; the fast sort must keep to it
+    np.testing.assert_array_equal(ranked_order(values), np.argsort(values, kind="stable"))
+
+
+def test_evppi_of_two_inputs_differs_by_their_binned_values_alone():
+    # one shuffle estimates the binning bias of every input: with the same
+    # bias, an input and the same input relabelled give the same EVPPI, and a
+    # seed gives the same answer twice
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=40_000)
+    npv = np.vstack([3 * x + rng.normal(size=x.size), rng.normal(size=x.size)])
+    assert evppi(npv, x, seed=5) == evppi(npv, x, seed=5)
+    assert evppi(npv, x, seed=5) == evppi(npv, x, seed=5, order=ranked_order(x))
+    value, se = evppi(npv, x)
+    other, other_se = evppi(npv, 2 * x + 1)  # same order of trials
+    assert (value, se) == (other, other_se)

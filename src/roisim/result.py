@@ -257,6 +257,14 @@ class SimulationResult:
             self._cache["inputs"] = self.inputs(ANALYSIS_TRIALS)
         return self._cache["inputs"]  # type: ignore[return-value]
 
+    def _input_orders(self) -> dict[str, np.ndarray]:
+        """Each analysis input's trials in order of its value (sorted once for both analyses)."""
+        from roisim.sensitivity import input_orders
+
+        if "orders" not in self._cache:
+            self._cache["orders"] = input_orders(self.analysis_inputs())
+        return self._cache["orders"]  # type: ignore[return-value]
+
     def sensitivity(self, subject: str) -> pd.DataFrame:
         """Tornado table of ``subject``'s npv (see :mod:`roisim.sensitivity`).
 
@@ -271,7 +279,8 @@ class SimulationResult:
         if "sensitivity" not in self._cache:
             inputs = self.analysis_inputs()
             self._cache["sensitivity"] = sensitivity_tables(
-                {s: self.npv(s)[: len(inputs)] for s in self.subjects}, inputs)
+                {s: self.npv(s)[: len(inputs)] for s in self.subjects}, inputs,
+                self._input_orders())
         return self._cache["sensitivity"]  # type: ignore[return-value]
 
     def value_of_information(self) -> pd.DataFrame:
@@ -285,7 +294,8 @@ class SimulationResult:
         if "voi" not in self._cache:
             inputs = self.analysis_inputs()
             self._cache["voi"] = value_of_information(
-                {s: self.npv(s)[: len(inputs)] for s in self.subjects}, inputs)
+                {s: self.npv(s)[: len(inputs)] for s in self.subjects}, inputs,
+                self._input_orders())
         return self._cache["voi"].copy()  # type: ignore[attr-defined]
 
     def summary(self) -> pd.DataFrame:

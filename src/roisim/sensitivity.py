@@ -23,9 +23,12 @@ one picks the subject with the highest expected npv (or none).
   with E[npv_s | X] estimated by the mean within equal-count bins of X
   (Sadatsafavi et al. 2013, "one-pass" estimation; at most 50 bins of at
   least 2,000 trials each). Noise in the bin means
-  biases the estimate up; that bias is estimated with X shuffled (where the
-  true EVPPI is 0) and subtracted. The standard error comes from 10
-  independent batches of trials.
+  biases the estimate up; that bias is estimated with the trials in a
+  shuffled order (where the true EVPPI is 0) and subtracted. It depends on
+  the trials and the number of bins, not on the input, so one shuffle serves
+  every input (their EVPPIs then differ by exactly the difference of their
+  binned values). The standard error comes from 10 independent batches of
+  trials.
 """
 
 from __future__ import annotations
@@ -42,17 +45,38 @@ ANALYSIS_TRIALS = 200_000
 BATCHES = 10
 
 
-def _ranked_order(values: np.ndarray) -> np.ndarray:
-    return np.argsort(values, kind="stable")
+def ranked_order(values: np.ndarray) -> np.ndarray:
+    """Trials in order of ``values``, ties in trial order: a stable sort's order.
+
+    numpy's quicksort of floats is several times faster than its stable sort
+    (it is vectorised); where values tie, the tied trials are then put in
+    trial order by sorting the unique keys (run of equal values, trial).
+    """
+    values = np.asarray(values)
+    order = np.argsort(values, kind="quicksort")
+    ranked = values[order]
+    tie = ranked[1:] == ranked[:-1]
+    if not tie.any():
+        return order
+    n = values.size
+    run = np.concatenate(([0], np.cumsum(~tie)))
+    return np.sort(run * n + order) % n
 
 
-def _ranks(order: np.ndarray) -> np.ndarray:
+def input_orders(inputs: pd.DataFrame) -> dict[str, np.ndarray]:
+    """:func:`ranked_order` of every input: sensitivity and value of information share them."""
+    return {name: ranked_order(inputs[name].to_numpy()) for name in inputs.columns}
+
+
+def _centred_ranks(order: np.ndarray) -> np.ndarray:
+    """Ranks 0 .. n-1 of the trials in ``order``, less their mean (n - 1) / 2."""
     ranks = np.empty(order.size)
-    ranks[order] = np.arange(order.size)
+    ranks[order] = np.arange(order.size) - (order.size - 1) / 2.0
     return ranks
 
 
-def sensitivity_tables(npv: Mapping[str, np.ndarray], inputs: pd.DataFrame
+def sensitivity_tables(npv: Mapping[str, np.ndarray], inputs: pd.DataFrame,
+                       orders: Mapping[str, np.ndarray] | None = None
                        ) -> dict[str, pd.DataFrame]:
     """Tornado tables of every subject, inputs sorted by |swing| (largest first).
 
@@ -62,25 +86,31 @@ def sensitivity_tables(npv: Mapping[str, np.ndarray], inputs: pd.DataFrame
         Each subject's npv per trial [currency].
     inputs : DataFrame, shape (n_trials, n_inputs)
         Each trial's input values (``SimulationResult.inputs``).
+    orders : mapping of input to ndarray of int, optional
+        Each input's :func:`ranked_order`, where already known.
 
     Notes
     -----
     Ranks break ties in trial order, so an input with few distinct values (a
-    risk that strikes or not) still splits into exact deciles.
+    risk that strikes or not) still splits into exact deciles. The ranks of
+    n trials are then 0 .. n-1 whatever the input, so Spearman's correlation
+    is one dot product of centred ranks over their common sum of squares.
     """
     n = len(inputs)
     k = max(1, n // 10)
-    npv_ranks = {s: _ranks(_ranked_order(v)) for s, v in npv.items()}
+    orders = input_orders(inputs) if orders is None else orders
+    npv_ranks = {s: _centred_ranks(ranked_order(v)) for s, v in npv.items()}
+    rank_ss = n * (n * n - 1.0) / 12.0  # sum of squared centred ranks
     rows: dict[str, list[dict[str, float | str]]] = {s: [] for s in npv}
     for name in inputs.columns:
         x = inputs[name].to_numpy()
-        order = _ranked_order(x)
-        x_ranks = _ranks(order)
+        order = orders[name]
+        x_ranks = _centred_ranks(order)
         constant = x.min() == x.max()
         for subject, values in npv.items():
             low, high = float(values[order[:k]].mean()), float(values[order[-k:]].mean())
             flat = constant or values.min() == values.max()
-            rho = 0.0 if flat else float(np.corrcoef(x_ranks, npv_ranks[subject])[0, 1])
+            rho = 0.0 if flat else float(np.dot(x_ranks, npv_ranks[subject])) / rank_ss
             rows[subject].append({"input": name, "npv_low_decile": low,
                                   "npv_high_decile": high, "swing": high - low,
                                   "spearman": rho})
@@ -113,50 +143,91 @@ def evpi(npv: Mapping[str, np.ndarray]) -> tuple[float, float, str]:
     return float(gain.mean()), se, (names[best] if means[best] > 0 else "none")
 
 
-def _evppi_binned(matrix: np.ndarray, order: np.ndarray, n_bins: int) -> float:
-    """Binned one-pass EVPPI with trials taken in ``order`` (no bias correction)."""
-    edges = np.linspace(0, order.size, n_bins + 1).astype(np.int64)
-    sums = np.add.reduceat(matrix[:, order], edges[:-1], axis=1)  # (n_subjects, n_bins)
-    best = np.maximum(sums.max(axis=0), 0.0)  # n_b * max(0, max_s mean) per bin
-    baseline = max(0.0, float(matrix.mean(axis=1).max()))
-    return float(best.sum()) / order.size - baseline
+def _n_bins(n: int) -> int:
+    """Bins of EVPPI for n trials: at most 50, of at least 2,000 trials each."""
+    return int(min(50, max(2, n // 2000)))
 
 
-def evppi(matrix: np.ndarray, x: np.ndarray, *, seed: int = 0) -> tuple[float, float]:
+def _binned(rows: np.ndarray, order: np.ndarray) -> tuple[float, list[float]]:
+    """E over equal-count bins of max(0, max_s mean npv in the bin), trials taken in ``order``.
+
+    ``rows`` (n_trials, n_subjects) holds each trial's npvs in one row, so
+    that gathering a trial reads one cache line. Returns the value for all
+    the trials and for each batch of them, whose trials keep their order.
+    """
+    def best(part: np.ndarray, n_bins: int) -> float:
+        edges = np.linspace(0, part.shape[0], n_bins + 1).astype(np.int64)
+        sums = np.add.reduceat(part, edges[:-1], axis=0)  # (n_bins, n_subjects)
+        return float(np.maximum(sums.max(axis=1), 0.0).sum()) / part.shape[0]
+
+    n = rows.shape[0]
+    ranked = np.take(rows, order, axis=0)  # several times faster than rows[order]
+    size = n // BATCHES
+    if size <= 1:
+        return best(ranked, _n_bins(n)), []
+    # the trials of each batch side by side, in order: a stable sort on the
+    # batch number (a radix sort of small integers)
+    batch_of = np.minimum(order // size, BATCHES).astype(np.int8)
+    grouped = np.take(ranked, np.argsort(batch_of, kind="stable"), axis=0)
+    return best(ranked, _n_bins(n)), [best(grouped[b * size:(b + 1) * size], _n_bins(size))
+                                      for b in range(BATCHES)]
+
+
+def binning_bias(matrix: np.ndarray, *, seed: int = 0) -> tuple[float, list[float]]:
+    """What binning noise adds to EVPPI: :func:`_binned` of the trials in a shuffled order.
+
+    For all the trials of ``matrix`` (n_subjects, n_trials) and for each of
+    the batches that give EVPPI's standard error; the same for every input.
+    A random order of all the trials is a random order of each batch's.
+    """
+    return _shuffled(np.ascontiguousarray(matrix.T), seed)
+
+
+def _shuffled(rows: np.ndarray, seed: int) -> tuple[float, list[float]]:
+    return _binned(rows, np.random.default_rng(seed).permutation(rows.shape[0]))
+
+
+def _evppi(rows: np.ndarray, order: np.ndarray, bias: tuple[float, list[float]]
+           ) -> tuple[float, float]:
+    """:func:`evppi` of the input whose :func:`ranked_order` is ``order``, with ``rows`` = npv.T."""
+    whole, batches = _binned(rows, order)
+    corrected = [value - shift for value, shift in zip(batches, bias[1], strict=True)]
+    se = float(np.std(corrected, ddof=1)) / math.sqrt(BATCHES) if corrected else math.nan
+    return whole - bias[0], se
+
+
+def evppi(matrix: np.ndarray, x: np.ndarray, *, seed: int = 0,
+          order: np.ndarray | None = None,
+          bias: tuple[float, list[float]] | None = None) -> tuple[float, float]:
     """EVPPI of one input (bias-corrected) and its standard error.
 
     ``matrix`` has shape (n_subjects, n_trials): npv of each action per trial.
-    Binning a shuffled order of the trials estimates the bias of binning noise
-    (the true EVPPI of a shuffled input is 0).
+    ``order`` is ``x``'s :func:`ranked_order` and ``bias`` the
+    :func:`binning_bias` of ``matrix``, computed here (with ``seed``) unless
+    given. EVPPI = E_X[max(0, max_s E[npv_s | X])] - max(0, max_s E[npv_s]):
+    the second term is the same for X and for the shuffled trials, so it
+    cancels in the difference.
     """
-    n = x.size
-    rng = np.random.default_rng(seed)
-
-    def corrected(m: np.ndarray, values: np.ndarray) -> float:
-        bins = int(min(50, max(2, values.size // 2000)))
-        return _evppi_binned(m, _ranked_order(values), bins) - \
-            _evppi_binned(m, rng.permutation(values.size), bins)
-
-    value = corrected(matrix, x)
-    size = n // BATCHES
-    batch = [corrected(matrix[:, b * size:(b + 1) * size], x[b * size:(b + 1) * size])
-             for b in range(BATCHES)] if size > 1 else []
-    se = float(np.std(batch, ddof=1)) / math.sqrt(BATCHES) if batch else math.nan
-    return value, se
+    rows = np.ascontiguousarray(matrix.T)
+    order = ranked_order(x) if order is None else order
+    return _evppi(rows, order, _shuffled(rows, seed) if bias is None else bias)
 
 
-def value_of_information(npv: Mapping[str, np.ndarray], inputs: pd.DataFrame) -> pd.DataFrame:
+def value_of_information(npv: Mapping[str, np.ndarray], inputs: pd.DataFrame,
+                         orders: Mapping[str, np.ndarray] | None = None) -> pd.DataFrame:
     """EVPPI of every input, sorted (what to measure next), with the EVPI alongside.
 
     Columns: evppi, evppi_se, evppi_share (of the EVPI), and the scalars
-    evpi, evpi_se and default_choice (the same on every row).
+    evpi, evpi_se and default_choice (the same on every row). ``orders``
+    holds each input's :func:`ranked_order` where already known.
     """
-    names = list(npv)
-    matrix = np.vstack([npv[s] for s in names])
     total, total_se, choice = evpi(npv)
+    orders = input_orders(inputs) if orders is None else orders
+    npv_rows = np.column_stack([npv[s] for s in npv])  # (n_trials, n_subjects)
+    bias = _shuffled(npv_rows, 0)
     rows = []
-    for i, name in enumerate(inputs.columns):
-        value, se = evppi(matrix, inputs[name].to_numpy(), seed=i)
+    for name in inputs.columns:
+        value, se = _evppi(npv_rows, orders[name], bias)
         rows.append({"input": name, "evppi": value, "evppi_se": se})
     table = pd.DataFrame(rows)
     # differences of equal sums leave rounding noise around 0: show it as 0
