@@ -7,6 +7,11 @@ enough that the drawn curves do not move visibly.
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -267,18 +272,91 @@ def cash_fan(result: SimulationResult, folder: Path, name: str = "cash_fan.png")
     return _save(fig, folder, name)
 
 
-def write_charts(result: SimulationResult, folder: Path) -> list[str]:
-    """Every chart of a run, as PNG files in ``folder``."""
+def chart_jobs(result: SimulationResult, folder: Path) -> list[Callable[[], list[str]]]:
+    """Every chart of a run as a job that draws it and returns the files written."""
     from roisim.output import slug
 
-    files = [roi_histogram(result, s, folder, f"roi_hist_{slug(s)}.png")
-             for s in result.subjects]
-    files += comparison_charts(result.profiles(), result.ranking(), folder)
-    files.append(cash_fan(result, folder))
     currency = result.scenario.scenario.currency
-    for subject, table in result.sensitivity_tables().items():
-        files.append(tornado(table, subject, float(result.npv(subject).mean()), currency,
-                             folder, f"tornado_{slug(subject)}.png"))
-    files.append(value_of_information(result.value_of_information(), currency, folder))
-    files.append(convergence(result, folder))
-    return files
+    jobs: list[Callable[[], list[str]]] = [
+        partial(lambda s, n: [roi_histogram(result, s, folder, n)], s, f"roi_hist_{slug(s)}.png")
+        for s in result.subjects]
+    jobs.append(lambda: comparison_charts(result.profiles(), result.ranking(), folder))
+    jobs.append(lambda: [cash_fan(result, folder)])
+    jobs += [partial(lambda s, t: [tornado(t, s, float(result.npv(s).mean()), currency, folder,
+                                           f"tornado_{slug(s)}.png")], subject, table)
+             for subject, table in result.sensitivity_tables().items()]
+    jobs.append(lambda: [value_of_information(result.value_of_information(), currency, folder)])
+    jobs.append(lambda: [convergence(result, folder)])
+    return jobs
+
+
+def write_charts(result: SimulationResult, folder: Path, workers: int = 1) -> list[str]:
+    """Every chart of a run, as PNG files in ``folder``.
+
+    With ``workers`` > 1 on Linux, the charts are shared among that many
+    processes (this one and forked copies of it): matplotlib draws in one
+    thread, and a run's charts do not depend on one another. What the charts
+    read from ``result`` that it computes once and keeps (the ranking, and
+    the input values behind the tornados and EVPPI, which numba recomputes
+    with threads a forked process must not start) is computed first, here,
+    so that the copies only draw.
+    """
+    result.ranking(), result.value_of_information()
+    jobs = chart_jobs(result, folder)  # ranks the inputs for the tornados
+    workers = min(workers, len(jobs))
+    if workers <= 1 or sys.platform != "linux":
+        return [name for job in jobs for name in job()]
+    children = [_fork_worker(jobs[k::workers]) for k in range(1, workers)]
+    try:
+        names = [name for job in jobs[0::workers] for name in job()]
+        while children:
+            pid, reader = children[0]
+            with reader:
+                answer = reader.read()
+            children.pop(0)  # it has answered: only waiting for it is left
+            names += _answer(answer, os.waitpid(pid, 0)[1])
+    except BaseException:
+        for pid, reader in children:  # interrupted, or a chart failed: end the others
+            reader.close()
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        raise
+    return names
+
+
+def _fork_worker(jobs: list[Callable[[], list[str]]]) -> tuple[int, Any]:
+    """Run ``jobs`` in a forked copy of this process; (its pid, the pipe its answer comes on).
+
+    The answer is the names of the files written, one a line, or the error
+    that stopped it, after a first line "error".
+    """
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the copy: draw, answer, and leave without running any exit handler
+        code = 1
+        try:
+            os.close(read_end)
+            # Ctrl-C reaches the whole process group: only the parent unwinds
+            # (and cleans up); SIGTERM ends a copy at once
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            try:
+                answer = "\n".join(name for job in jobs for name in job())
+                code = 0
+            except Exception as exc:  # reported by the parent, which raises it
+                answer = f"error\n{type(exc).__name__}: {exc}"
+            with os.fdopen(write_end, "w") as pipe:
+                pipe.write(answer)
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    return pid, os.fdopen(read_end)
+
+
+def _answer(answer: str, status: int) -> list[str]:
+    """The files a forked worker wrote (:func:`_fork_worker`); raises its error if it failed."""
+    lines = answer.splitlines()
+    if status != 0 or lines[:1] == ["error"]:
+        raise RuntimeError("drawing charts failed: "
+                           + ("\n".join(lines[1:]) or f"worker exit status {status}"))
+    return lines

@@ -68,7 +68,7 @@ def write_results(result: SimulationResult, out: str | Path, *, charts: bool = T
         if charts:
             from roisim.charts import write_charts
 
-            files += write_charts(result, work)
+            files += write_charts(result, work, workers=result.threads)
         info = build_manifest(result, files, manifest or {})
         (work / "manifest.json").write_text(json.dumps(info, indent=2) + "\n")
         _swap_into_place(work, final)
