@@ -143,6 +143,8 @@ def test_sensitivity_function_on_arrays():
     np.random.default_rng(1).integers(0, 5, 5000).astype(float),  # few values, long ties
     np.round(np.random.default_rng(2).normal(size=20_000), 2),  # many short ties
     np.where(np.random.default_rng(3).random(3000) < 0.5, -0.0, 0.0),  # -0.0 ties 0.0
+    np.where(np.random.default_rng(5).random(3000) < 0.3, np.nan,
+             np.random.default_rng(6).integers(0, 3, 3000)),  # NaNs last, in trial order
 ])
 def test_ranked_order_is_the_stable_sort(values):
     # deciles and ranks break ties in trial order; the fast sort must keep to it

@@ -56,6 +56,8 @@ def ranked_order(values: np.ndarray) -> np.ndarray:
     order = np.argsort(values, kind="quicksort")
     ranked = values[order]
     tie = ranked[1:] == ranked[:-1]
+    if ranked.dtype.kind == "f":  # NaNs, sorted last, tie with one another
+        tie |= np.isnan(ranked[1:]) & np.isnan(ranked[:-1])
     if not tie.any():
         return order
     n = values.size
