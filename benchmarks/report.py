@@ -48,6 +48,14 @@ def ratios(rows: dict[str, dict]) -> list[str]:
                          f"{row['trials']:,} trials ({row.get('seconds', float('nan')):.1f} s)")
         if row["group"] == "startup":
             lines.append(f"{name:30s} {row['median']:8.2f} s as a whole process")
+    serial, parallel = rows.get("test_charts[1]"), rows.get("test_charts[2]")
+    if serial and parallel:
+        lines.append(f"charts of the bakery: {serial['median']:.2f} s in one process, "
+                     f"{parallel['median']:.2f} s in two ({serial['median'] / parallel['median']:.1f}x)")
+    if "test_tables_and_parquet" in rows:
+        row = rows["test_tables_and_parquet"]
+        lines.append(f"tables and trials.parquet of the e-commerce example: {row['median']:.2f} s "
+                     f"for {row['trials']:,} trials")
     for name, row in rows.items():
         if row["group"] == "designs":
             lines.append(f"{name:55s} se of mean npv: random {row['se_random']:9.1f}  "

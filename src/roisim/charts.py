@@ -280,7 +280,12 @@ def chart_jobs(result: SimulationResult, folder: Path) -> list[Callable[[], list
     jobs: list[Callable[[], list[str]]] = [
         partial(lambda s, n: [roi_histogram(result, s, folder, n)], s, f"roi_hist_{slug(s)}.png")
         for s in result.subjects]
-    jobs.append(lambda: comparison_charts(result.profiles(), result.ranking(), folder))
+    # comparison_charts' charts one by one: jobs of about the same size share out evenly
+    jobs += [lambda: [npv_cdfs(result.profiles(), folder)],
+             lambda: [payback_curves(result.profiles(), folder)],
+             lambda: [risk_return(result.ranking(), currency, folder)],
+             lambda: [name for name in [prioritisation(result.ranking(), currency, folder)]
+                      if name]]
     jobs.append(lambda: [cash_fan(result, folder)])
     jobs += [partial(lambda s, t: [tornado(t, s, float(result.npv(s).mean()), currency, folder,
                                            f"tornado_{slug(s)}.png")], subject, table)
