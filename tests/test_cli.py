@@ -163,3 +163,19 @@ def test_read_only_output_location_exits_1(tmp_path):
     assert proc.returncode == 1
     assert f"cannot write results to {target}" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_compare_redraws_the_comparison_from_saved_results(bakery_run, tmp_path):
+    # from trials.parquet alone, the same comparison and ranking as the run wrote
+    _, folder = bakery_run
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    written = {name: (copy / name).read_bytes() for name in ("comparison.csv", "ranking.csv")}
+    for name in (*written, "npv_cdf.png", "risk_return.png"):
+        (copy / name).unlink()
+    proc = roisim("compare", str(copy))
+    assert proc.returncode == 0, proc.stderr
+    assert {name: (copy / name).read_bytes() for name in written} == written
+    assert (copy / "npv_cdf.png").stat().st_size > 0 and (copy / "risk_return.png").is_file()
+    bad = roisim("compare", str(tmp_path / "nothing"))
+    assert bad.returncode == 2 and "not a result folder" in bad.stderr

@@ -237,10 +237,18 @@ def convergence(result: SimulationResult, folder: Path, name: str = "convergence
 
 def comparison_charts(profiles: Profiles, ranking: pd.DataFrame, folder: Path) -> list[str]:
     """The charts that compare subjects: risk profiles, payback, risk-return, priorities."""
-    files = [npv_cdfs(profiles, folder), payback_curves(profiles, folder),
-             risk_return(ranking, profiles.currency, folder)]
-    matrix = prioritisation(ranking, profiles.currency, folder)
-    return files + ([matrix] if matrix else [])
+    return [name for job in comparison_jobs(profiles, ranking, folder) for name in job()]
+
+
+def comparison_jobs(profiles: Profiles, ranking: pd.DataFrame, folder: Path
+                    ) -> list[Callable[[], list[str]]]:
+    """:func:`comparison_charts` as one job per chart (see :func:`chart_jobs`)."""
+    currency = profiles.currency
+    return [lambda: [npv_cdfs(profiles, folder)],
+            lambda: [payback_curves(profiles, folder)],
+            lambda: [risk_return(ranking, currency, folder)],
+            # no chart where no subject is scored
+            lambda: [name for name in [prioritisation(ranking, currency, folder)] if name]]
 
 
 def cash_fan(result: SimulationResult, folder: Path, name: str = "cash_fan.png") -> str:
@@ -280,12 +288,8 @@ def chart_jobs(result: SimulationResult, folder: Path) -> list[Callable[[], list
     jobs: list[Callable[[], list[str]]] = [
         partial(lambda s, n: [roi_histogram(result, s, folder, n)], s, f"roi_hist_{slug(s)}.png")
         for s in result.subjects]
-    # comparison_charts' charts one by one: jobs of about the same size share out evenly
-    jobs += [lambda: [npv_cdfs(result.profiles(), folder)],
-             lambda: [payback_curves(result.profiles(), folder)],
-             lambda: [risk_return(result.ranking(), currency, folder)],
-             lambda: [name for name in [prioritisation(result.ranking(), currency, folder)]
-                      if name]]
+    # the comparison charts one by one: jobs of about the same size share out evenly
+    jobs += comparison_jobs(result.profiles(), result.ranking(), folder)
     jobs.append(lambda: [cash_fan(result, folder)])
     jobs += [partial(lambda s, t: [tornado(t, s, float(result.npv(s).mean()), currency, folder,
                                            f"tornado_{slug(s)}.png")], subject, table)
