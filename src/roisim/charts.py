@@ -63,7 +63,7 @@ def _save(fig: plt.Figure, folder: Path, name: str) -> str:
 
 def roi_histogram(result: SimulationResult, subject: str, folder: Path, name: str) -> str:
     """Histogram of ROI, with the break-even line and P(loss) in the title."""
-    roi = result.trials(subject)["roi"].to_numpy()[:CHART_TRIALS]
+    roi = result.roi(subject)[:CHART_TRIALS]
     roi = roi[np.isfinite(roi)]
     fig, ax = _subplots(figsize=(7, 4))
     if roi.size:

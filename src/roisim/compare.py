@@ -57,8 +57,8 @@ def pairwise(npv: Mapping[str, np.ndarray]) -> pd.DataFrame:
     """
     names = list(npv)
     # each subject's quantiles once, not once per pair: a thousand of them cost
-    # as much as sorting the sample
-    quantiles = {name: dominance_quantiles(npv[name]) for name in names}
+    # as much as sorting the sample (and none where there is no pair)
+    quantiles = {name: dominance_quantiles(npv[name]) for name in names} if len(names) > 1 else {}
     rows = []
     for a in names:
         for b in names:
