@@ -216,8 +216,10 @@ def run(
                                      sampling=sampling, until=until, within=within,
                                      progress=update)
             close()
-            folder = write_results(result, out_dir, charts=charts,
-                                   manifest={"command": _command_line()})
+            # tables, trials.parquet and charts: seconds for millions of trials
+            with err.status(f"writing the results of {path.name}..."):
+                folder = write_results(result, out_dir, charts=charts,
+                                       manifest={"command": _command_line()})
         except (KeyboardInterrupt, Terminated) as exc:
             close()
             err.print(f"interrupted: results for {path} left as they were", highlight=False)
