@@ -177,3 +177,17 @@ def test_payback_probabilities_and_zero_cost_roi():
     assert summary["roi_undefined"] == 100 and summary["roi_n"] == 0
     assert summary["p_payback_within_12"] == 1.0  # never negative: paid back at month 0
     assert summary["payback_month_p50"] == 0
+
+
+@pytest.mark.parametrize("method", ["linear", "inverted_cdf"])
+def test_sorted_quantiles_are_numpys(method):
+    # the summary sorts once and reads its percentiles off the sorted values
+    from roisim.metrics import sorted_quantiles
+
+    rng = np.random.default_rng(8)
+    probs = np.concatenate([[0.0, 0.05, 0.5, 0.95, 1.0], rng.random(30)])
+    for n in [*range(1, 40), 1000, 1001, 54_321]:
+        values = np.sort(np.round(rng.normal(size=n) * 10, n % 3))  # with ties
+        got = sorted_quantiles(values, probs, order_statistic=method == "inverted_cdf")
+        np.testing.assert_allclose(got, np.quantile(values, probs, method=method), rtol=1e-15,
+                                   atol=0)

@@ -95,9 +95,13 @@ def describe(values: np.ndarray, name: str, *, months: bool = False,
     qs = np.array(PERCENTILES, dtype=np.float64) / 100.0
     half = Z * np.sqrt(qs * (1.0 - qs) / n)
     wanted = np.concatenate([qs, np.clip(qs - half, 0.0, 1.0), np.clip(qs + half, 0.0, 1.0)])
-    method = "inverted_cdf" if months else "linear"
-    got = np.quantile(ranked, wanted, method=method,
-                      overwrite_input=scratch or ranked is not values)
+    # one sort (numpy's is vectorised) costs less than selecting 21 order
+    # statistics by partition: 2.3x less for float64, 4.5x for float32
+    if scratch or ranked is not values:
+        ranked.sort()
+    else:
+        ranked = np.sort(ranked)
+    got = sorted_quantiles(ranked, wanted, order_statistic=months)
     k = len(PERCENTILES)
     for i, q in enumerate(PERCENTILES):
         row[f"{name}_p{q}"] = float(got[i])
@@ -105,6 +109,32 @@ def describe(values: np.ndarray, name: str, *, months: bool = False,
         # an interval reaching "never" (inf) has no finite width
         row[f"{name}_p{q}_se"] = (hi - lo) / (2 * Z) if math.isfinite(hi) else math.inf
     return row
+
+
+def sorted_quantiles(ordered: np.ndarray, probs: np.ndarray, *,
+                     order_statistic: bool = False) -> np.ndarray:
+    """Quantiles at ``probs`` of an ascending array, as ``np.quantile`` defines them.
+
+    The default is numpy's "linear" method (Hyndman & Fan's 7th, with its
+    interpolation formula); ``order_statistic`` gives "inverted_cdf" (the
+    smallest value whose empirical distribution function reaches p), which
+    keeps months whole. ``np.quantile`` would select the order statistics
+    again, by partition, from an array that is already sorted.
+    """
+    n = ordered.size
+    if order_statistic:
+        return ordered[np.clip(np.ceil(probs * n).astype(np.int64) - 1, 0, n - 1)]
+    virtual = (n - 1) * probs
+    previous = np.floor(virtual)
+    gamma = virtual - previous
+    lo = previous.astype(np.int64)
+    hi = lo + 1
+    lo[virtual >= n - 1] = hi[virtual >= n - 1] = n - 1
+    lo[virtual < 0] = hi[virtual < 0] = 0
+    a, b = ordered[lo], ordered[hi]
+    diff = b - a
+    # numpy's interpolation: from the nearer end, so that gamma = 1 gives b exactly
+    return np.where(gamma >= 0.5, b - diff * (1 - gamma), a + diff * gamma)
 
 
 def probability(hits: np.ndarray, name: str) -> dict[str, float]:
