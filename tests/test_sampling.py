@@ -11,7 +11,7 @@ from scipy import stats
 
 import roisim
 from roisim import engine
-from roisim.convergence import estimate, parse_target
+from roisim.convergence import estimate, parse_target, trace
 from roisim.sampling import DESIGN_BLOCK
 
 TEXT = """
@@ -118,3 +118,20 @@ def test_unknown_target():
     with pytest.raises(ValueError, match=r"unknown statistic 'median'; expected one of: "
                                          r"'mean npv', 'P\(npv<0\)'"):
         parse_target("median")
+
+
+@pytest.mark.parametrize("statistic", ["mean npv", "p5 npv", "P(npv<0)"])
+def test_the_convergence_trace_is_the_estimate_on_each_prefix(statistic):
+    # the chart's running mean is merged stretch by stretch; it must be the
+    # statistic computed afresh on the first n trials, for every n shown
+    rng = np.random.default_rng(9)
+    npv = {"a": rng.normal(5e4, 3e4, 300_000), "b": rng.lognormal(8.0, 1.0, 300_000) - 4e3}
+    payback = {name: np.zeros(values.size, np.int16) for name, values in npv.items()}
+    target = parse_target(statistic)
+    frame = trace(npv, payback, target)
+    assert len(frame) == 2 * frame["trials"].nunique() > 40
+    for row in frame.itertuples():
+        value, half = estimate(target, npv[row.subject][:row.trials],
+                               payback[row.subject][:row.trials])
+        assert row.estimate == pytest.approx(value, rel=1e-12, abs=1e-12)
+        assert row.half_width == pytest.approx(half, rel=1e-12)

@@ -96,8 +96,37 @@ def trace(npv: dict[str, np.ndarray], payback: dict[str, np.ndarray], target: Ta
     counts = np.unique(np.geomspace(min(1000, n), n, points).astype(np.int64))
     rows = []
     for subject, values in npv.items():
-        for count in counts:
-            value, half = estimate(target, values[:count], payback[subject][:count])
-            rows.append({"subject": subject, "trials": int(count), "estimate": value,
-                         "half_width": half})
+        if target.kind == "mean":
+            estimates = _running_means(values, counts)
+        else:
+            estimates = [estimate(target, values[:count], payback[subject][:count])
+                         for count in counts]
+        rows += [{"subject": subject, "trials": int(count), "estimate": value,
+                  "half_width": half} for count, (value, half) in zip(counts, estimates,
+                                                                       strict=True)]
     return pd.DataFrame(rows)
+
+
+def _running_means(values: np.ndarray, counts: np.ndarray) -> list[tuple[float, float]]:
+    """:func:`estimate` of the mean on the first ``count`` values, for each of ``counts``.
+
+    One pass: each stretch between two counts is summarised (count, mean, sum
+    of squared deviations) and merged into the running one (Chan, Golub &
+    LeVeque's update), instead of every prefix being read again.
+    """
+    out = []
+    n, mean, m2, start = 0, 0.0, 0.0, 0
+    for count in counts:
+        part = values[start:count]
+        k = part.size
+        if k:
+            part_mean = float(part.mean())
+            part_m2 = float(part.var()) * k
+            total = n + k
+            delta = part_mean - mean
+            mean += delta * k / total
+            m2 += part_m2 + delta * delta * n * k / total
+            n, start = total, count
+        sd = math.sqrt(m2 / (n - 1)) if n > 1 else math.inf
+        out.append((mean, Z * sd / math.sqrt(n)))
+    return out
