@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import warnings
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -340,7 +341,12 @@ def _fork_worker(jobs: list[Callable[[], list[str]]]) -> tuple[int, Any]:
     that stopped it, after a first line "error".
     """
     read_end, write_end = os.pipe()
-    pid = os.fork()
+    with warnings.catch_warnings():
+        # Python 3.12+ warns on fork with other threads alive (numba's, after a
+        # run): the copy only draws with matplotlib, whose locks they never take
+        warnings.filterwarnings("ignore", message=r".*use of fork\(\) may lead to deadlocks",
+                                category=DeprecationWarning)
+        pid = os.fork()
     if pid == 0:  # the copy: draw, answer, and leave without running any exit handler
         code = 1
         try:
