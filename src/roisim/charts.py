@@ -57,7 +57,8 @@ def _save(fig: plt.Figure, folder: Path, name: str) -> str:
     # the layout is done: without this, savefig would lay the figure out in a
     # draw of its own before drawing it (a fifth of a chart's time)
     fig.set_layout_engine(None)
-    fig.savefig(folder / name, dpi=DPI)
+    # zlib's fastest level: a fifth of a chart's time saved for files a fifth larger
+    fig.savefig(folder / name, dpi=DPI, pil_kwargs={"compress_level": 1})
     plt.close(fig)
     return name
 
