@@ -312,8 +312,9 @@ def write_charts(result: SimulationResult, folder: Path, workers: int = 1) -> li
     with threads a forked process must not start) is computed first, here,
     so that the copies only draw.
     """
-    result.ranking(), result.value_of_information()
-    jobs = chart_jobs(result, folder)  # ranks the inputs for the tornados
+    result.ranking()
+    result.value_of_information()
+    jobs = chart_jobs(result, folder)  # computes the tornado tables
     workers = min(workers, len(jobs))
     if workers <= 1 or sys.platform != "linux":
         return [name for job in jobs for name in job()]
