@@ -175,17 +175,12 @@ def _binned(rows: np.ndarray, order: np.ndarray) -> tuple[float, list[float]]:
                                       for b in range(BATCHES)]
 
 
-def binning_bias(matrix: np.ndarray, *, seed: int = 0) -> tuple[float, list[float]]:
+def _shuffled(rows: np.ndarray, seed: int) -> tuple[float, list[float]]:
     """What binning noise adds to EVPPI: :func:`_binned` of the trials in a shuffled order.
 
-    For all the trials of ``matrix`` (n_subjects, n_trials) and for each of
-    the batches that give EVPPI's standard error; the same for every input.
-    A random order of all the trials is a random order of each batch's.
+    For all the trials and for each batch (a random order of all the trials
+    is a random order of each batch's); the same for every input.
     """
-    return _shuffled(np.ascontiguousarray(matrix.T), seed)
-
-
-def _shuffled(rows: np.ndarray, seed: int) -> tuple[float, list[float]]:
     return _binned(rows, np.random.default_rng(seed).permutation(rows.shape[0]))
 
 
@@ -199,20 +194,19 @@ def _evppi(rows: np.ndarray, order: np.ndarray, bias: tuple[float, list[float]]
 
 
 def evppi(matrix: np.ndarray, x: np.ndarray, *, seed: int = 0,
-          order: np.ndarray | None = None,
-          bias: tuple[float, list[float]] | None = None) -> tuple[float, float]:
+          order: np.ndarray | None = None) -> tuple[float, float]:
     """EVPPI of one input (bias-corrected) and its standard error.
 
     ``matrix`` has shape (n_subjects, n_trials): npv of each action per trial.
-    ``order`` is ``x``'s :func:`ranked_order` and ``bias`` the
-    :func:`binning_bias` of ``matrix``, computed here (with ``seed``) unless
-    given. EVPPI = E_X[max(0, max_s E[npv_s | X])] - max(0, max_s E[npv_s]):
-    the second term is the same for X and for the shuffled trials, so it
-    cancels in the difference.
+    ``order`` is ``x``'s :func:`ranked_order`, computed here unless given; the
+    binning bias comes from the trials shuffled with ``seed``.
+    EVPPI = E_X[max(0, max_s E[npv_s | X])] - max(0, max_s E[npv_s]): the
+    second term is the same for X and for the shuffled trials, so it cancels
+    in the difference.
     """
     rows = np.ascontiguousarray(matrix.T)
     order = ranked_order(x) if order is None else order
-    return _evppi(rows, order, _shuffled(rows, seed) if bias is None else bias)
+    return _evppi(rows, order, _shuffled(rows, seed))
 
 
 def value_of_information(npv: Mapping[str, np.ndarray], inputs: pd.DataFrame,
