@@ -33,6 +33,7 @@ class Model(NamedTuple):
 
     horizon: int
     discount: np.ndarray  # (horizon,) factor (1+r)^(-m/12) of month m
+    months: np.ndarray  # (horizon,) the month numbers 0.0, 1.0, ... as floats
     # inputs (n_inputs,)
     in_kind: np.ndarray
     in_par: np.ndarray  # (n_inputs, 4)
@@ -218,7 +219,7 @@ def compile_with_labels(scenario: Scenario) -> tuple[Model, list[str], dict[str,
     months = np.arange(horizon, dtype=np.float64)
     discount = (1.0 + scenario.scenario.discount_rate) ** (-months / 12.0)
     model = Model(
-        horizon, discount,
+        horizon, discount, months,
         *_input_arrays(b),
         *_correlation_arrays(scenario, b),
         *_value_arrays(b),
