@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import scenario
 
 import roisim
-from roisim.compare import dominance, pairwise
+from roisim.compare import _paired, dominance, dominance_quantiles, pairwise
+from roisim.metrics import subject_summary
+from roisim.sensitivity import sensitivity_tables, value_of_information
 
 HEAD = """
 [scenario]
@@ -212,6 +215,29 @@ def test_a_subject_compared_with_its_identical_twin():
     assert row["diff_p5"] == 0 and row["diff_p95"] == 0
     assert not row["dominates_first"] and not row["dominates_second"]
     assert len(comparison) == 3 * 2
+
+
+def test_an_identical_subjects_statistics_are_computed_once_and_unchanged():
+    # "whole" is A rolled out at once: the kernel copies A's outcomes, and the
+    # summary, comparisons, tornado and value of information take A's numbers
+    # rather than computing them again; they must be what computing them gives
+    result = plans(pilot("p") + '\n[[plans]]\nname = "whole"\nphases = [{ initiative = "A" }]\n')
+    assert result.identical_subjects() == {"A": "A", "p": "p", "whole": "A"}
+    computed = pd.DataFrame([subject_summary(result, s) for s in result.subjects])
+    pd.testing.assert_frame_equal(result.summary(), computed.set_index("subject"))
+    assert result.summary().loc["whole", "kind"] == "plan"
+
+    npv = {s: result.npv(s) for s in result.subjects}
+    quantiles = {s: dominance_quantiles(v) for s, v in npv.items()}
+    for (a, b), row in pairwise(npv).set_index(["a", "b"]).iterrows():
+        assert row.to_dict() == _paired(npv[a], npv[b], quantiles[a], quantiles[b]), (a, b)
+
+    inputs = result.analysis_inputs()
+    sample = {s: v[: len(inputs)] for s, v in npv.items()}
+    for subject, table in sensitivity_tables(sample, inputs).items():
+        pd.testing.assert_frame_equal(result.sensitivity(subject), table)
+    pd.testing.assert_frame_equal(result.value_of_information(),
+                                  value_of_information(sample, inputs))
 
 
 def test_comparison_is_paired():

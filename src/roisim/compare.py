@@ -56,30 +56,50 @@ def pairwise(npv: Mapping[str, np.ndarray]) -> pd.DataFrame:
     dominates_second (A over B).
     """
     names = list(npv)
+    # a subject whose npv equals an earlier one's trial for trial (an initiative
+    # and its all-at-once plan) takes that subject's comparisons
+    same: dict[str, str] = {}
+    for i, a in enumerate(names):
+        same[a] = next((b for b in names[:i] if same[b] == b and np.array_equal(npv[a], npv[b])),
+                       a)
+    distinct = [name for name in names if same[name] == name]
     # each subject's quantiles once, not once per pair: a thousand of them cost
     # as much as sorting the sample (and none where there is no pair)
-    quantiles = {name: dominance_quantiles(npv[name]) for name in names} if len(names) > 1 else {}
+    quantiles = {name: dominance_quantiles(npv[name]) for name in distinct} \
+        if len(distinct) > 1 else {}
+    pairs = {(a, b): _paired(npv[a], npv[b], quantiles[a], quantiles[b])
+             for a in distinct for b in distinct if a != b}
     rows = []
     for a in names:
         for b in names:
-            if a == b:
-                continue
-            diff = npv[a] - npv[b]
-            n = diff.size
-            p = float(np.count_nonzero(diff > 0.0)) / n
-            sd = float(diff.std(ddof=1)) if n > 1 else math.nan
-            p5, p95 = np.percentile(diff, [5, 95])
-            first, second = dominates(quantiles[a], quantiles[b])
-            rows.append({
-                "a": a, "b": b,
-                "p_a_beats_b": p, "p_a_beats_b_se": math.sqrt(p * (1 - p) / n),
-                "mean_diff": float(diff.mean()), "mean_diff_se": sd / math.sqrt(n),
-                "diff_p5": float(p5), "diff_p95": float(p95),
-                "dominates_first": first, "dominates_second": second,
-            })
+            if a != b:
+                key = same[a], same[b]
+                rows.append({"a": a, "b": b,
+                             **(pairs[key] if key in pairs else _identical(npv[a].size))})
     return pd.DataFrame(rows, columns=[
         "a", "b", "p_a_beats_b", "p_a_beats_b_se", "mean_diff", "mean_diff_se", "diff_p5",
         "diff_p95", "dominates_first", "dominates_second"])
+
+
+def _paired(a: np.ndarray, b: np.ndarray, qa: np.ndarray, qb: np.ndarray) -> dict[str, object]:
+    """:func:`pairwise`'s statistics of A against B, from their npv and dominance quantiles."""
+    diff = a - b
+    n = diff.size
+    p = float(np.count_nonzero(diff > 0.0)) / n
+    sd = float(diff.std(ddof=1)) if n > 1 else math.nan
+    p5, p95 = np.percentile(diff, [5, 95])
+    first, second = dominates(qa, qb)
+    return {"p_a_beats_b": p, "p_a_beats_b_se": math.sqrt(p * (1 - p) / n),
+            "mean_diff": float(diff.mean()), "mean_diff_se": sd / math.sqrt(n),
+            "diff_p5": float(p5), "diff_p95": float(p95),
+            "dominates_first": first, "dominates_second": second}
+
+
+def _identical(n: int) -> dict[str, object]:
+    """:func:`_paired` of two identical samples of ``n`` trials: every difference is 0."""
+    return {"p_a_beats_b": 0.0, "p_a_beats_b_se": 0.0, "mean_diff": 0.0,
+            "mean_diff_se": 0.0 if n > 1 else math.nan, "diff_p5": 0.0, "diff_p95": 0.0,
+            "dominates_first": False, "dominates_second": False}
 
 
 def ranking(npv: Mapping[str, np.ndarray], payback: Mapping[str, np.ndarray],

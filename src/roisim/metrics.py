@@ -221,6 +221,16 @@ def subject_summary(result: SimulationResult, subject: str) -> dict[str, Any]:
 
 
 def summarize(result: SimulationResult) -> pd.DataFrame:
-    """Summary statistics of every subject, one row each, indexed by subject."""
-    rows = [subject_summary(result, subject) for subject in result.subjects]
-    return pd.DataFrame(rows).set_index("subject")
+    """Summary statistics of every subject, one row each, indexed by subject.
+
+    A subject whose outcomes are copies of an earlier one's
+    (:meth:`SimulationResult.identical_subjects`) takes that row's statistics.
+    """
+    rows: dict[str, dict[str, Any]] = {}
+    for subject, same in result.identical_subjects().items():
+        if same == subject:
+            rows[subject] = subject_summary(result, subject)
+        else:
+            rows[subject] = {**rows[same], "subject": subject,
+                             "kind": "plan" if result.is_plan(subject) else "initiative"}
+    return pd.DataFrame(list(rows.values())).set_index("subject")

@@ -104,6 +104,18 @@ class SimulationResult:
             raise KeyError(f"no initiative or plan named {subject!r}; "
                            f"subjects: {', '.join(self.subjects)}") from None
 
+    def identical_subjects(self) -> dict[str, str]:
+        """Each subject, mapped to the first subject whose outcomes are its own, trial by trial.
+
+        A plan identical to an earlier subject (an initiative's all-at-once
+        plan) is evaluated once by the kernel, which copies every outcome;
+        the statistics of such a subject are then computed once too. Every
+        other subject maps to itself.
+        """
+        alias = self.compiled().sb_alias
+        names = self.subjects
+        return {name: names[alias[s]] if alias[s] >= 0 else name for s, name in enumerate(names)}
+
     def npv(self, subject: str) -> np.ndarray:
         """Net present value of every trial of ``subject`` [currency]."""
         s = self.index(subject)
@@ -278,9 +290,12 @@ class SimulationResult:
 
         if "sensitivity" not in self._cache:
             inputs = self.analysis_inputs()
-            self._cache["sensitivity"] = sensitivity_tables(
-                {s: self.npv(s)[: len(inputs)] for s in self.subjects}, inputs,
+            same = self.identical_subjects()
+            tables = sensitivity_tables(
+                {s: self.npv(s)[: len(inputs)] for s in same if same[s] == s}, inputs,
                 self._input_orders())
+            self._cache["sensitivity"] = {s: tables[s] if same[s] == s else tables[same[s]].copy()
+                                          for s in same}
         return self._cache["sensitivity"]  # type: ignore[return-value]
 
     def value_of_information(self) -> pd.DataFrame:
@@ -293,8 +308,11 @@ class SimulationResult:
 
         if "voi" not in self._cache:
             inputs = self.analysis_inputs()
+            # a subject identical to an earlier one adds no choice: the best of
+            # the choices, in every bin, is the same without it
+            same = self.identical_subjects()
             self._cache["voi"] = value_of_information(
-                {s: self.npv(s)[: len(inputs)] for s in self.subjects}, inputs,
+                {s: self.npv(s)[: len(inputs)] for s in same if same[s] == s}, inputs,
                 self._input_orders())
         return self._cache["voi"].copy()  # type: ignore[attr-defined]
 
