@@ -122,8 +122,14 @@ def draw_inputs(m, tkey, col, xs, x, xm, um, tails):
 
 @inline
 def eval_values(m, x, v):
-    """Per-trial part of every value: constant times the inputs drawn once."""
-    for j in range(v.size):
+    """Per-trial part of every value: constant times the inputs drawn once.
+
+    Only values with such inputs are computed: ``v`` starts as the constants
+    (:func:`workspace`), which the others keep. In the examples two values in
+    three are constants (amounts, months, shares).
+    """
+    for i in range(m.val_drawn.size):
+        j = m.val_drawn[i]
         acc = m.val_const[j]
         for t in range(m.val_t0[j], m.val_t1[j]):
             acc *= x[m.terms[t]]
@@ -133,15 +139,17 @@ def eval_values(m, x, v):
 @inline
 def eval_monthly_values(m, v, xm, vm):
     """Month by month, every value with monthly inputs: ``vm[j, t] = v[j] * prod xm[., t]``."""
-    for j in range(v.size):
-        if m.val_m1[j] > m.val_m0[j]:
-            row = vm[j]
+    for i in range(m.val_monthly.size):
+        j = m.val_monthly[i]
+        row = vm[j]
+        k0 = m.val_m0[j]
+        first = xm[m.terms[k0]]
+        for t in range(m.horizon):
+            row[t] = v[j] * first[t]
+        for k in range(k0 + 1, m.val_m1[j]):
+            inp = xm[m.terms[k]]
             for t in range(m.horizon):
-                row[t] = v[j]
-            for k in range(m.val_m0[j], m.val_m1[j]):
-                inp = xm[m.terms[k]]
-                for t in range(m.horizon):
-                    row[t] *= inp[t]
+                row[t] *= inp[t]
 
 
 @inline
@@ -749,8 +757,9 @@ def workspace(m):
     return (
         # inputs drawn once, inputs resampled monthly, normal scores of correlated inputs
         np.empty(n_in), np.empty((n_in, horizon)), np.empty(m.co_inputs.size),
-        # values, and those with monthly inputs month by month
-        np.empty(n_val), np.empty((n_val, horizon)),
+        # values (starting as their constants: see eval_values), and those with
+        # monthly inputs month by month
+        m.val_const.copy(), np.empty((n_val, horizon)),
         # per month: costs, benefits, adoption, a row of ones, growth factors
         np.empty(horizon), np.empty(horizon), np.empty(horizon), np.ones(horizon),
         np.empty(horizon),

@@ -56,6 +56,8 @@ class Model(NamedTuple):
     val_m0: np.ndarray
     val_m1: np.ndarray
     terms: np.ndarray
+    val_drawn: np.ndarray  # values with a per-trial term: the others never change
+    val_monthly: np.ndarray  # values with a monthly term
     # initiatives (n_initiatives,)
     ini_golive: np.ndarray
     ini_curve: np.ndarray
@@ -315,7 +317,10 @@ def _value_arrays(b: _Builder) -> list[np.ndarray]:
         terms.extend(monthly)
         m1.append(len(terms))
     as_int = (lambda xs: np.array(xs, np.int64))  # noqa: E731
-    return [const, as_int(t0), as_int(t1), as_int(m0), as_int(m1), as_int(terms)]
+    drawn = [j for j in range(len(b.values)) if t1[j] > t0[j]]
+    monthly = [j for j in range(len(b.values)) if m1[j] > m0[j]]
+    return [const, as_int(t0), as_int(t1), as_int(m0), as_int(m1), as_int(terms), as_int(drawn),
+            as_int(monthly)]
 
 
 def _value_key(values: list[tuple[float, list[int], list[int]]], i: int) -> tuple[Any, ...]:
