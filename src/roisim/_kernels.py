@@ -671,10 +671,9 @@ def present_values(costs, bens, discount, months, net):
     """Present values of ``costs`` and ``bens``, two derivatives of the NPV, and its signs.
 
     Fills ``net`` = benefits - costs; the derivatives are in the monthly
-    log-rate, at the discount rate (they start the IRR search there; ``months``
-    as in :func:`npv_at`). Also
-    returns whether some net flow is > 0 and some < 0 (else there is no IRR),
-    counted in the same vectorised pass.
+    log-rate, at the discount rate (they start the IRR search there), with
+    ``months`` as in :func:`npv_at`. Also returns whether some net flow is > 0
+    and some < 0 (else there is no IRR), counted in the same vectorised pass.
     """
     pvc, pvb, d1, d2 = 0.0, 0.0, 0.0, 0.0
     n_pos, n_neg = 0, 0
