@@ -189,8 +189,7 @@ def subject_summary(result: SimulationResult, subject: str) -> dict[str, Any]:
     """
     s = result.index(subject)
     o = result.outcomes
-    row: dict[str, Any] = {"subject": subject,
-                           "kind": "plan" if result.is_plan(subject) else "initiative",
+    row: dict[str, Any] = {"subject": subject, "kind": _kind(result, subject),
                            "n_trials": result.n_trials}
     npv = result.npv(subject)  # a temporary: the statistics below may reorder it
     row.update(share(count_if(npv, lambda v: v < 0.0), npv.size, "p_loss"))
@@ -231,6 +230,9 @@ def summarize(result: SimulationResult) -> pd.DataFrame:
         if same == subject:
             rows[subject] = subject_summary(result, subject)
         else:
-            rows[subject] = {**rows[same], "subject": subject,
-                             "kind": "plan" if result.is_plan(subject) else "initiative"}
+            rows[subject] = {**rows[same], "subject": subject, "kind": _kind(result, subject)}
     return pd.DataFrame(list(rows.values())).set_index("subject")
+
+
+def _kind(result: SimulationResult, subject: str) -> str:
+    return "plan" if result.is_plan(subject) else "initiative"

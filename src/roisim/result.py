@@ -277,6 +277,12 @@ class SimulationResult:
             self._cache["orders"] = input_orders(self.analysis_inputs())
         return self._cache["orders"]  # type: ignore[return-value]
 
+    def _analysis_npv(self) -> dict[str, np.ndarray]:
+        """Each distinct subject's npv (:meth:`identical_subjects`) on the analysis trials."""
+        n = len(self.analysis_inputs())
+        same = self.identical_subjects()
+        return {s: self.npv(s)[:n] for s in same if same[s] == s}
+
     def sensitivity(self, subject: str) -> pd.DataFrame:
         """Tornado table of ``subject``'s npv (see :mod:`roisim.sensitivity`).
 
@@ -289,11 +295,9 @@ class SimulationResult:
         from roisim.sensitivity import sensitivity_tables
 
         if "sensitivity" not in self._cache:
-            inputs = self.analysis_inputs()
             same = self.identical_subjects()
-            tables = sensitivity_tables(
-                {s: self.npv(s)[: len(inputs)] for s in same if same[s] == s}, inputs,
-                self._input_orders())
+            tables = sensitivity_tables(self._analysis_npv(), self.analysis_inputs(),
+                                        self._input_orders())
             self._cache["sensitivity"] = {s: tables[s] if same[s] == s else tables[same[s]].copy()
                                           for s in same}
         return self._cache["sensitivity"]  # type: ignore[return-value]
@@ -307,13 +311,10 @@ class SimulationResult:
         from roisim.sensitivity import value_of_information
 
         if "voi" not in self._cache:
-            inputs = self.analysis_inputs()
             # a subject identical to an earlier one adds no choice: the best of
             # the choices, in every bin, is the same without it
-            same = self.identical_subjects()
             self._cache["voi"] = value_of_information(
-                {s: self.npv(s)[: len(inputs)] for s in same if same[s] == s}, inputs,
-                self._input_orders())
+                self._analysis_npv(), self.analysis_inputs(), self._input_orders())
         return self._cache["voi"].copy()  # type: ignore[attr-defined]
 
     def summary(self) -> pd.DataFrame:
