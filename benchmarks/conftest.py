@@ -43,14 +43,19 @@ def generated(*, months: int = 60, lines: int = 3, initiatives: int = 1) -> rois
         'ceiling = { dist = "beta", alpha = 8, beta = 2 }',
         'ramp = { dist = "uniform", min = 2, max = 9 }',
     ]
+    # ``lines`` cash-flow lines per initiative: the set-up cost, the monthly fee
+    # and benefit lines sharing the canonical benefit, in that order of need
+    # (one line is a benefit alone: no cost, so no IRR to search)
+    costs = ['  { name = "setup", amount = "setup", month = 0 },',
+             '  { name = "fee", amount = "fee", every = "month" },'][:max(0, min(2, lines - 1))]
+    n_benefits = lines - len(costs)
     for i in range(initiatives):
         body += ["", "[[initiatives]]", f'name = "I{i}"',
                  'go_live_month = { dist = "triangular", min = 1, mode = 2, max = 4 }',
                  'adoption = { curve = "logistic", ceiling = "ceiling", ramp_months = "ramp" }',
-                 "costs = [", '  { name = "setup", amount = "setup", month = 0 },',
-                 '  { name = "fee", amount = "fee", every = "month" },', "]", "benefits = ["]
-        body += [f'  {{ name = "b{k}", amount = ["hours", "wage", {1 / max(1, lines - 2):.4f}], '
-                 'every = "month" },' for k in range(max(1, lines - 2))]
+                 "costs = [", *costs, "]", "benefits = ["]
+        body += [f'  {{ name = "b{k}", amount = ["hours", "wage", {1 / n_benefits:.4f}], '
+                 'every = "month" },' for k in range(n_benefits)]
         body += ["]", 'risks = [{ name = "r", probability = 0.15, cost = 5000, delay_months = 2 }]']
     import tomli
 

@@ -30,7 +30,7 @@ def test_months(benchmark, months):
 
 
 @pytest.mark.benchmark(group="scaling-lines")
-@pytest.mark.parametrize("lines", [3, 10, 25, 50])
+@pytest.mark.parametrize("lines", [1, 3, 10, 25, 50])
 def test_lines(benchmark, lines):
     _run(benchmark, generated(lines=lines), trials(1e6), axis="lines", x=lines)
 
