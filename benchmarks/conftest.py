@@ -43,9 +43,9 @@ def generated(*, months: int = 60, lines: int = 3, initiatives: int = 1) -> rois
         'ceiling = { dist = "beta", alpha = 8, beta = 2 }',
         'ramp = { dist = "uniform", min = 2, max = 9 }',
     ]
-    # ``lines`` cash-flow lines per initiative: the set-up cost, the monthly fee
-    # and benefit lines sharing the canonical benefit, in that order of need
-    # (one line is a benefit alone: no cost, so no IRR to search)
+    # ``lines`` cash-flow lines per initiative: benefit lines that share the
+    # canonical benefit, with the set-up cost from two lines on and the monthly
+    # fee from three (one line is a benefit alone: no cost, so no IRR to search)
     costs = ['  { name = "setup", amount = "setup", month = 0 },',
              '  { name = "fee", amount = "fee", every = "month" },'][:max(0, min(2, lines - 1))]
     n_benefits = lines - len(costs)
