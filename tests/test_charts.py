@@ -1,15 +1,22 @@
-"""Charts drawn by several processes: the same files, and failures that are not lost."""
+"""Charts drawn by several processes: the same files, and failures that are not lost.
+
+Also by the chart process the command line starts before simulating
+(:mod:`roisim.chart_process`).
+"""
 
 from __future__ import annotations
 
 import os
 import sys
+import time
+from pathlib import Path
 
 import pytest
 from conftest import SCENARIOS
 
 import roisim
-from roisim import charts
+from roisim import chart_process, charts
+from roisim.chart_process import ChartProcess
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="charts are drawn in parallel on Linux")
 
@@ -46,3 +53,99 @@ def test_a_chart_failing_in_a_worker_fails_the_run(bakery, tmp_path, monkeypatch
         charts.write_charts(bakery, tmp_path, workers=2)
     with pytest.raises(ChildProcessError):  # every worker was waited for
         os.waitpid(-1, os.WNOHANG)
+
+
+def _drawn_by_chart_process(result, folder, drawer):
+    """What write_results does with a drawer: compute the analyses, submit, collect."""
+    result.ranking()
+    result.sensitivity_tables()
+    result.value_of_information()
+    assert drawer.submit(result, folder)
+    assert drawer.pending
+    return drawer.collect()
+
+
+def test_the_chart_process_draws_the_serial_charts_byte_for_byte(bakery, tmp_path):
+    one, sent, again = tmp_path / "one", tmp_path / "sent", tmp_path / "again"
+    for folder in (one, sent, again):
+        folder.mkdir()
+    serial = charts.write_charts(bakery, one, workers=1)
+    drawer = ChartProcess()
+    try:
+        drawn = _drawn_by_chart_process(bakery, sent, drawer)
+        assert not drawer.pending
+        # a second run on the same process (a batch), after its first helpers have ended
+        assert sorted(_drawn_by_chart_process(bakery, again, drawer)) == sorted(drawn)
+    finally:
+        drawer.close()
+    assert sorted(drawn) == sorted(serial) == sorted(p.name for p in sent.iterdir())
+    for name in serial:
+        assert (sent / name).read_bytes() == (one / name).read_bytes(), name
+        assert (again / name).read_bytes() == (one / name).read_bytes(), name
+    with pytest.raises(ChildProcessError):  # it ended, and was waited for
+        os.waitpid(-1, os.WNOHANG)
+
+
+def test_a_chart_failing_in_the_chart_process_is_reported(bakery, tmp_path, monkeypatch):
+    parent = os.getpid()
+    draw = charts.value_of_information
+
+    def value_of_information(*args, **kwargs):
+        if os.getpid() != parent:  # in the chart process (forked after this patch)
+            raise ValueError("no room for the bars")
+        return draw(*args, **kwargs)
+
+    monkeypatch.setattr(charts, "value_of_information", value_of_information)
+    drawer = ChartProcess()
+    try:
+        with pytest.raises(RuntimeError, match="ValueError: no room for the bars"):
+            _drawn_by_chart_process(bakery, tmp_path, drawer)
+        assert not drawer.pending and drawer.pid is not None  # it answered, and takes more work
+    finally:
+        drawer.kill()
+    assert drawer.pid is None
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
+
+
+def test_a_result_too_large_to_send_is_declined(bakery, tmp_path, monkeypatch):
+    monkeypatch.setattr(chart_process, "MAX_BYTES", 1 << 20)  # bakery at 5,000 trials: ~1.3 MB
+    drawer = ChartProcess()
+    try:
+        assert not drawer.submit(bakery, tmp_path)
+        assert not drawer.pending
+    finally:
+        drawer.kill()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_killing_the_chart_process_ends_its_helpers(bakery, tmp_path):
+    drawer = ChartProcess()
+    pid = drawer.pid
+    bakery.ranking()
+    bakery.sensitivity_tables()
+    bakery.value_of_information()
+    assert drawer.submit(bakery, tmp_path)
+    deadline = time.monotonic() + 60
+    while len(_running_in_group(pid)) < 2:  # drawing, with its helper forked into its group
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    drawer.kill()
+    assert not drawer.pending and drawer.pid is None
+    while _running_in_group(pid):  # SIGKILL is delivered, not always acted on, at once
+        assert time.monotonic() < deadline, "a chart helper outlived the chart process"
+        time.sleep(0.01)
+
+
+def _running_in_group(pgid: int) -> list[int]:
+    """Processes of group ``pgid`` that are not zombies (a killed helper stays one until its
+    adoptive parent reaps it)."""
+    running = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # it ended meanwhile
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            running.append(int(stat.parent.name))
+    return running

@@ -52,6 +52,20 @@ def _subplots(*args: Any, **kwargs: Any) -> Any:
     return plt.subplots(*args, dpi=DPI, **kwargs)
 
 
+def warm_up() -> None:
+    """Draw a throwaway figure with text, loading the fonts and caches the first chart needs.
+
+    For a process that has time to spare before its first chart
+    (:mod:`roisim.chart_process`); it changes nothing that a chart draws.
+    """
+    fig, ax = _subplots(figsize=(2, 2))
+    ax.plot([0.0, 1.0], [0.0, 1.0], label="0")
+    ax.set_title("0")
+    ax.legend()
+    fig.canvas.draw()
+    plt.close(fig)
+
+
 def _save(fig: plt.Figure, folder: Path, name: str) -> str:
     fig.tight_layout()
     # the layout is done: without this, savefig would lay the figure out in a

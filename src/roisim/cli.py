@@ -169,9 +169,6 @@ def run(
     """Simulate scenarios and write results/<scenario>/ for each."""
     import numba
 
-    import roisim
-    from roisim.output import write_results
-
     signal.signal(signal.SIGTERM, _on_sigterm)
     if threads is not None and threads > numba.config.NUMBA_NUM_THREADS:
         err.print(f"error: --threads must be at most {numba.config.NUMBA_NUM_THREADS} "
@@ -201,44 +198,66 @@ def run(
     report = Report("simulated")
     for problem in problems:
         report.bad_input(problem)
-    for path in files:
-        close = lambda: None  # noqa: E731
-        scenario = _load(path, report, repair_correlations)
-        if scenario is None:
-            continue
-        try:
-            if report.done == 0 and report.failed == 0:
-                # the first simulation loads (or, once after installing, compiles) the kernels
-                with err.status("preparing the simulation kernels (compiled once after "
-                                "installation, about a minute)..."):
-                    roisim.simulate(scenario, trials=1, threads=threads)
-            n = trials or scenario.scenario.trials
-            update, close = _progress_callback(f"{path.name} ({n:,} trials)")
-            result = roisim.simulate(scenario, trials=trials, seed=seed, threads=threads,
-                                     sampling=sampling, until=until, within=within,
-                                     progress=update)
-            close()
-            # tables, trials.parquet and charts: seconds for millions of trials
-            with err.status(f"writing the results of {path.name}..."):
-                folder = write_results(result, out_dir, charts=charts,
-                                       manifest={"command": _command_line()})
-        except (KeyboardInterrupt, Terminated) as exc:
-            close()
-            err.print(f"interrupted: results for {path} left as they were", highlight=False)
-            raise typer.Exit(TERMINATED if isinstance(exc, Terminated) else INTERRUPTED) from None
-        except OSError as exc:
-            report.failure(f"{path}: cannot write results to {out_dir}: {exc.strerror or exc}")
-            continue
-        except Exception as exc:  # a failed run must not stop the batch
-            report.failure(f"{path}: {type(exc).__name__}: {exc}")
-            continue
-        out.print(summary_table(f"{scenario.name}  ({result.n_trials:,} trials, seed "
-                                f"{result.seed}, {result.wall_time:.2f} s)",
-                                result.summary(), scenario.scenario.currency))
-        out.print(measure_next(result), highlight=False)
-        err.print(f"wrote {folder}", highlight=False)
-        report.done += 1
+    drawer = None
+    try:
+        for path in files:
+            scenario = _load(path, report, repair_correlations)
+            if scenario is None:
+                continue
+            if charts and drawer is None and sys.platform == "linux":
+                # forked before the first simulation starts numba's threads
+                from roisim.chart_process import ChartProcess
+
+                drawer = ChartProcess()
+            _run_one(path, scenario, report, drawer, trials=trials, seed=seed, threads=threads,
+                     out_dir=out_dir, charts=charts, sampling=sampling, until=until,
+                     within=within)
+    finally:
+        if drawer is not None:
+            drawer.kill()  # idle by now, or interrupted: either way, nothing to wait for
     raise typer.Exit(report.close())
+
+
+def _run_one(path: Path, scenario, report: Report, drawer, *, trials: int | None,  # type: ignore[no-untyped-def]
+             seed: int | None, threads: int | None, out_dir: Path, charts: bool,
+             sampling: str | None, until: str | None, within: float | None) -> None:
+    """Simulate one scenario, write its results and print its summary (or report why not)."""
+    import roisim
+    from roisim.output import write_results
+
+    close = lambda: None  # noqa: E731
+    try:
+        if report.done == 0 and report.failed == 0:
+            # the first simulation loads (or, once after installing, compiles) the kernels
+            with err.status("preparing the simulation kernels (compiled once after "
+                            "installation, about a minute)..."):
+                roisim.simulate(scenario, trials=1, threads=threads)
+        n = trials or scenario.scenario.trials
+        update, close = _progress_callback(f"{path.name} ({n:,} trials)")
+        result = roisim.simulate(scenario, trials=trials, seed=seed, threads=threads,
+                                 sampling=sampling, until=until, within=within,
+                                 progress=update)
+        close()
+        # tables, trials.parquet and charts: seconds for millions of trials
+        with err.status(f"writing the results of {path.name}..."):
+            folder = write_results(result, out_dir, charts=charts, drawer=drawer,
+                                   manifest={"command": _command_line()})
+    except (KeyboardInterrupt, Terminated) as exc:
+        close()
+        err.print(f"interrupted: results for {path} left as they were", highlight=False)
+        raise typer.Exit(TERMINATED if isinstance(exc, Terminated) else INTERRUPTED) from None
+    except OSError as exc:
+        report.failure(f"{path}: cannot write results to {out_dir}: {exc.strerror or exc}")
+        return
+    except Exception as exc:  # a failed run must not stop the batch
+        report.failure(f"{path}: {type(exc).__name__}: {exc}")
+        return
+    out.print(summary_table(f"{scenario.name}  ({result.n_trials:,} trials, seed "
+                            f"{result.seed}, {result.wall_time:.2f} s)",
+                            result.summary(), scenario.scenario.currency))
+    out.print(measure_next(result), highlight=False)
+    err.print(f"wrote {folder}", highlight=False)
+    report.done += 1
 
 
 def _load(path: Path, report: Report, repair: bool):  # type: ignore[no-untyped-def]

@@ -18,7 +18,7 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,9 @@ import pyarrow.parquet as pq
 
 from roisim import __version__
 from roisim.result import Profiles, SimulationResult, subject_scores
+
+if TYPE_CHECKING:
+    from roisim.chart_process import ChartProcess
 
 #: rows per Parquet row group (and per slice held in memory while writing).
 ROW_GROUP = 1 << 20
@@ -50,12 +53,16 @@ def result_folder(result: SimulationResult, out: Path) -> Path:
 
 
 def write_results(result: SimulationResult, out: str | Path, *, charts: bool = True,
-                  manifest: dict[str, Any] | None = None) -> Path:
+                  manifest: dict[str, Any] | None = None,
+                  drawer: ChartProcess | None = None) -> Path:
     """Write every table, chart and the manifest of ``result`` under ``out``.
 
     Returns the folder written. Raises OSError when ``out`` cannot be written;
     nothing is left half-written in that case, nor on KeyboardInterrupt.
     ``charts=False`` skips the PNG charts (most of the time of a small run).
+    ``drawer``, a process started earlier (:mod:`roisim.chart_process`),
+    draws the charts while this one writes the tables, where the result is
+    small enough to send it; otherwise they are drawn here.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -63,9 +70,18 @@ def write_results(result: SimulationResult, out: str | Path, *, charts: bool = T
     work = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=out))
     try:
         work.chmod(0o777 & ~_umask())  # mkdtemp makes it private; results are not
+        if charts and drawer is not None:
+            # what the charts compute with numba threads, computed here (the
+            # tables need it too); then the drawer has only to draw
+            result.ranking()
+            result.sensitivity_tables()
+            result.value_of_information()
+            drawer.submit(result, work)
         files = write_tables(result, work)
         files += write_trials(result, work)
-        if charts:
+        if drawer is not None and drawer.pending:
+            files += drawer.collect()
+        elif charts:
             from roisim.charts import write_charts
 
             files += write_charts(result, work, workers=result.threads)
@@ -73,6 +89,8 @@ def write_results(result: SimulationResult, out: str | Path, *, charts: bool = T
         (work / "manifest.json").write_text(json.dumps(info, indent=2) + "\n")
         _swap_into_place(work, final)
     except BaseException:
+        if drawer is not None and drawer.pending:  # it may be writing into this folder
+            drawer.kill()
         shutil.rmtree(work, ignore_errors=True)
         raise
     return final
