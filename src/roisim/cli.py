@@ -8,13 +8,17 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
+
+if TYPE_CHECKING:  # for annotations only
+    from roisim.chart_process import ChartProcess
+    from roisim.scenario import Scenario
 
 EXIT_CODES = """Exit codes: 0 every scenario ran; 1 a run failed (could not simulate or write
 results); 2 bad input (a scenario file or option is wrong); 130 interrupted (Ctrl-C);
@@ -218,9 +222,10 @@ def run(
     raise typer.Exit(report.close())
 
 
-def _run_one(path: Path, scenario, report: Report, drawer, *, trials: int | None,  # type: ignore[no-untyped-def]
-             seed: int | None, threads: int | None, out_dir: Path, charts: bool,
-             sampling: str | None, until: str | None, within: float | None) -> None:
+def _run_one(path: Path, scenario: Scenario, report: Report, drawer: ChartProcess | None, *,
+             trials: int | None, seed: int | None, threads: int | None, out_dir: Path,
+             charts: bool, sampling: str | None, until: str | None, within: float | None
+             ) -> None:
     """Simulate one scenario, write its results and print its summary (or report why not)."""
     import roisim
     from roisim.output import write_results
