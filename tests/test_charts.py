@@ -132,9 +132,18 @@ def test_killing_the_chart_process_ends_its_helpers(bakery, tmp_path):
         time.sleep(0.005)
     drawer.kill()
     assert not drawer.pending and drawer.pid is None
-    while _running_in_group(pid):  # SIGKILL is delivered, not always acted on, at once
-        assert time.monotonic() < deadline, "a chart helper outlived the chart process"
+    assert _group_ends(pid), "a chart helper outlived the chart process"
+
+
+def _group_ends(pgid: int, within: float = 5.0) -> bool:
+    """No process of group ``pgid`` is left running within ``within`` seconds (a helper
+    SIGKILLed with the chart process acts on it at once, but not within the same instant)."""
+    deadline = time.monotonic() + within
+    while _running_in_group(pgid):
+        if time.monotonic() > deadline:
+            return False
         time.sleep(0.01)
+    return True
 
 
 def _running_in_group(pgid: int) -> list[int]:
@@ -149,3 +158,20 @@ def _running_in_group(pgid: int) -> list[int]:
         if int(fields[2]) == pgid and fields[0] != "Z":
             running.append(int(stat.parent.name))
     return running
+
+
+def test_an_interrupted_write_ends_the_chart_process_before_removing_the_folder(
+        bakery, tmp_path, monkeypatch):
+    from roisim import output
+
+    def interrupted(result, folder):
+        raise KeyboardInterrupt  # while the chart process draws into the folder
+
+    monkeypatch.setattr(output, "write_trials", interrupted)
+    drawer = ChartProcess()
+    pid = drawer.pid
+    with pytest.raises(KeyboardInterrupt):
+        output.write_results(bakery, tmp_path, drawer=drawer)
+    assert drawer.pid is None and not drawer.pending  # killed, and waited for
+    assert _group_ends(pid)
+    assert list(tmp_path.iterdir()) == []

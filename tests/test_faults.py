@@ -48,6 +48,45 @@ def test_a_signal_while_writing_leaves_the_previous_results(tmp_path, sig, code)
     assert sorted(p.name for p in out.iterdir()) == ["bakery_catering_crm"]
 
 
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_while_the_chart_process_draws_leaves_nothing_behind(tmp_path, sig, code):
+    # a small run: its charts are drawn by the process forked before the simulation
+    out = tmp_path / "results"
+    args = ["run", str(BAKERY), "--trials", "3000", "--seed", "3", "--out", str(out)]
+    proc = subprocess.Popen([sys.executable, "-m", "roisim", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while not list(out.glob(".bakery_catering_crm.*.partial/*.png")):  # drawing now
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.005)
+    proc.send_signal(sig)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == code, stderr
+    assert "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1] == f"interrupted: results for {BAKERY} left as they were"
+    time.sleep(1.0)  # long enough for a surviving chart helper to write another chart
+    assert list(out.iterdir()) == []
+    assert not [pid for pid in _processes_running(args) if pid != proc.pid]
+
+
+def _processes_running(args: list[str]) -> list[int]:
+    """Processes (not zombies) whose command line ends with ``args``: the command and its forks."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/cmdline", "rb") as f:
+                cmdline = f.read().decode(errors="replace").split("\0")[:-1]
+            with open(f"/proc/{entry.name}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:  # it ended meanwhile
+            continue
+        if cmdline[-len(args):] == args and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
 def test_rerun_from_the_manifest_reproduces_the_bytes(tmp_path):
     first = _cli("run", str(BAKERY), "--trials", "30000", "--seed", "11", "--threads", "2",
                  "--out", str(tmp_path / "a"))
