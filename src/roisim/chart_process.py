@@ -26,6 +26,7 @@ import os
 import pickle
 import signal
 import struct
+import warnings
 from pathlib import Path
 from typing import BinaryIO, NoReturn
 
@@ -54,7 +55,7 @@ class ChartProcess:
     def __init__(self) -> None:
         requests_in, requests_out = os.pipe()
         answers_in, answers_out = os.pipe()
-        pid = os.fork()
+        pid = fork()
         if pid == 0:  # the chart process: never returns
             os.close(requests_out)
             os.close(answers_in)
@@ -135,6 +136,18 @@ class ChartProcess:
                 pipe.close()
             except OSError:  # a request it never read: nothing left to flush it to
                 pass
+
+
+def fork() -> int:
+    """``os.fork()``, without the warning Python 3.12+ gives when other threads are alive.
+
+    They are numba's (after a run) or OpenBLAS's: a forked copy only draws with
+    matplotlib, whose locks they never take.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*use of fork\(\) may lead to deadlocks",
+                                category=DeprecationWarning)
+        return os.fork()
 
 
 def _send(pipe: BinaryIO, data: bytes) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import warnings
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -25,6 +24,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
 
+from roisim.chart_process import fork  # noqa: E402
 from roisim.result import Profiles, SimulationResult  # noqa: E402
 
 CHART_TRIALS = 1_000_000
@@ -357,12 +357,7 @@ def _fork_worker(jobs: list[Callable[[], list[str]]]) -> tuple[int, Any]:
     that stopped it, after a first line "error".
     """
     read_end, write_end = os.pipe()
-    with warnings.catch_warnings():
-        # Python 3.12+ warns on fork with other threads alive (numba's, after a
-        # run): the copy only draws with matplotlib, whose locks they never take
-        warnings.filterwarnings("ignore", message=r".*use of fork\(\) may lead to deadlocks",
-                                category=DeprecationWarning)
-        pid = os.fork()
+    pid = fork()
     if pid == 0:  # the copy: draw, answer, and leave without running any exit handler
         code = 1
         try:
