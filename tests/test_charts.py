@@ -56,10 +56,7 @@ def test_a_chart_failing_in_a_worker_fails_the_run(bakery, tmp_path, monkeypatch
 
 
 def _drawn_by_chart_process(result, folder, drawer):
-    """What write_results does with a drawer: compute the analyses, submit, collect."""
-    result.ranking()
-    result.sensitivity_tables()
-    result.value_of_information()
+    """What write_results does with a drawer: submit, then collect."""
     assert drawer.submit(result, folder)
     assert drawer.pending
     return drawer.collect()
@@ -122,9 +119,6 @@ def test_a_result_too_large_to_send_is_declined(bakery, tmp_path, monkeypatch):
 def test_killing_the_chart_process_ends_its_helpers(bakery, tmp_path):
     drawer = ChartProcess()
     pid = drawer.pid
-    bakery.ranking()
-    bakery.sensitivity_tables()
-    bakery.value_of_information()
     assert drawer.submit(bakery, tmp_path)
     deadline = time.monotonic() + 60
     while len(_running_in_group(pid)) < 2:  # drawing, with its helper forked into its group

@@ -48,8 +48,10 @@ class ChartProcess:
     """Draws charts of results sent to it, one run at a time (:meth:`submit`, :meth:`collect`).
 
     Linux only (it forks). End it with :meth:`close`, or :meth:`kill` when
-    interrupted; after a failure it takes no more work, and :meth:`submit`
-    returns False so that the caller draws the charts itself.
+    interrupted. A chart that fails is reported by :meth:`collect` and the
+    process takes the next run; once the process has ended (killed, or it
+    could not start drawing), :meth:`submit` returns False so that the caller
+    draws the charts itself.
     """
 
     def __init__(self) -> None:
@@ -75,15 +77,16 @@ class ChartProcess:
         """Start drawing ``result``'s charts into ``folder``; False where it cannot.
 
         It cannot when the result is too large to send (:data:`MAX_BYTES`) or
-        the process has ended. Everything the charts compute with numba (the
-        ranking, tornado tables, value of information) must be computed before:
-        the copy sent holds them, and the chart process runs no kernel.
+        the process has ended. The analyses the charts read are computed here
+        first (:meth:`SimulationResult.analyses`): the copy sent holds them,
+        and the chart process runs no kernel.
         """
         if self.pid is None or self._pending:
             return False
         size = len(result.subjects) * result.n_trials * BYTES_PER_TRIAL
         if size + result.outcomes.band_paths.nbytes > MAX_BYTES:
             return False
+        result.analyses()
         copy = dataclasses.replace(result, model=None,
                                    _cache={k: result._cache[k] for k in CHART_CACHE})
         try:

@@ -320,15 +320,13 @@ def write_charts(result: SimulationResult, folder: Path, workers: int = 1) -> li
 
     With ``workers`` > 1 on Linux, the charts are shared among that many
     processes (this one and forked copies of it): matplotlib draws in one
-    thread, and a run's charts do not depend on one another. What the charts
-    read from ``result`` that it computes once and keeps (the ranking, and
-    the input values behind the tornados and EVPPI, which numba recomputes
-    with threads a forked process must not start) is computed first, here,
-    so that the copies only draw.
+    thread, and a run's charts do not depend on one another. The analyses
+    the charts read (:meth:`SimulationResult.analyses`), some of them numba
+    kernels with threads that a forked process must not start, are computed
+    first, here, so that the copies only draw.
     """
-    result.ranking()
-    result.value_of_information()
-    jobs = chart_jobs(result, folder)  # computes the tornado tables
+    result.analyses()
+    jobs = chart_jobs(result, folder)
     workers = min(workers, len(jobs))
     if workers <= 1 or sys.platform != "linux":
         return [name for job in jobs for name in job()]

@@ -71,11 +71,6 @@ def write_results(result: SimulationResult, out: str | Path, *, charts: bool = T
     try:
         work.chmod(0o777 & ~_umask())  # mkdtemp makes it private; results are not
         if charts and drawer is not None:
-            # what the charts compute with numba threads, computed here (the
-            # tables need it too); then the drawer has only to draw
-            result.ranking()
-            result.sensitivity_tables()
-            result.value_of_information()
             drawer.submit(result, work)
         files = write_tables(result, work)
         files += write_trials(result, work)

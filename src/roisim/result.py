@@ -317,6 +317,17 @@ class SimulationResult:
                 self._analysis_npv(), self.analysis_inputs(), self._input_orders())
         return self._cache["voi"].copy()  # type: ignore[attr-defined]
 
+    def analyses(self) -> None:
+        """Compute and keep the ranking, tornado tables and value of information.
+
+        Charts read them; the last two run numba kernels with threads, which a
+        process must not start once it has forked to draw. So whatever forks
+        chart drawers calls this first.
+        """
+        self.ranking()
+        self.sensitivity_tables()
+        self.value_of_information()
+
     def summary(self) -> pd.DataFrame:
         """Summary statistics, one row per subject (see :func:`roisim.metrics.summarize`)."""
         from roisim.metrics import summarize
