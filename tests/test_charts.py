@@ -74,7 +74,7 @@ def test_the_chart_process_draws_the_serial_charts_byte_for_byte(bakery, tmp_pat
         # a second run on the same process (a batch), after its first helpers have ended
         assert sorted(_drawn_by_chart_process(bakery, again, drawer)) == sorted(drawn)
     finally:
-        drawer.close()
+        drawer.kill()
     assert sorted(drawn) == sorted(serial) == sorted(p.name for p in sent.iterdir())
     for name in serial:
         assert (sent / name).read_bytes() == (one / name).read_bytes(), name

@@ -47,8 +47,8 @@ _LENGTH = struct.Struct("<Q")
 class ChartProcess:
     """Draws charts of results sent to it, one run at a time (:meth:`submit`, :meth:`collect`).
 
-    Linux only (it forks). End it with :meth:`close`, or :meth:`kill` when
-    interrupted. A chart that fails is reported by :meth:`collect` and the
+    Linux only (it forks). End it with :meth:`kill`, whether it is idle or
+    drawing (interrupted). A chart that fails is reported by :meth:`collect` and the
     process takes the next run; once the process has ended (killed, or it
     could not start drawing), :meth:`submit` returns False so that the caller
     draws the charts itself.
@@ -113,15 +113,6 @@ class ChartProcess:
         if not ok:
             raise RuntimeError(f"drawing charts failed: {value}")
         return value
-
-    def close(self) -> None:
-        """Let the process finish and wait for it (it ends once its requests are closed)."""
-        if self.pid is None:
-            return
-        self._requests.close()
-        self._answers.close()
-        os.waitpid(self.pid, 0)
-        self.pid = None
 
     def kill(self) -> None:
         """End the process and its helpers now, and wait for it."""
