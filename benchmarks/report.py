@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -61,11 +62,66 @@ def ratios(rows: dict[str, dict]) -> list[str]:
             lines.append(f"{name:55s} se of mean npv: random {row['se_random']:9.1f}  "
                          f"lhs {row['se_lhs']:9.1f} (x{row['lhs_reduction']:.1f} smaller)  "
                          f"sobol {row['se_sobol']:9.1f} (x{row['sobol_reduction']:.1f} smaller)")
-    trials = sorted((r["x"], r["median"]) for r in rows.values() if r.get("axis") == "trials")
+    trials = scaling(rows).get(("trials", True), [])
     if len(trials) >= 2:
         (x0, t0), (x1, t1) = trials[-2], trials[-1]
         lines.append(f"time x{x1 / x0:.0f} trials: x{t1 / t0:.1f} "
                      f"({x0:,.0f} -> {x1:,.0f} trials: {t0:.2f} -> {t1:.2f} s)")
+    lines += linearity(rows)
+    return lines
+
+
+#: the scaling axes, and the unit each curve's slope is per
+AXES = {"trials": "trial", "months": "month", "lines": "line", "initiatives": "initiative"}
+
+
+def scaling(rows: dict[str, dict]) -> dict[tuple[str, bool], list[tuple[float, float]]]:
+    """The scaling curves: (axis, with IRR) -> sorted (x, median seconds).
+
+    Runs from before the curves were timed without the IRR have no ``irr``
+    key: they were timed with it.
+    """
+    curves: dict[tuple[str, bool], list[tuple[float, float]]] = {}
+    for row in rows.values():
+        if row.get("axis") in AXES:
+            curves.setdefault((row["axis"], row.get("irr", True)), []).append(
+                (float(row["x"]), row["median"]))
+    return {key: sorted(points) for key, points in curves.items()}
+
+
+def line_fit(points: list[tuple[float, float]]) -> tuple[float, float, float]:
+    """Least-squares line through ``points``: (intercept, slope, worst deviation).
+
+    The worst deviation is the largest distance of a point from the line, as
+    a share of the curve's largest time: how far the curve is from linear
+    (a share of each point's own time would make the smallest, least
+    precise, point decide).
+    """
+    x, t = np.array(points).T
+    slope, intercept = np.polyfit(x, t, 1)
+    return float(intercept), float(slope), float(np.max(np.abs(t - intercept - slope * x))
+                                                 / t.max())
+
+
+def linearity(rows: dict[str, dict]) -> list[str]:
+    """One line per scaling curve: its fitted cost per unit and how close to linear it is.
+
+    Trials span three decades, so their curve is fitted on log-log axes: an
+    exponent of 1 is linear.
+    """
+    lines = []
+    for (axis, irr), points in scaling(rows).items():
+        if len(points) < 3:
+            continue
+        label = f"{axis}, {'with' if irr else 'without'} IRR"
+        if axis == "trials":
+            exponent = np.polyfit(*np.log(np.array(points)).T, 1)[0]
+            lines.append(f"{label:28s} time ~ trials^{exponent:.2f} "
+                         f"({points[0][0]:,.0f}..{points[-1][0]:,.0f})")
+            continue
+        intercept, slope, worst = line_fit(points)
+        lines.append(f"{label:28s} {intercept:.3f} s + {slope * 1e3:.1f} ms per {AXES[axis]};"
+                     f" largest miss {worst:.0%} of the slowest point's time")
     return lines
 
 
@@ -84,16 +140,22 @@ def compare(now: dict[str, dict], before: dict[str, dict]) -> list[str]:
     return lines
 
 
-def chart(rows: dict[str, dict], out: Path) -> None:
-    axes_names = ["trials", "months", "lines", "initiatives"]
-    fig, axes = plt.subplots(1, 4, figsize=(16, 3.8))
-    for ax, axis in zip(axes, axes_names, strict=True):
-        points = sorted((r["x"], r["median"]) for r in rows.values() if r.get("axis") == axis)
-        if not points:
+def chart(rows: dict[str, dict], out: Path) -> plt.Figure:
+    """The scaling curves, with and without the IRR, each with its fitted line (dashed)."""
+    curves = scaling(rows)
+    fig, axes = plt.subplots(1, len(AXES), figsize=(16, 3.8))
+    for ax, axis in zip(axes, AXES, strict=True):
+        series = [(irr, curves[axis, irr]) for irr in (True, False) if (axis, irr) in curves]
+        if not series:
             ax.set_visible(False)
             continue
-        xs, ts = zip(*points, strict=True)
-        ax.plot(xs, ts, "o-")
+        for irr, points in series:
+            xs, ts = zip(*points, strict=True)
+            line, = ax.plot(xs, ts, "o-", label="with IRR" if irr else "without IRR")
+            if axis != "trials" and len(points) >= 3:
+                intercept, slope, _ = line_fit(points)
+                ends = np.array([0.0, xs[-1]])
+                ax.plot(ends, intercept + slope * ends, "--", lw=0.8, color=line.get_color())
         if axis == "trials":
             ax.set_xscale("log")
             ax.set_yscale("log")
@@ -102,8 +164,11 @@ def chart(rows: dict[str, dict], out: Path) -> None:
         ax.set_ylim(bottom=0 if axis != "trials" else None)
         ax.grid(alpha=0.3)
         ax.set_title(f"time vs {axis}")
+        if len(series) > 1:
+            ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out, dpi=100)
+    return fig
 
 
 def main(argv: list[str]) -> None:

@@ -1,0 +1,68 @@
+"""The benchmark report (benchmarks/report.py): scaling curves, their fits, the chart."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+try:
+    from benchmarks.report import chart, line_fit, linearity, scaling
+finally:
+    sys.path.remove(str(ROOT))
+
+
+def row(axis, x, seconds, irr=None):
+    info = {"median": seconds, "group": f"scaling-{axis}", "axis": axis, "x": x}
+    if irr is not None:
+        info["irr"] = irr
+    return info
+
+
+def test_a_straight_line_is_fitted_exactly():
+    intercept, slope, worst = line_fit([(12, 0.1 + 0.012), (60, 0.1 + 0.06), (240, 0.1 + 0.24)])
+    assert intercept == pytest.approx(0.1)
+    assert slope == pytest.approx(0.001)
+    assert worst == pytest.approx(0.0, abs=1e-12)
+
+
+def test_the_worst_miss_is_a_share_of_the_slowest_time():
+    # the least-squares line is 0.1 + x: it misses the middle point by 0.2, a tenth
+    # of the slowest point's 2.0 (and a sixth of the middle point's own time)
+    _, _, worst = line_fit([(0, 0.0), (1, 1.3), (2, 2.0)])
+    assert worst == pytest.approx(0.2 / 2.0)
+
+
+def test_curves_are_split_by_irr_and_old_runs_count_as_with_irr():
+    rows = {"a": row("months", 60, 0.5), "b": row("months", 12, 0.2),
+            "c": row("months", 12, 0.1, irr=False), "d": {"median": 1.0, "group": "other"}}
+    assert scaling(rows) == {("months", True): [(12.0, 0.2), (60.0, 0.5)],
+                             ("months", False): [(12.0, 0.1)]}
+
+
+def test_linearity_reports_the_cost_per_unit_and_the_trials_exponent():
+    rows = {f"m{x}": row("months", x, 0.2 + 0.003 * x, irr=False) for x in (12, 60, 120)}
+    rows |= {f"t{n}": row("trials", n, n * 4e-7) for n in (1e5, 1e6, 1e7)}
+    text = "\n".join(linearity(rows))
+    assert "months, without IRR" in text and "0.200 s + 3.0 ms per month" in text
+    assert "largest miss 0% " in text
+    assert "time ~ trials^1.00" in text
+
+
+def test_the_chart_draws_both_series_with_their_fits(tmp_path):
+    rows = {f"{axis}{irr}{x}": row(axis, x, 0.1 + x / 1000 + 0.1 * irr, irr=irr)
+            for axis in ("months", "lines") for irr in (True, False) for x in (1, 10, 50)}
+    rows["t"] = row("trials", 1e5, 0.05)
+    out = tmp_path / "scaling.png"
+    fig = chart(rows, out)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    trials, months, lines, initiatives = fig.axes
+    for ax in (months, lines):  # each series and its dashed fit
+        assert [line.get_linestyle() for line in ax.get_lines()] == ["-", "--", "-", "--"]
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == ["with IRR", "without IRR"]
+    assert len(trials.get_lines()) == 1  # one point: no fit, no legend
+    assert trials.get_legend() is None
+    assert not initiatives.get_visible()  # no curve
