@@ -78,14 +78,19 @@ AXES = {"trials": "trial", "months": "month", "lines": "line", "initiatives": "i
 def scaling(rows: dict[str, dict]) -> dict[tuple[str, bool], list[tuple[float, float]]]:
     """The scaling curves: (axis, with IRR) -> sorted (x, median seconds).
 
-    Runs from before the curves were timed without the IRR have no ``irr``
-    key: they were timed with it.
+    A point timed both ways holds the two medians as ``with_irr`` and
+    ``without_irr``; one timed once (trials, and every axis in runs kept
+    before the curves without the IRR) was timed with it.
     """
     curves: dict[tuple[str, bool], list[tuple[float, float]]] = {}
     for row in rows.values():
-        if row.get("axis") in AXES:
-            curves.setdefault((row["axis"], row.get("irr", True)), []).append(
-                (float(row["x"]), row["median"]))
+        if row.get("axis") not in AXES:
+            continue
+        both = "with_irr" in row
+        for irr, seconds in ((True, row.get("with_irr", row["median"])),
+                             (False, row.get("without_irr"))):
+            if irr or both:
+                curves.setdefault((row["axis"], irr), []).append((float(row["x"]), seconds))
     return {key: sorted(points) for key, points in curves.items()}
 
 
@@ -120,7 +125,7 @@ def linearity(rows: dict[str, dict]) -> list[str]:
                          f"({points[0][0]:,.0f}..{points[-1][0]:,.0f})")
             continue
         intercept, slope, worst = line_fit(points)
-        lines.append(f"{label:28s} {intercept:.3f} s + {slope * 1e3:.1f} ms per {AXES[axis]};"
+        lines.append(f"{label:28s} {intercept:.3f} s + {slope * 1e3:.2f} ms per {AXES[axis]};"
                      f" largest miss {worst:.0%} of the slowest point's time")
     return lines
 

@@ -15,10 +15,11 @@ finally:
     sys.path.remove(str(ROOT))
 
 
-def row(axis, x, seconds, irr=None):
+def row(axis, x, seconds, without=None):
+    """A benchmark row as report.medians() gives it; ``without``: also timed without the IRR."""
     info = {"median": seconds, "group": f"scaling-{axis}", "axis": axis, "x": x}
-    if irr is not None:
-        info["irr"] = irr
+    if without is not None:
+        info |= {"median": seconds + without, "with_irr": seconds, "without_irr": without}
     return info
 
 
@@ -36,25 +37,27 @@ def test_the_worst_miss_is_a_share_of_the_slowest_time():
     assert worst == pytest.approx(0.2 / 2.0)
 
 
-def test_curves_are_split_by_irr_and_old_runs_count_as_with_irr():
-    rows = {"a": row("months", 60, 0.5), "b": row("months", 12, 0.2),
-            "c": row("months", 12, 0.1, irr=False), "d": {"median": 1.0, "group": "other"}}
+def test_points_timed_both_ways_give_two_curves_and_others_count_as_with_irr():
+    rows = {"a": row("months", 60, 0.5, without=0.4), "b": row("months", 12, 0.2, without=0.1),
+            "c": row("trials", 1e5, 0.05), "d": {"median": 1.0, "group": "other"}}
     assert scaling(rows) == {("months", True): [(12.0, 0.2), (60.0, 0.5)],
-                             ("months", False): [(12.0, 0.1)]}
+                             ("months", False): [(12.0, 0.1), (60.0, 0.4)],
+                             ("trials", True): [(1e5, 0.05)]}
 
 
 def test_linearity_reports_the_cost_per_unit_and_the_trials_exponent():
-    rows = {f"m{x}": row("months", x, 0.2 + 0.003 * x, irr=False) for x in (12, 60, 120)}
+    rows = {f"m{x}": row("months", x, 0.3 + 0.004 * x, without=0.2 + 0.003 * x)
+            for x in (12, 60, 120)}
     rows |= {f"t{n}": row("trials", n, n * 4e-7) for n in (1e5, 1e6, 1e7)}
     text = "\n".join(linearity(rows))
-    assert "months, without IRR" in text and "0.200 s + 3.0 ms per month" in text
+    assert "months, without IRR" in text and "0.200 s + 3.00 ms per month" in text
     assert "largest miss 0% " in text
     assert "time ~ trials^1.00" in text
 
 
 def test_the_chart_draws_both_series_with_their_fits(tmp_path):
-    rows = {f"{axis}{irr}{x}": row(axis, x, 0.1 + x / 1000 + 0.1 * irr, irr=irr)
-            for axis in ("months", "lines") for irr in (True, False) for x in (1, 10, 50)}
+    rows = {f"{axis}{x}": row(axis, x, 0.2 + x / 1000, without=0.1 + x / 1000)
+            for axis in ("months", "lines") for x in (1, 10, 50)}
     rows["t"] = row("trials", 1e5, 0.05)
     out = tmp_path / "scaling.png"
     fig = chart(rows, out)
