@@ -79,18 +79,20 @@ def scaling(rows: dict[str, dict]) -> dict[tuple[str, bool], list[tuple[float, f
     """The scaling curves: (axis, with IRR) -> sorted (x, median seconds).
 
     A point timed both ways holds the two medians as ``with_irr`` and
-    ``without_irr``; one timed once (trials, and every axis in runs kept
-    before the curves without the IRR) was timed with it.
+    ``without_irr``; one timed once says which way in ``irr`` (as in
+    ``run-20261127-1029``), or was timed with it (trials, and every axis in
+    runs kept before that).
     """
     curves: dict[tuple[str, bool], list[tuple[float, float]]] = {}
     for row in rows.values():
         if row.get("axis") not in AXES:
             continue
-        both = "with_irr" in row
-        for irr, seconds in ((True, row.get("with_irr", row["median"])),
-                             (False, row.get("without_irr"))):
-            if irr or both:
-                curves.setdefault((row["axis"], irr), []).append((float(row["x"]), seconds))
+        if "with_irr" in row:
+            points = [(True, row["with_irr"]), (False, row["without_irr"])]
+        else:
+            points = [(row.get("irr", True), row["median"])]
+        for irr, seconds in points:
+            curves.setdefault((row["axis"], irr), []).append((float(row["x"]), seconds))
     return {key: sorted(points) for key, points in curves.items()}
 
 

@@ -37,12 +37,14 @@ def test_the_worst_miss_is_a_share_of_the_slowest_time():
     assert worst == pytest.approx(0.2 / 2.0)
 
 
-def test_points_timed_both_ways_give_two_curves_and_others_count_as_with_irr():
+def test_points_timed_both_ways_give_two_curves_and_others_say_which_or_had_it():
     rows = {"a": row("months", 60, 0.5, without=0.4), "b": row("months", 12, 0.2, without=0.1),
-            "c": row("trials", 1e5, 0.05), "d": {"median": 1.0, "group": "other"}}
+            "c": row("trials", 1e5, 0.05), "d": {"median": 1.0, "group": "other"},
+            # a point timed one way, saying which
+            "e": {**row("lines", 3, 0.3), "irr": False}}
     assert scaling(rows) == {("months", True): [(12.0, 0.2), (60.0, 0.5)],
                              ("months", False): [(12.0, 0.1), (60.0, 0.4)],
-                             ("trials", True): [(1e5, 0.05)]}
+                             ("trials", True): [(1e5, 0.05)], ("lines", False): [(3.0, 0.3)]}
 
 
 def test_linearity_reports_the_cost_per_unit_and_the_trials_exponent():
