@@ -84,6 +84,21 @@ def test_trials_frame_columns(bakery):
     np.testing.assert_allclose(frame["npv"], frame["pv_benefits"] - frame["pv_costs"])
 
 
+def test_a_result_shows_itself_briefly_and_as_its_headline_in_a_notebook(bakery):
+    result = roisim.simulate(bakery, trials=2000, seed=3)
+    # one line, not the arrays of every outcome
+    assert repr(result) == ("<SimulationResult 'Corner bakery: catering CRM': 3 subjects, "
+                            "2,000 trials, seed 3, random sampling>")
+    page = result._repr_html_()
+    assert page.startswith("<p>Corner bakery: catering CRM — 2,000 trials, seed 3")
+    assert "NPV in USD over 36 months" in page
+    summary = result.summary()
+    for subject, row in summary.iterrows():
+        assert f"<th>{subject}</th>" in page
+        assert f"<td>{row['npv_mean']:,.0f}</td>" in page
+        assert f"<td>{row['p_loss']:.1%}</td>" in page
+
+
 def test_there_are_at_least_six_examples():
     assert len(EXAMPLES) >= 6
 

@@ -191,3 +191,25 @@ def test_sorted_quantiles_are_numpys(method):
         got = sorted_quantiles(values, probs, order_statistic=method == "inverted_cdf")
         np.testing.assert_allclose(got, np.quantile(values, probs, method=method), rtol=1e-15,
                                    atol=0)
+
+
+def test_headline_reads_as_the_command_line_prints_it():
+    import math
+
+    import pandas as pd
+
+    from roisim.metrics import HEADLINE, headline
+
+    summary = pd.DataFrame(
+        {"npv_mean": [12345.6, -50.0], "npv_mean_se": [12.3, 4.0], "npv_p5": [-1000.4, -900.0],
+         "npv_p50": [9999.5, -40.0], "npv_p95": [30000.0, 800.0], "p_loss": [0.0512, 0.75],
+         "cvar5_npv": [-2500.0, -1200.0], "roi_n": [10, 0], "roi_p50": [0.256, math.nan],
+         "payback_month_p50": [17.0, math.inf]},
+        index=pd.Index(["Pick <robots>", "No costs"], name="subject"))
+    cells = headline(summary)
+    assert list(cells.columns) == list(HEADLINE)
+    assert cells.loc["Pick <robots>"].tolist() == [
+        "12,346", "12", "-1,000", "10,000", "30,000", "5.1%", "-2,500", "26%", "month 17"]
+    # a subject without costs has no ROI; one that never pays back by the median says so
+    assert cells.loc["No costs", "ROI P50"] == "n/a"
+    assert cells.loc["No costs", "payback P50"] == "never"

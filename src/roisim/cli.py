@@ -115,22 +115,16 @@ def _progress_callback(label: str):  # type: ignore[no-untyped-def]
 
 def summary_table(title: str, summary, currency: str) -> Table:  # type: ignore[no-untyped-def]
     """The headline numbers of every subject as a rich table."""
+    from roisim.metrics import PAYBACK_CAPTION, headline
+
     table = Table(title=title, title_justify="left", header_style="bold")
+    cells = headline(summary)
     table.add_column("subject")
-    for name in ("E[NPV]", "± se", "P5", "P50", "P95", "P(loss)", "CVaR 5%", "ROI P50",
-                 "payback P50"):
+    for name in cells.columns:
         table.add_column(name, justify="right")
-    for subject, row in summary.iterrows():
-        payback = row["payback_month_p50"]
-        table.add_row(
-            str(subject),
-            f"{row['npv_mean']:,.0f}", f"{row['npv_mean_se']:,.0f}",
-            f"{row['npv_p5']:,.0f}", f"{row['npv_p50']:,.0f}", f"{row['npv_p95']:,.0f}",
-            f"{row['p_loss']:.1%}", f"{row['cvar5_npv']:,.0f}",
-            "n/a" if row["roi_n"] == 0 else f"{row['roi_p50']:.0%}",
-            "never" if payback == float("inf") else f"month {payback:.0f}",
-        )
-    table.caption = f"NPV in {currency}; payback: median month by which cumulative cash ≥ 0"
+    for subject, row in cells.iterrows():
+        table.add_row(str(subject), *row)
+    table.caption = f"NPV in {currency}; {PAYBACK_CAPTION}"
     return table
 
 

@@ -234,5 +234,30 @@ def summarize(result: SimulationResult) -> pd.DataFrame:
     return pd.DataFrame(list(rows.values())).set_index("subject")
 
 
+#: what "payback P50" in :data:`HEADLINE` means
+PAYBACK_CAPTION = "payback: median month by which cumulative cash ≥ 0"
+#: the headline columns of a summary, as the command line and a notebook show them
+HEADLINE = ("E[NPV]", "± se", "P5", "P50", "P95", "P(loss)", "CVaR 5%", "ROI P50", "payback P50")
+
+
+def headline(summary: pd.DataFrame) -> pd.DataFrame:
+    """The headline numbers of every subject of ``summary``, as text to read, one row each.
+
+    Money to the unit with thousands separators, shares in per cent, the
+    median payback as "month N" or "never"; ROI is "n/a" where no trial has
+    one (no costs).
+    """
+    def cells(row: pd.Series) -> list[str]:
+        payback = row["payback_month_p50"]
+        return [f"{row['npv_mean']:,.0f}", f"{row['npv_mean_se']:,.0f}",
+                f"{row['npv_p5']:,.0f}", f"{row['npv_p50']:,.0f}", f"{row['npv_p95']:,.0f}",
+                f"{row['p_loss']:.1%}", f"{row['cvar5_npv']:,.0f}",
+                "n/a" if row["roi_n"] == 0 else f"{row['roi_p50']:.0%}",
+                "never" if payback == math.inf else f"month {payback:.0f}"]
+
+    return pd.DataFrame([cells(row) for _, row in summary.iterrows()], index=summary.index,
+                        columns=list(HEADLINE))
+
+
 def _kind(result: SimulationResult, subject: str) -> str:
     return "plan" if result.is_plan(subject) else "initiative"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 
 import numba
@@ -84,6 +85,20 @@ class SimulationResult:
     target: object = None
     model: Model | None = field(default=None, repr=False)
     _cache: dict[str, object] = field(default_factory=dict, repr=False)
+
+    def __repr__(self) -> str:
+        return (f"<SimulationResult {self.scenario.name!r}: {len(self.subjects)} subjects, "
+                f"{self.n_trials:,} trials, seed {self.seed}, {self.sampling} sampling>")
+
+    def _repr_html_(self) -> str:
+        """How a notebook shows a result: its headline numbers (:func:`roisim.metrics.headline`)."""
+        from roisim.metrics import PAYBACK_CAPTION, headline
+
+        header = self.scenario.scenario
+        caption = (f"{self.scenario.name} — {self.n_trials:,} trials, seed {self.seed}, "
+                   f"{self.sampling} sampling. NPV in {header.currency} over "
+                   f"{header.horizon_months} months; {PAYBACK_CAPTION}.")
+        return f"<p>{html.escape(caption)}</p>\n{headline(self.summary()).to_html()}"
 
     def compiled(self) -> Model:
         """The model the run used (compiled again only for a result built by hand)."""
