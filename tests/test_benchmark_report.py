@@ -68,6 +68,6 @@ def test_the_chart_draws_both_series_with_their_fits(tmp_path):
     for ax in (months, lines):  # each series and its dashed fit
         assert [line.get_linestyle() for line in ax.get_lines()] == ["-", "--", "-", "--"]
         assert [t.get_text() for t in ax.get_legend().get_texts()] == ["with IRR", "without IRR"]
-    assert len(trials.get_lines()) == 1  # one point: no fit, no legend
+    assert len(trials.get_lines()) == 1  # one series of one point: no fit line, no legend
     assert trials.get_legend() is None
     assert not initiatives.get_visible()  # no curve
