@@ -9,10 +9,9 @@ from __future__ import annotations
 import os
 import sys
 import time
-from pathlib import Path
 
 import pytest
-from conftest import SCENARIOS
+from conftest import SCENARIOS, live_processes
 
 import roisim
 from roisim import chart_process, charts
@@ -143,15 +142,7 @@ def _group_ends(pgid: int, within: float = 5.0) -> bool:
 def _running_in_group(pgid: int) -> list[int]:
     """Processes of group ``pgid`` that are not zombies (a killed helper stays one until its
     adoptive parent reaps it)."""
-    running = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:  # it ended meanwhile
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            running.append(int(stat.parent.name))
-    return running
+    return [pid for pid, group, _ in live_processes() if group == pgid]
 
 
 def test_an_interrupted_write_ends_the_chart_process_before_removing_the_folder(

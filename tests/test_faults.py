@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SCENARIOS, initiative
+from conftest import SCENARIOS, initiative, live_processes
 
 import roisim
 
@@ -71,20 +71,7 @@ def test_a_signal_while_the_chart_process_draws_leaves_nothing_behind(tmp_path, 
 
 def _processes_running(args: list[str]) -> list[int]:
     """Processes (not zombies) whose command line ends with ``args``: the command and its forks."""
-    found = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/cmdline", "rb") as f:
-                cmdline = f.read().decode(errors="replace").split("\0")[:-1]
-            with open(f"/proc/{entry.name}/stat") as f:
-                state = f.read().rsplit(")", 1)[1].split()[0]
-        except OSError:  # it ended meanwhile
-            continue
-        if cmdline[-len(args):] == args and state != "Z":
-            found.append(int(entry.name))
-    return found
+    return [pid for pid, _, cmdline in live_processes() if cmdline[-len(args):] == args]
 
 
 def test_rerun_from_the_manifest_reproduces_the_bytes(tmp_path):
