@@ -119,6 +119,46 @@ def test_a_subjects_outcomes_do_not_depend_on_the_other_subjects():
     assert_same_outcomes(run(late + more), "late", run(late), "late")
 
 
+ABANDONED_AT_START = """
+[scenario]
+name = "abandoned"
+horizon_months = 12
+discount_rate = 0.05
+trials = 10
+seed = 2
+
+[[initiatives]]
+name = "A"
+go_live_month = {go_live}
+adoption = {{ curve = "immediate", ceiling = 1.0 }}
+costs = [
+  {{ name = "setup", amount = 3000, month = 0 }},
+  {{ name = "fee", amount = 100, every = "month" }},
+]
+benefits = [{{ name = "gain", amount = 400, every = "month" }}]
+risks = [{{ name = "dropped", probability = 1.0, cost = 500, abandon = true }}]
+"""
+SHARE_OF_A = '\n[[plans]]\nname = "half"\nphases = [{ initiative = "A", start_month = 0, share = 0.5 }]\n'
+
+
+@pytest.mark.parametrize("go_live", [0, 2])
+def test_an_abandoned_initiative_pays_the_same_whether_a_plan_shares_its_phase(go_live):
+    # abandoned at go-live: nothing is paid from that month on, the risk's cost
+    # included. With go-live in the start month that is everything; two months
+    # later the set-up, two fees and the risk's cost are paid at months 0 and 1.
+    # Either way a plan running the same phase must not change A's numbers.
+    text = ABANDONED_AT_START.format(go_live=go_live)
+    alone = roisim.simulate(scenario(text), trials=50, seed=1)
+    shared = roisim.simulate(scenario(text + SHARE_OF_A), trials=50, seed=1)
+    assert_same_outcomes(alone, "A", shared, "A")
+    costs = alone.cash_flows("A", 0)["costs"].to_numpy()
+    expected = np.zeros(12)
+    if go_live:
+        expected[:2] = [3000 + 100 + 500, 100]
+    np.testing.assert_array_equal(costs, expected)
+    assert (alone.cash_flows("A", 0)["benefits"] == 0).all()
+
+
 def test_keep_and_stop_by_hand():
     never = 'metric = "adoption", at_least = 2'  # adoption never exceeds 1
     result = plans(pilot("keep", never + ', on_fail = "keep"')

@@ -392,8 +392,9 @@ def eval_subject(m, s, v, vm, ratios, ini_delay, ini_loss, ini_abandon, ini_rcos
         if n_run == 0 and share == 1.0 and not (fixed or m.ph_shared[p]):
             # no other subject runs this phase: add it straight to the subject. With
             # costs still zero, a share of 1 and no fixed lines this is what the
-            # cached path computes, bit for bit, without its copies
-            if first:
+            # cached path computes, bit for bit, without its copies (which add
+            # nothing from the month the initiative is abandoned, risk cost included)
+            if first and t_start < end:
                 costs[t_start] += ini_rcost[j]
             fill_adoption(curves[j], ceilings[j], ramps[j], golive, end, adopt)
             add_phase(m, j, start, golive, first, end, ini_loss[j], v, vm, ratios, adopt, ones,
