@@ -14,10 +14,11 @@ months) is computed two ways on the same inputs, one thread:
   ``outcomes``);
 - ``lockstep``: 64 trials at a time, month by month, with the trials
   innermost, so that each month's arithmetic is one vector loop over the
-  trials. Its state lives in arrays the function allocates itself: LLVM then
-  knows they overlap nothing and vectorises the loop without run-time alias
-  checks. With the same state passed in as arguments (how roisim's kernels
-  get their scratch arrays) it vectorised nothing and took 400-600 ns a trial.
+  trials. Its state lives in arrays the function allocates itself, with a
+  size known at compile time (``GROUP``): LLVM then vectorises the loop.
+  With the same state passed in as arguments (how roisim's kernels get their
+  scratch arrays) it vectorised nothing and took 400-600 ns a trial; so did
+  a loop of this kind over local arrays sized by an argument.
 
 It prints the time a trial of each, their paired ratio over interleaved
 rounds, and the largest difference between their outcomes. This is a
