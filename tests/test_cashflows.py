@@ -69,6 +69,21 @@ def test_fractional_go_live():
     assert months_with(flows["benefits"]) == [3, 4, 5, 6, 7]
 
 
+def test_one_off_benefits_fall_in_their_month_times_that_months_adoption():
+    # a one-off line is paid k months after the start, as the format says; a
+    # benefit is scaled by that month's adoption unless told not to, so only
+    # an unscaled one can pay before go-live (a grant at signing)
+    flows = cash("""
+        go_live_month = 3
+        adoption = { curve = "linear", ceiling = 1.0, ramp_months = 4 }
+        benefits = [
+          { name = "grant", amount = 100, month = 1, scale_with_adoption = false },
+          { name = "bonus", amount = 40, month = 4 },
+        ]
+    """, horizon=8)
+    np.testing.assert_array_equal(flows["benefits"], [0, 100, 0, 0, 40 * 0.5, 0, 0, 0])
+
+
 def test_benefit_from_month_before_go_live_waits_for_go_live():
     flows = cash("""
         go_live_month = 4

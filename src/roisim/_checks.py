@@ -140,9 +140,13 @@ def check_scenario(scenario: Scenario, source: Path, *, repair_correlations: boo
 def _check_timing(scenario: Scenario, horizon: int, error: Any) -> None:
     inputs = scenario.inputs
     for i, ini in enumerate(scenario.initiatives):
+        # go-live at its earliest (risks only delay it), relative to the start
+        # like every month of a line; adoption is 0 in the months before it
+        live_lo = value_range(ini.go_live_month, inputs)[0]
         for kind, lines in (("costs", ini.costs), ("benefits", ini.benefits)):
             for k, line in enumerate(lines):
                 where = f"initiatives[{i}].{kind}[{k}]"
+                _check_before_go_live(line, kind == "benefits", live_lo, inputs, where, error)
                 for key in ("month", "from_month"):
                     if getattr(line, key) is None:
                         continue
@@ -159,6 +163,33 @@ def _check_timing(scenario: Scenario, horizon: int, error: Any) -> None:
                         raise error(f"{where}.until_month",
                                     f"until_month ({_fmt(until_hi)}) must be after from_month "
                                     f"({_fmt(start)})")
+
+
+def _check_before_go_live(line: Any, benefit: bool, live_lo: float, inputs: dict[str, Dist],
+                          where: str, error: Any) -> None:
+    """Reject a line that go-live makes pay nothing in every trial.
+
+    A one-off line scaled by adoption (every benefit unless it says
+    ``scale_with_adoption = false``) that falls before go-live's month is
+    multiplied by an adoption of 0; a recurring benefit that ends before
+    go-live never starts, since benefits start at go-live at the earliest.
+    """
+    scaled = line.scale_with_adoption if line.scale_with_adoption is not None else benefit
+    if line.month is not None and scaled:
+        month_hi = value_range(line.month, inputs)[1]
+        if math.ceil(month_hi - 1e-9) < math.ceil(live_lo - 1e-9):
+            raise error(f"{where}.month",
+                        f"this one-off line falls in month {math.ceil(month_hi - 1e-9)} at the "
+                        f"latest, before go-live (month {_fmt(live_lo)} at the earliest), and is "
+                        "scaled by adoption, which is 0 before go-live, so it would never count; "
+                        "expected a month at or after go-live, or scale_with_adoption = false")
+    if line.until_month is not None and benefit:
+        until_hi = value_range(line.until_month, inputs)[1]
+        if until_hi - 1e-9 <= live_lo:
+            raise error(f"{where}.until_month",
+                        f"until_month ({_fmt(until_hi)}) is at or before go-live (month "
+                        f"{_fmt(live_lo)} at the earliest) and benefits start at go-live, so "
+                        "this line would never count; expected an until_month after go-live")
 
 
 def _check_names(scenario: Scenario, error: Any) -> None:
