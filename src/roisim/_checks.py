@@ -171,7 +171,8 @@ def _check_before_go_live(line: Any, benefit: bool, live_lo: float, inputs: dict
 
     A one-off line scaled by adoption (every benefit unless it says
     ``scale_with_adoption = false``) that falls before go-live's month is
-    multiplied by an adoption of 0; a recurring benefit that ends before
+    multiplied by an adoption of 0, and so is a recurring cost scaled by
+    adoption that ends before it; a recurring benefit that ends before
     go-live never starts, since benefits start at go-live at the earliest.
     """
     scaled = line.scale_with_adoption if line.scale_with_adoption is not None else benefit
@@ -183,13 +184,19 @@ def _check_before_go_live(line: Any, benefit: bool, live_lo: float, inputs: dict
                         f"latest, before go-live (month {_fmt(live_lo)} at the earliest), and is "
                         "scaled by adoption, which is 0 before go-live, so it would never count; "
                         "expected a month at or after go-live, or scale_with_adoption = false")
-    if line.until_month is not None and benefit:
+    if line.until_month is not None and (benefit or scaled):
         until_hi = value_range(line.until_month, inputs)[1]
-        if until_hi - 1e-9 <= live_lo:
-            raise error(f"{where}.until_month",
-                        f"until_month ({_fmt(until_hi)}) is at or before go-live (month "
-                        f"{_fmt(live_lo)} at the earliest) and benefits start at go-live, so "
-                        "this line would never count; expected an until_month after go-live")
+        # a payment at time x < until falls in month ceil(x) <= ceil(until)
+        if benefit and until_hi - 1e-9 <= live_lo:
+            why = "benefits start at go-live"
+        elif not benefit and math.ceil(until_hi - 1e-9) < math.ceil(live_lo - 1e-9):
+            why = "its payments fall before go-live, where adoption, which scales them, is 0"
+        else:
+            return
+        raise error(f"{where}.until_month",
+                    f"until_month ({_fmt(until_hi)}) is at or before go-live (month "
+                    f"{_fmt(live_lo)} at the earliest) and {why}, so this line would never "
+                    "count; expected an until_month after go-live")
 
 
 def _check_names(scenario: Scenario, error: Any) -> None:
