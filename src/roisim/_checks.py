@@ -230,6 +230,12 @@ def _check_plans(scenario: Scenario, error: Any) -> None:
                 raise error(f"{where}.initiative",
                             f"unknown initiative '{phase.initiative}'{hint} "
                             f"(initiatives: {', '.join(names)})")
+            start_lo = value_range(phase.start_month, scenario.inputs)[0]
+            horizon = scenario.scenario.horizon_months
+            if math.ceil(start_lo - 1e-9) >= horizon:
+                raise error(f"{where}.start_month",
+                            f"start_month {_fmt(start_lo)} is beyond the horizon ({horizon} "
+                            f"months: 0 to {horizon - 1}), so this phase would never start")
             _, share_hi = value_range(phase.share, scenario.inputs)
             total[phase.initiative] = total.get(phase.initiative, 0.0) + share_hi
             if total[phase.initiative] > 1.0 + 1e-9:
