@@ -143,6 +143,10 @@ def _check_timing(scenario: Scenario, horizon: int, error: Any) -> None:
         # go-live at its earliest (risks only delay it), relative to the start
         # like every month of a line; adoption is 0 in the months before it
         live_lo = value_range(ini.go_live_month, inputs)[0]
+        if ini.benefits and math.ceil(live_lo - 1e-9) >= horizon:
+            raise error(f"initiatives[{i}].go_live_month",
+                        f"go_live_month {_fmt(live_lo)} is beyond the horizon ({horizon} months: "
+                        f"0 to {horizon - 1}), so none of its benefits would ever count")
         for kind, lines in (("costs", ini.costs), ("benefits", ini.benefits)):
             for k, line in enumerate(lines):
                 where = f"initiatives[{i}].{kind}[{k}]"
