@@ -246,6 +246,31 @@ def _check_plans(scenario: Scenario, error: Any) -> None:
                 raise error(f"{where}.share",
                             f"the shares of '{phase.initiative}' in this plan add up to "
                             f"{_fmt(total[phase.initiative])}; they may add up to at most 1")
+        _check_gates_have_months(plan.phases, scenario.inputs, f"plans[{p}]", error)
+
+
+def _check_gates_have_months(phases: list[Any], inputs: dict[str, Dist], where: str,
+                             error: Any) -> None:
+    """Reject a gate on a phase before which no other phase of its plan can start.
+
+    A gate judges the plan's months before its phase's start month, and only
+    phases that started in an earlier month have cash or adoption there: with
+    none, every metric is the same in every trial (no cash, an undefined ROI,
+    no adoption), so the gate would pass always or fail always.
+    """
+    def month(x: float) -> int:
+        return math.ceil(x - 1e-9)
+
+    starts = [value_range(phase.start_month, inputs) for phase in phases]
+    for k, phase in enumerate(phases):
+        if phase.gate is None:
+            continue
+        latest = month(starts[k][1])
+        if all(month(lo) >= latest for j, (lo, _) in enumerate(starts) if j != k):
+            raise error(f"{where}.phases[{k}].gate",
+                        f"no other phase of this plan starts in a month before this one's "
+                        f"(month {latest} at the latest), so this gate would have no months to "
+                        "judge; expected a gate only on a phase that starts after another")
 
 
 def _check_correlations(scenario: Scenario, error: Any, repair: bool) -> Scenario:
