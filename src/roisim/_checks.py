@@ -92,6 +92,11 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
+def _month(x: float) -> int:
+    """The month in which something at time ``x`` falls (the kernel's ``month_of``)."""
+    return math.ceil(x - 1e-9)
+
+
 def check_scenario(scenario: Scenario, source: Path, *, repair_correlations: bool = False
                    ) -> Scenario:
     """Run the whole-scenario checks; return the scenario or raise ScenarioError."""
@@ -143,7 +148,7 @@ def _check_timing(scenario: Scenario, horizon: int, error: Any) -> None:
         # go-live at its earliest (risks only delay it), relative to the start
         # like every month of a line; adoption is 0 in the months before it
         live_lo = value_range(ini.go_live_month, inputs)[0]
-        if ini.benefits and math.ceil(live_lo - 1e-9) >= horizon:
+        if ini.benefits and _month(live_lo) >= horizon:
             raise error(f"initiatives[{i}].go_live_month",
                         f"go_live_month {_fmt(live_lo)} is beyond the horizon ({horizon} months: "
                         f"0 to {horizon - 1}), so none of its benefits would ever count")
@@ -155,7 +160,7 @@ def _check_timing(scenario: Scenario, horizon: int, error: Any) -> None:
                     if getattr(line, key) is None:
                         continue
                     lo, _ = value_range(getattr(line, key), inputs)
-                    if math.ceil(lo - 1e-9) >= horizon:
+                    if _month(lo) >= horizon:
                         raise error(f"{where}.{key}",
                                     f"{key} {_fmt(lo)} is beyond the horizon ({horizon} months: "
                                     f"0 to {horizon - 1}), so this line would never count")
@@ -182,9 +187,9 @@ def _check_before_go_live(line: Any, benefit: bool, live_lo: float, inputs: dict
     scaled = line.scale_with_adoption if line.scale_with_adoption is not None else benefit
     if line.month is not None and scaled:
         month_hi = value_range(line.month, inputs)[1]
-        if math.ceil(month_hi - 1e-9) < math.ceil(live_lo - 1e-9):
+        if _month(month_hi) < _month(live_lo):
             raise error(f"{where}.month",
-                        f"this one-off line falls in month {math.ceil(month_hi - 1e-9)} at the "
+                        f"this one-off line falls in month {_month(month_hi)} at the "
                         f"latest, before go-live (month {_fmt(live_lo)} at the earliest), and is "
                         "scaled by adoption, which is 0 before go-live, so it would never count; "
                         "expected a month at or after go-live, or scale_with_adoption = false")
@@ -193,7 +198,7 @@ def _check_before_go_live(line: Any, benefit: bool, live_lo: float, inputs: dict
         # a payment at time x < until falls in month ceil(x) <= ceil(until)
         if benefit and until_hi - 1e-9 <= live_lo:
             why = "benefits start at go-live"
-        elif not benefit and math.ceil(until_hi - 1e-9) < math.ceil(live_lo - 1e-9):
+        elif not benefit and _month(until_hi) < _month(live_lo):
             why = "its payments fall before go-live, where adoption, which scales them, is 0"
         else:
             return
@@ -224,6 +229,7 @@ def _check_names(scenario: Scenario, error: Any) -> None:
 
 def _check_plans(scenario: Scenario, error: Any) -> None:
     names = [ini.name for ini in scenario.initiatives]
+    horizon = scenario.scenario.horizon_months
     for p, plan in enumerate(scenario.plans):
         total: dict[str, float] = {}
         for k, phase in enumerate(plan.phases):
@@ -235,8 +241,7 @@ def _check_plans(scenario: Scenario, error: Any) -> None:
                             f"unknown initiative '{phase.initiative}'{hint} "
                             f"(initiatives: {', '.join(names)})")
             start_lo = value_range(phase.start_month, scenario.inputs)[0]
-            horizon = scenario.scenario.horizon_months
-            if math.ceil(start_lo - 1e-9) >= horizon:
+            if _month(start_lo) >= horizon:
                 raise error(f"{where}.start_month",
                             f"start_month {_fmt(start_lo)} is beyond the horizon ({horizon} "
                             f"months: 0 to {horizon - 1}), so this phase would never start")
@@ -258,15 +263,12 @@ def _check_gates_have_months(phases: list[Any], inputs: dict[str, Dist], where: 
     none, every metric is the same in every trial (no cash, an undefined ROI,
     no adoption), so the gate would pass always or fail always.
     """
-    def month(x: float) -> int:
-        return math.ceil(x - 1e-9)
-
     starts = [value_range(phase.start_month, inputs) for phase in phases]
     for k, phase in enumerate(phases):
         if phase.gate is None:
             continue
-        latest = month(starts[k][1])
-        if all(month(lo) >= latest for j, (lo, _) in enumerate(starts) if j != k):
+        latest = _month(starts[k][1])
+        if all(_month(lo) >= latest for j, (lo, _) in enumerate(starts) if j != k):
             raise error(f"{where}.phases[{k}].gate",
                         f"no other phase of this plan starts in a month before this one's "
                         f"(month {latest} at the latest), so this gate would have no months to "
