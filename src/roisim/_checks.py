@@ -148,7 +148,9 @@ def _check_timing(scenario: Scenario, horizon: int, error: Any) -> None:
         # go-live at its earliest (risks only delay it), relative to the start
         # like every month of a line; adoption is 0 in the months before it
         live_lo = value_range(ini.go_live_month, inputs)[0]
-        if ini.benefits and _month(live_lo) >= horizon:
+        # only a one-off benefit not scaled by adoption may fall before go-live
+        early = any(b.month is not None and b.scale_with_adoption is False for b in ini.benefits)
+        if ini.benefits and not early and _month(live_lo) >= horizon:
             raise error(f"initiatives[{i}].go_live_month",
                         f"go_live_month {_fmt(live_lo)} is beyond the horizon ({horizon} months: "
                         f"0 to {horizon - 1}), so none of its benefits would ever count")
@@ -156,6 +158,10 @@ def _check_timing(scenario: Scenario, horizon: int, error: Any) -> None:
             for k, line in enumerate(lines):
                 where = f"initiatives[{i}].{kind}[{k}]"
                 _check_before_go_live(line, kind == "benefits", live_lo, inputs, where, error)
+                if kind == "benefits" and line.month is None and _month(live_lo) >= horizon:
+                    raise error(where, f"this benefit starts at go-live (month {_fmt(live_lo)} "
+                                       f"at the earliest), beyond the horizon ({horizon} months: "
+                                       f"0 to {horizon - 1}), so it would never count")
                 for key in ("month", "from_month"):
                     if getattr(line, key) is None:
                         continue
