@@ -139,6 +139,14 @@ class Benefit(CashLine):
 
     growth_per_year: Value | None = None
 
+    @model_validator(mode="after")
+    def _growth(self) -> Benefit:
+        if self.month is not None and self.growth_per_year is not None:
+            raise fail("bad_timing", "growth_per_year goes with every, not with month: growth "
+                                     "compounds from a line's first payment, and a one-off "
+                                     "line has no other")
+        return self
+
 
 class Risk(Strict):
     """A risk event, drawn once per trial and initiative."""
