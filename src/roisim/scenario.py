@@ -105,6 +105,10 @@ class Adoption(Strict):
     def _ramp_needed(self) -> Adoption:
         if self.curve != "immediate" and self.ramp_months is None:
             raise fail("missing_ramp", "a {curve} curve needs ramp_months", curve=self.curve)
+        if self.curve == "immediate" and self.ramp_months is not None:
+            raise fail("unused_ramp", "an immediate curve reaches its ceiling at go-live, so "
+                                      "ramp_months would have no effect; expected a linear or "
+                                      "logistic curve, or no ramp_months")
         return self
 
 
