@@ -149,7 +149,7 @@ def _check_timing(scenario: Scenario, horizon: int, error: Any) -> None:
         # like every month of a line; adoption is 0 in the months before it
         live_lo = value_range(ini.go_live_month, inputs)[0]
         # only a one-off benefit not scaled by adoption may fall before go-live
-        early = any(b.month is not None and b.scale_with_adoption is False for b in ini.benefits)
+        early = any(b.month is not None and not b.scaled_by_adoption for b in ini.benefits)
         if ini.benefits and not early and _month(live_lo) >= horizon:
             raise error(f"initiatives[{i}].go_live_month",
                         f"go_live_month {_fmt(live_lo)} is beyond the horizon ({horizon} months: "
@@ -157,11 +157,8 @@ def _check_timing(scenario: Scenario, horizon: int, error: Any) -> None:
         for kind, lines in (("costs", ini.costs), ("benefits", ini.benefits)):
             for k, line in enumerate(lines):
                 where = f"initiatives[{i}].{kind}[{k}]"
-                _check_before_go_live(line, kind == "benefits", live_lo, inputs, where, error)
-                if kind == "benefits" and line.month is None and _month(live_lo) >= horizon:
-                    raise error(where, f"this benefit starts at go-live (month {_fmt(live_lo)} "
-                                       f"at the earliest), beyond the horizon ({horizon} months: "
-                                       f"0 to {horizon - 1}), so it would never count")
+                _check_before_go_live(line, kind == "benefits", live_lo, horizon, inputs, where,
+                                      error)
                 for key in ("month", "from_month"):
                     if getattr(line, key) is None:
                         continue
@@ -180,17 +177,22 @@ def _check_timing(scenario: Scenario, horizon: int, error: Any) -> None:
                                     f"({_fmt(start)})")
 
 
-def _check_before_go_live(line: Any, benefit: bool, live_lo: float, inputs: dict[str, Dist],
-                          where: str, error: Any) -> None:
+def _check_before_go_live(line: Any, benefit: bool, live_lo: float, horizon: int,
+                          inputs: dict[str, Dist], where: str, error: Any) -> None:
     """Reject a line that go-live makes pay nothing in every trial.
 
     A one-off line scaled by adoption (every benefit unless it says
     ``scale_with_adoption = false``) that falls before go-live's month is
     multiplied by an adoption of 0, and so is a recurring cost scaled by
     adoption that ends before it; a recurring benefit that ends before
-    go-live never starts, since benefits start at go-live at the earliest.
+    go-live, or whose go-live is beyond the horizon, never starts, since
+    benefits start at go-live at the earliest.
     """
-    scaled = line.scale_with_adoption if line.scale_with_adoption is not None else benefit
+    if benefit and line.month is None and _month(live_lo) >= horizon:
+        raise error(where, f"this benefit starts at go-live (month {_fmt(live_lo)} at the "
+                           f"earliest), beyond the horizon ({horizon} months: 0 to "
+                           f"{horizon - 1}), so it would never count")
+    scaled = line.scaled_by_adoption
     if line.month is not None and scaled:
         month_hi = value_range(line.month, inputs)[1]
         if _month(month_hi) < _month(live_lo):

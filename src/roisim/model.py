@@ -240,7 +240,6 @@ def compile_with_labels(scenario: Scenario) -> tuple[Model, list[str], dict[str,
 
 def _line_row(b: _Builder, line: CashLine, benefit: bool, at: str) -> tuple[Any, ...]:
     timing = ONCE if line.month is not None else (MONTHLY if line.every == "month" else YEARLY)
-    scale = line.scale_with_adoption if line.scale_with_adoption is not None else benefit
     return (
         benefit,
         b.value(line.amount, f"{at}.amount"),
@@ -248,7 +247,7 @@ def _line_row(b: _Builder, line: CashLine, benefit: bool, at: str) -> tuple[Any,
         b.value(line.month, f"{at}.month"),
         b.value(line.from_month, f"{at}.from_month"),
         b.value(line.until_month, f"{at}.until_month"),
-        scale,
+        line.scaled_by_adoption,
         b.value(getattr(line, "growth_per_year", None), f"{at}.growth_per_year"),
         bool(getattr(line, "fixed", False)),
     )

@@ -122,6 +122,15 @@ class CashLine(Strict):
     from_month: Value | None = None
     until_month: Value | None = None
     scale_with_adoption: bool | None = None
+    #: whether a line of this kind is scaled by adoption unless it says otherwise
+    SCALED_BY_DEFAULT: ClassVar[bool] = False
+
+    @property
+    def scaled_by_adoption(self) -> bool:
+        """Whether the line's payments are multiplied by the month's adoption."""
+        if self.scale_with_adoption is None:
+            return self.SCALED_BY_DEFAULT
+        return self.scale_with_adoption
 
     @model_validator(mode="after")
     def _timing(self) -> CashLine:
@@ -142,6 +151,7 @@ class Benefit(CashLine):
     """A benefit line; ``growth_per_year`` compounds month by month."""
 
     growth_per_year: Value | None = None
+    SCALED_BY_DEFAULT: ClassVar[bool] = True
 
     @model_validator(mode="after")
     def _growth(self) -> Benefit:
