@@ -7,14 +7,16 @@ reads the scenario as the TOML document it was parsed from, and one trial's
 input values as :meth:`roisim.SimulationResult.inputs` reports them, so that
 ``tests/test_oracle.py`` can hold the kernel to it on generated scenarios.
 
-Values may be numbers, names of inputs drawn once per trial, or lists of
-those (their product); risks come as the struck flags ``risk:<initiative>:<risk>``.
+Values may be numbers, names of inputs, or lists of those (their product);
+inputs resampled monthly come month by month, as
+:meth:`roisim.SimulationResult.monthly_inputs` reports them, and risks as
+the struck flags ``risk:<initiative>:<risk>``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,18 +66,23 @@ class Effects:
 class Trial:
     """One trial of a scenario document: its values, and every subject's cash."""
 
-    def __init__(self, document: Mapping[str, Any], row: Mapping[str, float]):
+    def __init__(self, document: Mapping[str, Any], row: Mapping[str, float],
+                 monthly: Mapping[str, Sequence[float]] | None = None):
         self.doc = document
         self.row = row
+        self.monthly = monthly or {}
         self.horizon = int(document["scenario"]["horizon_months"])
         self.initiatives = {i["name"]: i for i in document["initiatives"]}
 
-    def value(self, spec: Any) -> float:
-        """A value: a number, an input's draw in this trial, or the product of a list."""
+    def value(self, spec: Any, month: int | None = None) -> float:
+        """A value: a number, an input's draw in this trial, or the product of a list.
+
+        An input resampled monthly takes its draw of ``month`` (amounts only).
+        """
         if isinstance(spec, list):
-            return math.prod(self.value(s) for s in spec)
+            return math.prod(self.value(s, month) for s in spec)
         if isinstance(spec, str):
-            return float(self.row[spec])
+            return float(self.monthly[spec][month] if spec in self.monthly else self.row[spec])
         return float(spec)
 
     def effects(self, name: str) -> Effects:
@@ -171,12 +178,11 @@ class Trial:
             if fixed and not first:
                 continue  # paid by the initiative's first phase only
             scaled = line.get("scale_with_adoption", benefit)
-            amount = self.value(line["amount"]) * (effects.kept if benefit else 1.0) * \
-                (1.0 if fixed else share)
+            scale = (effects.kept if benefit else 1.0) * (1.0 if fixed else share)
             row = out.benefits if benefit else out.costs
             for t, factor in self.payments(line, benefit, start, golive, end):
                 a = self.adoption_of(name, golive, t) if scaled else 1.0
-                row[t] += amount * factor * a
+                row[t] += self.value(line["amount"], t) * scale * factor * a
 
     def payments(self, line, benefit: bool, start: float, golive: float,
                  end: int) -> list[tuple[int, float]]:

@@ -216,6 +216,11 @@ def test_monthly_resampled_input_varies_by_month_and_follows_its_distribution():
     one = result.cash_flows("A", 0)
     assert one["benefits"].nunique() > 3  # varies month to month
     assert one["costs"].nunique() == 1  # a per-trial input does not
+    # the trial's draws, month by month, are the ones its cash used; inputs() gives their mean
+    drawn = result.monthly_inputs(0)
+    assert list(drawn.columns) == ["orders"]
+    np.testing.assert_array_equal(drawn["orders"].to_numpy(), one["benefits"].to_numpy())
+    assert result.inputs(1)["orders"][0] == pytest.approx(drawn["orders"].mean(), rel=1e-12)
 
 
 @pytest.mark.parametrize("golive", [0, 1.25, 7])

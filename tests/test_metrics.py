@@ -66,10 +66,11 @@ def test_kernel_irrs_equal_the_scalar_search_on_every_trial(example):
     model, key = result.compiled(), seed_key(1)
     start = -math.log(model.discount[1])  # the kernel's searches start at the discount rate
     costs, bens, none = np.empty(model.horizon), np.empty(model.horizon), np.zeros((0, 1))
+    monthly = np.empty((model.in_kind.size, model.horizon))
     for s in range(len(scenario.subjects)):
         expected = np.empty(n)
         for trial in range(n):
-            _kernels.trial_cash(model, key, trial, none, 0, s, costs, bens)
+            _kernels.trial_cash(model, key, trial, none, 0, s, costs, bens, monthly)
             expected[trial] = _kernels.irr(bens - costs, start)
         # outcomes keep the IRR in float32 (relative precision 6e-8); the kernel's
         # search stops at a step of 1e-4 (1 + |rate|), whose error, about that

@@ -2,9 +2,10 @@
 
 Hypothesis writes scenarios that use every timing key, adoption curve, risk
 effect, fixed line, growth, share and gate, with values that are numbers,
-inputs or products of them, and plans whose phases share initiatives. For
+inputs (some resampled monthly) or products of them, and plans whose phases
+share initiatives. For
 every subject and trial the kernel's monthly cash must be the oracle's, and
-its present values, payback months and started phases must follow from it.
+its present values, payback months, IRR and started phases must follow from it.
 A failing example is a scenario where the two readings disagree: the
 smallest one Hypothesis finds is the case to look at.
 """
@@ -36,10 +37,13 @@ INPUTS = {
     "share": {"dist": "uniform", "min": 0.1, "max": 1},
     "growth": {"dist": "uniform", "min": -0.3, "max": 0.5},
     "choice_month": {"dist": "choice", "values": [0, 1, 2.5, 4]},
+    "demand": {"dist": "poisson", "mean": 6, "resample": "monthly"},
+    "price": {"dist": "normal", "mean": 10, "sd": 3, "resample": "monthly"},
 }
 
-amounts = st.one_of(st.integers(-50, 400), st.sampled_from(["amount", "swing"]),
-                    st.lists(st.sampled_from(["amount", "swing", 0.5, 3]), min_size=2, max_size=3))
+factors = ["amount", "swing", "demand", "price", 0.5, 3]
+amounts = st.one_of(st.integers(-50, 400), st.sampled_from(["amount", "swing", "demand"]),
+                    st.lists(st.sampled_from(factors), min_size=2, max_size=3))
 months = st.one_of(st.integers(0, 10), st.sampled_from([0.5, 2.25, "when", "choice_month"]),
                    st.just(["when", 0.5]))
 spans = st.one_of(st.integers(1, 36), st.sampled_from(["span", ["span", 2], 12.5]))
@@ -141,6 +145,29 @@ def documents(draw):
     }
 
 
+def present_value(net: np.ndarray, annual_rate: float) -> tuple[float, float]:
+    """Present value of monthly ``net`` at an annual rate, and the sum of its terms' sizes."""
+    terms = net * (1.0 + annual_rate) ** (-np.arange(net.size) / 12.0)
+    return float(terms.sum()), float(np.abs(terms).sum())
+
+
+def check_irr(irr: float, net: np.ndarray, where: str) -> None:
+    """An IRR found is a root; where the flows change sign once, none is missed.
+
+    The IRR is kept in float32 (a relative error of 6e-8 in 1 + r, times
+    at most horizon/12 in the present value's slope): 1e-4 of the terms' size.
+    """
+    if not math.isnan(irr):
+        assert -0.99 <= irr <= 100.0, (where, irr)
+        value, size = present_value(net, irr)
+        assert abs(value) <= 1e-4 * size, (where, irr, value, size)
+        return
+    signs = np.sign(net[net != 0.0])
+    if signs.size and np.count_nonzero(np.diff(signs)) == 1:
+        low, high = present_value(net, -0.99)[0], present_value(net, 100.0)[0]
+        assert low * high >= 0, (where, "a root in range was missed", low, high)
+
+
 def close(a: float, b: float, scale: float) -> bool:
     return abs(a - b) <= 1e-9 * scale
 
@@ -156,10 +183,11 @@ def test_the_kernel_agrees_with_a_plain_reading_of_the_format(document):
     result = roisim.simulate(scenario, threads=1)
     rows = result.inputs().to_dict("records")
     rate = document["scenario"]["discount_rate"]
+    monthly = [result.monthly_inputs(trial).to_dict("list") for trial in range(TRIALS)]
     for subject in scenario.subjects:
         table = result.trials(subject)
         for trial, row in enumerate(rows):
-            expected = Trial(document, row).cash(subject)
+            expected = Trial(document, row, monthly[trial]).cash(subject)
             got = result.cash_flows(subject, trial)
             scale = 1.0 + max(map(abs, expected.costs + expected.benefits))
             where = f"{subject}, trial {trial}"
@@ -177,6 +205,7 @@ def test_the_kernel_agrees_with_a_plain_reading_of_the_format(document):
                 if np.min(np.abs(np.cumsum(flows))) > 1e-6 * scale:
                     assert have[key] == want[key] or (math.isnan(have[key]) and math.isnan(want[key])), \
                         (where, key, have[key], want[key])
+            check_irr(have["irr"], net, where)
             if result.is_plan(subject):
                 for k, started in enumerate(expected.started):
                     assert bool(have[f"phase_{k + 1}_started"]) == started, (where, k)

@@ -804,16 +804,19 @@ def start_trial(m, key, trial, col, xs, x, xm, um, tails, v, vm, ratios, delay, 
 
 
 @jit
-def trial_cash(m, key, trial, design, row, s, costs_out, bens_out):
+def trial_cash(m, key, trial, design, row, s, costs_out, bens_out, monthly_out):
     """Monthly costs and benefits of subject ``s`` in one trial (for inspection and tests).
 
-    Returns the started and failed phase flags.
+    ``monthly_out`` (n_inputs, horizon) receives, in the rows of inputs
+    resampled monthly, their draws month by month; other rows are left as
+    they are. Returns the started and failed phase flags.
     """
-    return trial_cash_into(m, key, trial, design, row, s, costs_out, bens_out, workspace(m))
+    return trial_cash_into(m, key, trial, design, row, s, costs_out, bens_out, monthly_out,
+                           workspace(m))
 
 
 @kernel
-def trial_cash_into(m, key, trial, design, row, s, costs_out, bens_out, ws):
+def trial_cash_into(m, key, trial, design, row, s, costs_out, bens_out, monthly_out, ws):
     """:func:`trial_cash` with the scratch arrays ``ws`` (:func:`workspace`)."""
     (x, xm, z, v, vm, costs, bens, adopt, ones, grow, delay, loss, rcost, abandon,
      ceilings, ramps, struck, abandon_at, order, starts, run_init, run_golive,
@@ -827,6 +830,10 @@ def trial_cash_into(m, key, trial, design, row, s, costs_out, bens_out, ws):
     for t in range(m.horizon):
         costs_out[t] = costs[t]
         bens_out[t] = bens[t]
+    for i in range(m.in_kind.size):
+        if m.in_monthly[i]:
+            for t in range(m.horizon):
+                monthly_out[i, t] = xm[i, t]
     return st, fl
 
 

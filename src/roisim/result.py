@@ -187,22 +187,41 @@ class SimulationResult:
 
         Recomputed from (seed, trial) alone, identical to what the run used.
         """
-        s = self.index(subject)
-        if not 0 <= trial < self.n_trials:
-            raise IndexError(f"trial must be in 0..{self.n_trials - 1}, got {trial}")
+        costs, bens, _ = self._trial(self.index(subject), trial)
         model = self.compiled()
-        costs, bens = np.empty(model.horizon), np.empty(model.horizon)
-        from roisim.engine import block_trials
-
-        size = block_trials(self.sampling)
-        block, row = divmod(trial, size)
-        uniforms = design(self.sampling, self.seed, block, model.in_kind.size, row + 1)
-        _kernels.trial_cash(model, seed_key(self.seed), trial, uniforms, row, s, costs, bens)
         frame = pd.DataFrame({"costs": costs, "benefits": bens, "net": bens - costs})
         frame["cumulative"] = frame["net"].cumsum()
         frame["discount_factor"] = model.discount
         frame.index.name = "month"
         return frame
+
+    def monthly_inputs(self, trial: int) -> pd.DataFrame:
+        """The draws of every input resampled monthly in one trial: one column per input.
+
+        Month t's draw is the one every line, phase and plan uses in month t
+        (:meth:`cash_flows` of the same trial). Recomputed from (seed, trial).
+        """
+        _, _, monthly = self._trial(0, trial)
+        rows = np.flatnonzero(self.compiled().in_monthly)
+        frame = pd.DataFrame(monthly[rows].T, columns=[self.input_labels[i] for i in rows])
+        frame.index.name = "month"
+        return frame
+
+    def _trial(self, s: int, trial: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Costs and benefits of subject ``s`` in one trial, and the monthly draws of its inputs."""
+        if not 0 <= trial < self.n_trials:
+            raise IndexError(f"trial must be in 0..{self.n_trials - 1}, got {trial}")
+        model = self.compiled()
+        costs, bens = np.empty(model.horizon), np.empty(model.horizon)
+        monthly = np.zeros((model.in_kind.size, model.horizon))
+        from roisim.engine import block_trials
+
+        size = block_trials(self.sampling)
+        block, row = divmod(trial, size)
+        uniforms = design(self.sampling, self.seed, block, model.in_kind.size, row + 1)
+        _kernels.trial_cash(model, seed_key(self.seed), trial, uniforms, row, s, costs, bens,
+                            monthly)
+        return costs, bens, monthly
 
     def inputs(self, trials: int | None = None) -> pd.DataFrame:
         """Input values of the first ``trials`` trials (default: all), one column per input.
