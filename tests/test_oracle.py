@@ -2,8 +2,8 @@
 
 Hypothesis writes scenarios that use every timing key, adoption curve, risk
 effect, fixed line, growth, share and gate, with values that are numbers,
-inputs (some resampled monthly) or products of them, and plans whose phases
-share initiatives. For
+inputs (some resampled monthly, some correlated) or products of them, and
+plans whose phases share initiatives, under every sampling design. For
 every subject and trial the kernel's monthly cash must be the oracle's, and
 its present values, payback months, IRR and started phases must follow from it.
 A failing example is a scenario where the two readings disagree: the
@@ -40,6 +40,10 @@ INPUTS = {
     "demand": {"dist": "poisson", "mean": 6, "resample": "monthly"},
     "price": {"dist": "normal", "mean": 10, "sd": 3, "resample": "monthly"},
 }
+
+#: the outcomes of a run are checked against inputs recomputed from (seed, trial), so
+#: sampling designs and correlated draws must give the run's own values again
+CORRELATIONS = [{"inputs": ["amount", "golive"], "rank": -0.6}, {"inputs": ["span", "share"], "rank": 0.5}]
 
 factors = ["amount", "swing", "demand", "price", 0.5, 3]
 amounts = st.one_of(st.integers(-50, 400), st.sampled_from(["amount", "swing", "demand"]),
@@ -138,8 +142,10 @@ def documents(draw):
     return {
         "scenario": {"name": "generated", "horizon_months": horizon,
                      "discount_rate": draw(st.sampled_from([0.0, 0.08, 0.35])),
-                     "seed": draw(st.integers(0, 1000)), "trials": TRIALS},
+                     "seed": draw(st.integers(0, 1000)), "trials": TRIALS,
+                     "sampling": draw(st.sampled_from(["random", "lhs", "sobol"]))},
         "inputs": INPUTS,
+        "correlations": draw(st.sampled_from([[], CORRELATIONS])),
         "initiatives": inis,
         "plans": [draw(plans(names, p)) for p in range(draw(st.integers(0, 3)))],
     }
