@@ -7,7 +7,8 @@ reads the scenario as the TOML document it was parsed from, and one trial's
 input values as :meth:`roisim.SimulationResult.inputs` reports them, so that
 ``tests/test_oracle.py`` can hold the kernel to it on generated scenarios.
 
-Values may be numbers, names of inputs, or lists of those (their product);
+Values may be numbers, names of inputs, inline distributions (the inputs
+labelled by their place in the file), or lists of those (their product);
 inputs resampled monthly come month by month, as
 :meth:`roisim.SimulationResult.monthly_inputs` reports them, and risks as
 the struck flags ``risk:<initiative>:<risk>``.
@@ -73,14 +74,19 @@ class Trial:
         self.monthly = monthly or {}
         self.horizon = int(document["scenario"]["horizon_months"])
         self.initiatives = {i["name"]: i for i in document["initiatives"]}
+        self.place = {i["name"]: f"initiatives[{k}]" for k, i in enumerate(document["initiatives"])}
 
-    def value(self, spec: Any, month: int | None = None) -> float:
-        """A value: a number, an input's draw in this trial, or the product of a list.
+    def value(self, spec: Any, at: str, month: int | None = None) -> float:
+        """The value written at place ``at`` of the file: a number, an input's draw, a product.
 
-        An input resampled monthly takes its draw of ``month`` (amounts only).
+        An inline distribution is the input labelled by its place (``[k]``
+        appended for the k-th factor of a list); an input resampled monthly
+        takes its draw of ``month`` (amounts only).
         """
         if isinstance(spec, list):
-            return math.prod(self.value(s, month) for s in spec)
+            return math.prod(self.value(f, f"{at}[{k}]", month) for k, f in enumerate(spec))
+        if isinstance(spec, dict):
+            return float(self.row[at])
         if isinstance(spec, str):
             return float(self.monthly[spec][month] if spec in self.monthly else self.row[spec])
         return float(spec)
@@ -88,12 +94,13 @@ class Trial:
     def effects(self, name: str) -> Effects:
         """The struck risks of initiative ``name``: costs and delays add, kept shares multiply."""
         e = Effects()
-        for risk in self.initiatives[name].get("risks", []):
+        for k, risk in enumerate(self.initiatives[name].get("risks", [])):
             if self.row[f"risk:{name}:{risk['name']}"] != 1.0:
                 continue
-            e.cost += self.value(risk.get("cost", 0.0))
-            e.delay += self.value(risk.get("delay_months", 0.0))
-            e.kept *= 1.0 - self.value(risk.get("benefit_loss", 0.0))
+            at = f"{self.place[name]}.risks[{k}]"
+            e.cost += self.value(risk.get("cost", 0.0), f"{at}.cost")
+            e.delay += self.value(risk.get("delay_months", 0.0), f"{at}.delay_months")
+            e.kept *= 1.0 - self.value(risk.get("benefit_loss", 0.0), f"{at}.benefit_loss")
             e.abandon |= bool(risk.get("abandon", False))
         if e.abandon:
             e.kept = 0.0  # an abandoned initiative earns no benefits at all, in any phase
@@ -102,18 +109,25 @@ class Trial:
     def adoption_of(self, name: str, golive: float, month: int) -> float:
         spec = self.initiatives[name].get("adoption", {})
         curve = spec.get("curve", "immediate")
-        ramp = self.value(spec["ramp_months"]) if "ramp_months" in spec else 1.0
-        return adoption(curve, self.value(spec.get("ceiling", 1.0)), ramp, month - golive)
+        at = f"{self.place[name]}.adoption"
+        ramp = self.value(spec["ramp_months"], f"{at}.ramp_months") if "ramp_months" in spec else 1.0
+        ceiling = self.value(spec.get("ceiling", 1.0), f"{at}.ceiling")
+        return adoption(curve, ceiling, ramp, month - golive)
 
     def cash(self, subject: str) -> Cash:
         """Monthly costs and benefits of an initiative on its own, or of a plan."""
         if subject in self.initiatives:
             phases = [{"initiative": subject}]  # a one-phase plan: start 0, share 1, no gate
+            places = [""]
         else:
-            phases = next(p for p in self.doc.get("plans", []) if p["name"] == subject)["phases"]
+            p, plan = next((p, plan) for p, plan in enumerate(self.doc.get("plans", []))
+                           if plan["name"] == subject)
+            phases = plan["phases"]
+            places = [f"plans[{p}].phases[{k}]" for k in range(len(phases))]
         horizon = self.horizon
         out = Cash([0.0] * horizon, [0.0] * horizon, [False] * len(phases))
-        starts = [self.value(p.get("start_month", 0.0)) for p in phases]
+        starts = [self.value(p.get("start_month", 0.0), f"{at}.start_month")
+                  for p, at in zip(phases, places, strict=True)]
         order = sorted(range(len(phases)), key=lambda k: starts[k])  # stable: ties as listed
         struck: set[str] = set()
         abandoned_from: dict[str, int] = {}
@@ -135,12 +149,13 @@ class Trial:
             first = name not in struck
             struck.add(name)
             effects = self.effects(name)
-            golive = start + self.value(self.initiatives[name].get("go_live_month", 0.0))
+            golive = start + self.value(self.initiatives[name].get("go_live_month", 0.0),
+                                        f"{self.place[name]}.go_live_month")
             if first:
                 golive += effects.delay
                 if effects.abandon:
                     abandoned_from[name] = min(month_of(golive), horizon)
-            share = self.value(phase.get("share", 1.0))
+            share = self.value(phase.get("share", 1.0), f"{places[k]}.share")
             self.add_phase(out, name, start, golive, share, first, effects,
                            abandoned_from.get(name, horizon))
             running.append((name, golive, share))
@@ -172,32 +187,34 @@ class Trial:
         t_start = month_of(start)
         if first and t_start < end:
             out.costs[t_start] += share * effects.cost  # a risk's cost scales like other costs
-        lines = [(c, False) for c in ini.get("costs", [])] + [(b, True) for b in ini.get("benefits", [])]
-        for line, benefit in lines:
+        lines = [(c, False, f"{self.place[name]}.costs[{k}]") for k, c in enumerate(ini.get("costs", []))] \
+            + [(b, True, f"{self.place[name]}.benefits[{k}]") for k, b in enumerate(ini.get("benefits", []))]
+        for line, benefit, at in lines:
             fixed = line.get("fixed", False)
             if fixed and not first:
                 continue  # paid by the initiative's first phase only
             scaled = line.get("scale_with_adoption", benefit)
             scale = (effects.kept if benefit else 1.0) * (1.0 if fixed else share)
             row = out.benefits if benefit else out.costs
-            for t, factor in self.payments(line, benefit, start, golive, end):
+            for t, factor in self.payments(line, at, benefit, start, golive, end):
                 a = self.adoption_of(name, golive, t) if scaled else 1.0
-                row[t] += self.value(line["amount"], t) * scale * factor * a
+                row[t] += self.value(line["amount"], f"{at}.amount", t) * scale * factor * a
 
-    def payments(self, line, benefit: bool, start: float, golive: float,
+    def payments(self, line, at: str, benefit: bool, start: float, golive: float,
                  end: int) -> list[tuple[int, float]]:
-        """(month, growth factor) of each payment of a line, in months before ``end``."""
+        """(month, growth factor) of each payment of the line at ``at``, in months before ``end``."""
         if "month" in line:
-            t = month_of(start + self.value(line["month"]))
+            t = month_of(start + self.value(line["month"], f"{at}.month"))
             return [(t, 1.0)] if t < end else []
         step = 12 if line["every"] == "year" else 1
         if benefit:  # recurring benefits never pay before go-live
             first_time = golive if "from_month" not in line else \
-                max(start + self.value(line["from_month"]), golive)
+                max(start + self.value(line["from_month"], f"{at}.from_month"), golive)
         else:
-            first_time = start + self.value(line.get("from_month", 0.0))
-        until = start + self.value(line["until_month"]) if "until_month" in line else math.inf
-        growth = self.value(line.get("growth_per_year", 0.0))
+            first_time = start + self.value(line.get("from_month", 0.0), f"{at}.from_month")
+        until = start + self.value(line["until_month"], f"{at}.until_month") \
+            if "until_month" in line else math.inf
+        growth = self.value(line.get("growth_per_year", 0.0), f"{at}.growth_per_year")
         t0 = month_of(first_time)
         found = []
         k = 0

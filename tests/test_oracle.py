@@ -2,10 +2,11 @@
 
 Hypothesis writes scenarios that use every timing key, adoption curve, risk
 effect, fixed line, growth, share and gate, with values that are numbers,
-inputs (some resampled monthly, some correlated) or products of them, and
-plans whose phases share initiatives, under every sampling design. For
-every subject and trial the kernel's monthly cash must be the oracle's, and
-its present values, payback months, IRR and started phases must follow from it.
+inputs (some resampled monthly, some correlated), inline distributions or
+products of them, and plans whose phases share initiatives, under every
+sampling design. For every subject and trial the kernel's monthly cash must
+be the oracle's, and its present values, payback months, IRR and started
+phases must follow from it.
 A failing example is a scenario where the two readings disagree: the
 smallest one Hypothesis finds is the case to look at.
 """
@@ -45,10 +46,15 @@ INPUTS = {
 #: sampling designs and correlated draws must give the run's own values again
 CORRELATIONS = [{"inputs": ["amount", "golive"], "rank": -0.6}, {"inputs": ["span", "share"], "rank": 0.5}]
 
-factors = ["amount", "swing", "demand", "price", 0.5, 3]
-amounts = st.one_of(st.integers(-50, 400), st.sampled_from(["amount", "swing", "demand"]),
+#: inline distributions, written where a value is expected (inputs named by their place)
+INLINE_AMOUNT = {"dist": "triangular", "min": 10, "mode": 50, "max": 120}
+INLINE_FACTOR = {"dist": "uniform", "min": 1, "max": 3}
+INLINE_MONTH = {"dist": "uniform", "min": 0, "max": 6}
+
+factors = ["amount", "swing", "demand", "price", 0.5, 3, INLINE_FACTOR]
+amounts = st.one_of(st.integers(-50, 400), st.sampled_from(["amount", "swing", "demand", INLINE_AMOUNT]),
                     st.lists(st.sampled_from(factors), min_size=2, max_size=3))
-months = st.one_of(st.integers(0, 10), st.sampled_from([0.5, 2.25, "when", "choice_month"]),
+months = st.one_of(st.integers(0, 10), st.sampled_from([0.5, 2.25, "when", "choice_month", INLINE_MONTH]),
                    st.just(["when", 0.5]))
 spans = st.one_of(st.integers(1, 36), st.sampled_from(["span", ["span", 2], 12.5]))
 fractions = st.one_of(st.sampled_from([0, 0.25, 1]), st.just("loss"))
@@ -95,9 +101,11 @@ def risks(draw, k: int):
 def initiatives(draw, name: str):
     ini = {"name": name}
     if draw(st.booleans()):
-        ini["go_live_month"] = draw(st.one_of(st.integers(0, 4), st.sampled_from(["golive", 1.5])))
+        ini["go_live_month"] = draw(st.one_of(st.integers(0, 4), st.sampled_from(
+            ["golive", 1.5, {"dist": "pert", "min": 0, "mode": 1, "max": 4}])))
     curve = draw(st.sampled_from(["immediate", "linear", "logistic"]))
-    ini["adoption"] = {"curve": curve, "ceiling": draw(st.sampled_from([1, 0.6, "ceiling"]))}
+    ini["adoption"] = {"curve": curve, "ceiling": draw(st.sampled_from(
+        [1, 0.6, "ceiling", {"dist": "beta", "alpha": 3, "beta": 2}]))}
     if curve != "immediate":
         ini["adoption"]["ramp_months"] = draw(st.sampled_from([1, 4, "ramp"]))
     ini["costs"] = draw(st.lists(lines(False), max_size=3))
@@ -124,10 +132,11 @@ def plans(draw, names: list[str], p: int):
     chosen = draw(st.lists(st.sampled_from(names), min_size=1, max_size=4))
     for k, name in enumerate(chosen):
         phase = {"initiative": name,
-                 "start_month": draw(st.one_of(st.integers(0, 14), st.sampled_from(["when", 3.5])))}
+                 "start_month": draw(st.one_of(st.integers(0, 14), st.sampled_from(["when", 3.5, INLINE_MONTH])))}
         n = chosen.count(name)  # an initiative's shares in a plan add up to at most 1
         if n > 1 or draw(st.booleans()):
-            phase["share"] = draw(st.sampled_from([0.3 / n, 1 / n, ["share", 1 / n]]))
+            phase["share"] = draw(st.sampled_from(
+                [0.3 / n, 1 / n, ["share", 1 / n], {"dist": "uniform", "min": 0.1 / n, "max": 1 / n}]))
         if k > 0 and draw(st.booleans()):
             phase["gate"] = draw(gates())
         phases.append(phase)
