@@ -6,13 +6,15 @@ inputs (some resampled monthly, some correlated), inline distributions or
 products of them, and plans whose phases share initiatives, under every
 sampling design. For every subject and trial the kernel's monthly cash must
 be the oracle's, and its present values, payback months, IRR and started
-phases must follow from it.
+phases must follow from it; a gated plan's ungated twin (the baseline of
+the gates' value) must be the plan read without its gates.
 A failing example is a scenario where the two readings disagree: the
 smallest one Hypothesis finds is the case to look at.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -224,3 +226,22 @@ def test_the_kernel_agrees_with_a_plain_reading_of_the_format(document):
             if result.is_plan(subject):
                 for k, started in enumerate(expected.started):
                     assert bool(have[f"phase_{k + 1}_started"]) == started, (where, k)
+    check_ungated_twins(document, result, rows, monthly)
+
+
+def check_ungated_twins(document, result, rows, monthly) -> None:
+    """A gated plan's twin, the value of its gates' baseline, is the plan with no gates."""
+    ungated = copy.deepcopy(document)
+    for plan in ungated["plans"]:
+        for phase in plan["phases"]:
+            phase.pop("gate", None)
+    rate = document["scenario"]["discount_rate"]
+    o = result.outcomes
+    for plan, row in result.ungated_rows.items():
+        for trial, values in enumerate(rows):
+            expected = Trial(ungated, values, monthly[trial]).cash(plan)
+            want = outcomes(expected, rate)
+            scale = (1.0 + max(map(abs, expected.costs + expected.benefits))) * len(expected.costs)
+            where = f"ungated twin of {plan}, trial {trial}"
+            assert close(o.pv_costs[row, trial], want["pv_costs"], scale), where
+            assert close(o.pv_benefits[row, trial], want["pv_benefits"], scale), where
