@@ -151,7 +151,7 @@ def plans(draw, names: list[str], p: int):
 
 @st.composite
 def documents(draw):
-    horizon = draw(st.integers(6, 40))
+    horizon = draw(st.integers(1, 40))
     names = [f"ini{k}" for k in range(draw(st.integers(1, 2)))]
     inis = [draw(initiatives(n)) for n in names]
     return {
