@@ -226,8 +226,8 @@ class SimulationResult:
         """The sampling design of a block of trials, kept for the next trial looked at.
 
         A Latin hypercube or Sobol block is made whole whatever rows are
-        wanted (36 and 7 ms for a dozen inputs), so trials looked at one after
-        another reuse the last block made.
+        wanted (25 and 5 ms for the bakery's inputs), so trials looked at one
+        after another reuse the last block made.
         """
         kept = self._cache.get("design")
         if kept is None or kept[0] != block:
