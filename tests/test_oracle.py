@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 
 import numpy as np
 import pytest
@@ -29,6 +30,8 @@ from oracle import Trial, discount_factors, outcomes
 import roisim
 
 TRIALS = 16
+#: generated scenarios per run; a longer search: ROISIM_ORACLE_EXAMPLES=3000 pytest tests/test_oracle.py
+EXAMPLES = int(os.environ.get("ROISIM_ORACLE_EXAMPLES", "150"))
 
 #: inputs drawn once per trial; each kind of value below picks from them
 INPUTS = {
@@ -193,7 +196,7 @@ def close(a: float, b: float, scale: float) -> bool:
     return abs(a - b) <= 1e-9 * scale
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                   HealthCheck.filter_too_much])
 @given(documents())
 def test_the_kernel_agrees_with_a_plain_reading_of_the_format(document):
