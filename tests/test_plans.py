@@ -239,6 +239,30 @@ def test_risks_strike_the_first_phase_only():
     assert flows["benefits"][7] > flows["benefits"][6]
 
 
+def test_the_earlier_start_in_a_shared_month_is_the_initiatives_first_phase():
+    # phases at 2.5 (listed first, share 0.3) and 2.2 (share 0.7) both start in month 3;
+    # the one at 2.2 starts first, so the risk strikes it and its cost scales by 0.7
+    sc = scenario("""
+        [scenario]
+        name = "order"
+        horizon_months = 12
+        [[initiatives]]
+        name = "A"
+        costs = [{ name = "fee", amount = 10, every = "month" }]
+        benefits = [{ name = "gain", amount = 50, every = "month" }]
+        risks = [{ name = "r", probability = 1, cost = 1000, delay_months = 4 }]
+        [[plans]]
+        name = "p"
+        phases = [{ initiative = "A", start_month = 2.5, share = 0.3 },
+                  { initiative = "A", start_month = 2.2, share = 0.7 }]
+    """)
+    flows = roisim.simulate(sc, trials=1, seed=1).cash_flows("p", 0)
+    assert flows["costs"][3] == pytest.approx(0.7 * 1000 + 10)
+    # the delayed phase goes live at 2.2 + 4 (month 7), the other at 2.5 (month 3)
+    np.testing.assert_allclose(flows["benefits"][3:7], 0.3 * 50)
+    np.testing.assert_allclose(flows["benefits"][7:], 50)
+
+
 def test_abandon_stops_later_phases():
     result = pilot_with_risk('{ name = "dead", probability = 1, abandon = true, delay_months = 8 }')
     flows = result.cash_flows("p", 0)
