@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import numpy_financial as npf
+import pandas as pd
 import pytest
 from conftest import initiative
 from scipy import stats
@@ -13,7 +14,7 @@ from scipy import stats
 import roisim
 from roisim import _kernels
 from roisim._random import seed_key
-from roisim.metrics import cvar, describe, payback_horizons
+from roisim.metrics import HEADLINE, cvar, describe, headline, payback_horizons
 
 
 def monthly_rate(annual: float) -> float:
@@ -195,12 +196,6 @@ def test_sorted_quantiles_are_numpys(method):
 
 
 def test_headline_reads_as_the_command_line_prints_it():
-    import math
-
-    import pandas as pd
-
-    from roisim.metrics import HEADLINE, headline
-
     summary = pd.DataFrame(
         {"npv_mean": [12345.6, -50.0], "npv_mean_se": [12.3, 4.0], "npv_p5": [-1000.4, -900.0],
          "npv_p50": [9999.5, -40.0], "npv_p95": [30000.0, 800.0], "p_loss": [0.0512, 0.75],

@@ -223,11 +223,11 @@ class SimulationResult:
         return costs, bens, monthly
 
     def _design(self, block: int) -> np.ndarray:
-        """The sampling design of a block of trials, kept for the next trial looked at.
+        """The sampling design of a block of trials, kept for the next look at the block.
 
         A Latin hypercube or Sobol block is made whole whatever rows are
         wanted (25 and 5 ms for the bakery's inputs), so trials looked at one
-        after another reuse the last block made.
+        after another, and :meth:`inputs` before them, reuse the last block made.
         """
         kept = self._cache.get("design")
         if kept is None or kept[0] != block:
@@ -256,11 +256,9 @@ class SimulationResult:
         try:
             for start in range(0, n, size):
                 rows = min(size, n - start)
-                uniforms = design(self.sampling, self.seed, start // size, model.in_kind.size,
-                                  rows)
                 chunks = max(1, min(rows, 8 * self.threads))
-                _kernels.trial_inputs(model, seed_key(self.seed), start, rows, chunks, uniforms,
-                                      out[start:start + rows])
+                _kernels.trial_inputs(model, seed_key(self.seed), start, rows, chunks,
+                                      self._design(start // size), out[start:start + rows])
         finally:
             numba.set_num_threads(previous)
         frame = pd.DataFrame(out, columns=self.input_labels)
