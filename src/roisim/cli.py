@@ -144,25 +144,25 @@ def measure_next(result) -> str:  # type: ignore[no-untyped-def]
 
 @app.command(epilog=EXIT_CODES)
 def run(
-    paths: Annotated[list[Path], typer.Argument(help="Scenario files or folders of them.")],
-    trials: Annotated[int | None, typer.Option(min=1, help="Trials (default: each scenario's own).")] = None,
-    seed: Annotated[int | None, typer.Option(min=0, help="Seed (default: each scenario's own).")] = None,
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for results.")] = Path("results"),
-    threads: Annotated[int | None, typer.Option(min=1, help="Worker threads (default: all cores).")] = None,
+    paths: Annotated[list[Path], typer.Argument(metavar="PATH", help="Scenario files or folders of them.")],
+    trials: Annotated[int | None, typer.Option(min=1, metavar="N", help="Trials (default: each scenario's own).")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, metavar="N", help="Seed (default: each scenario's own).")] = None,
+    out_dir: Annotated[Path, typer.Option("--out", metavar="DIR", help="Folder for results.")] = Path("results"),
+    threads: Annotated[int | None, typer.Option(min=1, metavar="N", help="Worker threads (default: all cores).")] = None,
     repair_correlations: Annotated[bool, typer.Option(
         "--repair-correlations",
         help="Replace contradictory rank correlations by the nearest valid matrix.")] = False,
     charts: Annotated[bool, typer.Option(
         "--charts/--no-charts", help="Draw the PNG charts (about 0.2 s each).")] = True,
     sampling: Annotated[str | None, typer.Option(
-        help="random, lhs or sobol (default: the scenario's own).")] = None,
+        metavar="DESIGN", help="random, lhs or sobol (default: the scenario's own).")] = None,
     until: Annotated[str | None, typer.Option(
-        help="Run until this statistic is precise: 'mean npv', 'P(npv<0)', 'p50 npv', "
+        metavar="STAT", help="Run until this statistic is precise: 'mean npv', 'P(npv<0)', 'p50 npv', "
              "'P(payback<=24)'.")] = None,
     within: Annotated[float | None, typer.Option(
-        help="With --until: the 95% half-width to reach, for every subject.")] = None,
+        metavar="W", help="With --until: the 95% half-width to reach, for every subject.")] = None,
     max_trials: Annotated[int | None, typer.Option(
-        min=1, help="With --until: the most trials to run (default 10,000,000).")] = None,
+        min=1, metavar="N", help="With --until: the most trials to run (default 10,000,000).")] = None,
 ) -> None:
     """Simulate scenarios and write results/<scenario>/ for each."""
     import numba
@@ -276,7 +276,7 @@ def _load(path: Path, report: Report, repair: bool):  # type: ignore[no-untyped-
 
 @app.command(epilog=EXIT_CODES)
 def validate(
-    paths: Annotated[list[Path], typer.Argument(help="Scenario files or folders of them.")],
+    paths: Annotated[list[Path], typer.Argument(metavar="PATH", help="Scenario files or folders of them.")],
     repair_correlations: Annotated[bool, typer.Option(
         "--repair-correlations",
         help="Accept contradictory rank correlations, showing the nearest valid matrix.")] = False,
@@ -299,7 +299,7 @@ def validate(
 
 @app.command(epilog=EXIT_CODES)
 def compare(
-    folders: Annotated[list[Path], typer.Argument(help="Result folders written by 'roisim run'.")],
+    folders: Annotated[list[Path], typer.Argument(metavar="RESULTS_DIR", help="Result folders written by 'roisim run'.")],
 ) -> None:
     """Redraw comparisons, ranking and their charts from saved results, without simulating."""
     from roisim.output import redraw_comparison
