@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -147,6 +148,30 @@ def test_bad_run_options_exit_2(args, message, tmp_path):
     proc = roisim("run", str(BAKERY), *args, "--out", str(tmp_path))
     assert proc.returncode == 2
     assert message in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/meminfo"), reason="available memory is known on Linux")
+@pytest.mark.parametrize(("args", "where", "instead"), [
+    (["--trials", "10000000000"], "--trials", "--until to stop once precise enough"),
+    (["--until", "mean npv", "--within", "1", "--max-trials", "10000000000"], "--max-trials",
+     "a lower --max-trials"),
+    ([], "scenario.trials", "--until to stop once precise enough"),
+])
+def test_a_run_larger_than_memory_exits_2_before_simulating(args, where, instead, tmp_path):
+    scenario = tmp_path / "bakery.toml"
+    # the most trials a scenario may ask for
+    scenario.write_text(BAKERY.read_text().replace("trials = 1_000_000", "trials = 10_000_000_000"))
+    out = tmp_path / "results"
+    proc = roisim("run", str(scenario), *args, "--out", str(out))
+    assert proc.returncode == 2
+    # 4 simulated subjects (the bakery's 3 and its gated plan's ungated twin):
+    # 10^10 x (16 + 4 x 48) bytes, 0.5 GB, and 0.5 GB for the charts
+    assert re.search(rf"^error: {re.escape(str(scenario))}: {where}: 10,000,000,000 trials need "
+                     rf"about 2,081\.0 GB of memory to simulate and write their results, more than "
+                     rf"the [\d,.]+ GB available; expected at most about [\d,]+ trials, or "
+                     rf"{instead}$", proc.stderr, re.M), proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not out.exists() or not any(out.iterdir())
 
 
 def test_read_only_output_location_exits_1(tmp_path):

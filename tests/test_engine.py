@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +75,16 @@ def test_bad_arguments(bakery):
         roisim.simulate(bakery, threads=10_000)
     with pytest.raises(KeyError, match="no initiative or plan named 'Nope'"):
         roisim.simulate(bakery, trials=10).trials("Nope")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/meminfo"), reason="available memory is known on Linux")
+def test_a_run_larger_than_memory_fails_at_once(bakery):
+    # 10^10 trials of 4 simulated subjects (the bakery's 3 and its gated plan's ungated
+    # twin) would take 1.1 TB of outcomes; Linux would lend it, and kill the run later
+    with pytest.raises(MemoryError, match=r"10,000,000,000 trials need 1,120\.0 GB for "
+                       r"the outcomes of 4 simulated subjects \(28 bytes per trial and subject\), "
+                       r"more than the [\d,.]+ GB of memory available: at most about [\d,]+ trials"):
+        roisim.simulate(bakery, trials=10**10)
 
 
 def test_trials_frame_columns(bakery):

@@ -144,11 +144,16 @@ def measure_next(result) -> str:  # type: ignore[no-untyped-def]
 
 @app.command(epilog=EXIT_CODES)
 def run(
-    paths: Annotated[list[Path], typer.Argument(metavar="PATH", help="Scenario files or folders of them.")],
-    trials: Annotated[int | None, typer.Option(min=1, metavar="N", help="Trials (default: each scenario's own).")] = None,
-    seed: Annotated[int | None, typer.Option(min=0, metavar="N", help="Seed (default: each scenario's own).")] = None,
-    out_dir: Annotated[Path, typer.Option("--out", metavar="DIR", help="Folder for results.")] = Path("results"),
-    threads: Annotated[int | None, typer.Option(min=1, metavar="N", help="Worker threads (default: all cores).")] = None,
+    paths: Annotated[list[Path], typer.Argument(
+        metavar="PATH", help="Scenario files or folders of them.")],
+    trials: Annotated[int | None, typer.Option(
+        min=1, metavar="N", help="Trials (default: each scenario's own).")] = None,
+    seed: Annotated[int | None, typer.Option(
+        min=0, metavar="N", help="Seed (default: each scenario's own).")] = None,
+    out_dir: Annotated[Path, typer.Option(
+        "--out", metavar="DIR", help="Folder for results.")] = Path("results"),
+    threads: Annotated[int | None, typer.Option(
+        min=1, metavar="N", help="Worker threads (default: all cores).")] = None,
     repair_correlations: Annotated[bool, typer.Option(
         "--repair-correlations",
         help="Replace contradictory rank correlations by the nearest valid matrix.")] = False,
@@ -222,8 +227,22 @@ def _run_one(path: Path, scenario: Scenario, report: Report, drawer: ChartProces
              ) -> None:
     """Simulate one scenario, write its results and print its summary (or report why not)."""
     import roisim
-    from roisim.output import write_results
+    from roisim.output import run_memory_shortfall, write_results
 
+    n = trials or scenario.scenario.trials
+    short = run_memory_shortfall(scenario, n, charts)
+    if short is not None:
+        need, available, fit = short
+        if until is not None:
+            where, instead = "--max-trials", "a lower --max-trials"
+        else:
+            where = "--trials" if trials else "scenario.trials"
+            instead = "--until to stop once precise enough"
+        report.bad_input(
+            f"{path}: {where}: {n:,} trials need about {need / 1e9:,.1f} GB of memory to "
+            f"simulate and write their results, more than the {available / 1e9:,.1f} GB "
+            f"available; expected at most about {fit:,} trials, or {instead}")
+        return
     close = lambda: None  # noqa: E731
     try:
         if report.done == 0 and report.failed == 0:
@@ -231,7 +250,6 @@ def _run_one(path: Path, scenario: Scenario, report: Report, drawer: ChartProces
             with err.status("preparing the simulation kernels (compiled once after "
                             "installation, about a minute)..."):
                 roisim.simulate(scenario, trials=1, threads=threads)
-        n = trials or scenario.scenario.trials
         update, close = _progress_callback(f"{path.name} ({n:,} trials)")
         result = roisim.simulate(scenario, trials=trials, seed=seed, threads=threads,
                                  sampling=sampling, until=until, within=within,
@@ -299,7 +317,8 @@ def validate(
 
 @app.command(epilog=EXIT_CODES)
 def compare(
-    folders: Annotated[list[Path], typer.Argument(metavar="RESULTS_DIR", help="Result folders written by 'roisim run'.")],
+    folders: Annotated[list[Path], typer.Argument(
+        metavar="RESULTS_DIR", help="Result folders written by 'roisim run'.")],
 ) -> None:
     """Redraw comparisons, ranking and their charts from saved results, without simulating."""
     from roisim.output import redraw_comparison

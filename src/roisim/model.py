@@ -19,7 +19,7 @@ import numpy as np
 from roisim import _random as rnd
 from roisim._checks import factors
 from roisim.distributions import Dist
-from roisim.scenario import CashLine, Scenario
+from roisim.scenario import CashLine, Plan, Scenario
 
 NONE = -1  # "no value given" in the index tables
 
@@ -141,6 +141,16 @@ def compile_model(scenario: Scenario) -> Model:
     return compile_with_labels(scenario)[0]
 
 
+def gated_plans(scenario: Scenario) -> list[Plan]:
+    """Plans with a gate: each is evaluated a second time without its gates (its ungated twin)."""
+    return [plan for plan in scenario.plans if any(phase.gate is not None for phase in plan.phases)]
+
+
+def subject_count(scenario: Scenario) -> int:
+    """Subjects the kernel evaluates: the scenario's initiatives and plans, and the ungated twins."""
+    return len(scenario.subjects) + len(gated_plans(scenario))
+
+
 def compile_with_labels(scenario: Scenario) -> tuple[Model, list[str], dict[str, int]]:
     """Compile a scenario into a Model.
 
@@ -203,16 +213,15 @@ def compile_with_labels(scenario: Scenario) -> tuple[Model, list[str], dict[str,
         subject_rows.append((start, len(phase_rows)))
     ungated: dict[str, int] = {}
     twins = [NONE] * len(subject_rows)
-    for plan in scenario.plans:
-        if any(phase.gate is not None for phase in plan.phases):
-            gated = len(scenario.initiatives) + scenario.plans.index(plan)
-            p0, p1 = subject_rows[gated]
-            start = len(phase_rows)
-            for row in phase_rows[p0:p1]:
-                phase_rows.append((*row[:3], NONE, -np.inf, np.inf, False))
-            ungated[plan.name] = len(subject_rows)
-            twins.append(gated)
-            subject_rows.append((start, len(phase_rows)))
+    for plan in gated_plans(scenario):
+        gated = len(scenario.initiatives) + scenario.plans.index(plan)
+        p0, p1 = subject_rows[gated]
+        start = len(phase_rows)
+        for row in phase_rows[p0:p1]:
+            phase_rows.append((*row[:3], NONE, -np.inf, np.inf, False))
+        ungated[plan.name] = len(subject_rows)
+        twins.append(gated)
+        subject_rows.append((start, len(phase_rows)))
 
     aliases = _aliases(subject_rows, phase_rows, b.values)
     # a twin copies from the subject the kernel evaluates: the plan, or the one it aliases

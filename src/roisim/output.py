@@ -26,13 +26,31 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from roisim import __version__
-from roisim.result import Profiles, SimulationResult, subject_scores
+from roisim.model import subject_count
+from roisim.result import Profiles, SimulationResult, memory_shortfall, subject_scores
 
 if TYPE_CHECKING:
     from roisim.chart_process import ChartProcess
+    from roisim.scenario import Scenario
 
 #: rows per Parquet row group (and per slice held in memory while writing).
 ROW_GROUP = 1 << 20
+#: peak memory of simulating a run and writing its results, per trial and
+#: simulated subject: the outcomes (28 bytes) and the summary's and
+#: comparisons' working arrays; 37-44 bytes in all, measured on the examples.
+RUN_SUBJECT_BYTES = 48
+#: and per trial whatever the subjects (the summary's sorted copies).
+RUN_TRIAL_BYTES = 16
+#: and whatever the trials: the interpreter, its libraries and the analyses of
+#: the first 200,000 trials; the processes that draw the charts add as much.
+RUN_BASE_BYTES = 500e6
+
+
+def run_memory_shortfall(scenario: Scenario, trials: int, charts: bool
+                         ) -> tuple[float, float, int] | None:
+    """:func:`roisim.result.memory_shortfall` of simulating ``trials`` and writing the results."""
+    per_trial = RUN_TRIAL_BYTES + RUN_SUBJECT_BYTES * subject_count(scenario)
+    return memory_shortfall(trials, per_trial, RUN_BASE_BYTES * (1 + charts))
 
 
 def slug(text: str) -> str:

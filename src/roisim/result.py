@@ -18,6 +18,36 @@ from roisim.scenario import Scenario
 
 #: trials whose monthly cumulative cash is kept for the fan chart.
 BAND_TRIALS = 4096
+#: bytes of outcomes per trial and simulated subject (:meth:`Outcomes.empty`).
+OUTCOME_BYTES = 28
+
+
+def available_memory() -> int | None:
+    """Bytes that new allocations can take without swapping (Linux's MemAvailable); None elsewhere."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def memory_shortfall(trials: int, per_trial: float, base: float = 0.0
+                     ) -> tuple[float, float, int] | None:
+    """Whether ``base + per_trial * trials`` bytes fit in the memory available now.
+
+    None where they fit, or where the available memory is unknown (not
+    Linux); else (bytes needed, bytes available, the most trials that fit).
+    """
+    available = available_memory()
+    need = base + per_trial * trials
+    if available is None or need <= available:
+        return None
+    fit = max(0, int((available - base) // per_trial))
+    unit = 10 ** max(0, len(str(fit)) - 2)  # two significant figures, rounded down
+    return need, available, fit // unit * unit
 
 
 @dataclass(frozen=True)
@@ -47,7 +77,21 @@ class Outcomes:
 
     @classmethod
     def empty(cls, n_subjects: int, n_trials: int, horizon: int) -> Outcomes:
-        """Allocate outputs for a run (memory: 28 bytes per subject and trial)."""
+        """Allocate outputs for a run (memory: 28 bytes per subject and trial).
+
+        Raises MemoryError at once where they would not fit in the memory
+        available: Linux lends memory it does not have, so the run would
+        otherwise be killed partway, after minutes.
+        """
+        bands = 4 * n_subjects * min(n_trials, BAND_TRIALS) * horizon
+        short = memory_shortfall(n_trials, OUTCOME_BYTES * n_subjects, bands)
+        if short is not None:
+            need, available, fit = short
+            raise MemoryError(
+                f"{n_trials:,} trials need {need / 1e9:,.1f} GB for the outcomes of "
+                f"{n_subjects} simulated subjects ({OUTCOME_BYTES} bytes per trial and subject), "
+                f"more than the {available / 1e9:,.1f} GB of memory available: at most about "
+                f"{fit:,} trials fit (or stop once precise enough with until= and within=)")
         shape = (n_subjects, n_trials)
         return cls(
             np.empty(shape), np.empty(shape),
