@@ -13,6 +13,7 @@ from conftest import ROOT, SCENARIOS
 
 import roisim
 from roisim import engine
+from roisim.result import available_memory
 
 EXAMPLES = sorted(SCENARIOS.glob("*.toml"))
 
@@ -85,6 +86,34 @@ def test_a_run_larger_than_memory_fails_at_once(bakery):
                        r"the outcomes of 4 simulated subjects \(28 bytes per trial and subject\), "
                        r"more than the [\d,.]+ GB of memory available: at most about [\d,]+ trials"):
         roisim.simulate(bakery, trials=10**10)
+
+
+def test_available_memory_reads_meminfo_and_container_limits(tmp_path):
+    proc, cgroup = tmp_path / "proc", tmp_path / "cgroup"
+    (proc / "self").mkdir(parents=True)
+    assert available_memory(proc, cgroup) is None  # not Linux
+    (proc / "meminfo").write_text("MemTotal: 32000000 kB\nMemAvailable: 20000000 kB\n")
+    assert available_memory(proc, cgroup) == 20_000_000 * 1024
+    # cgroup v2: no limit on the process's own group; its parent's 4 GB limit, 3 GB used,
+    # of which 1 GB inactive file cache, leaves 2 GB
+    (proc / "self" / "cgroup").write_text("0::/box/job\n")
+    (cgroup / "box" / "job").mkdir(parents=True)
+    (cgroup / "box" / "job" / "memory.max").write_text("max\n")
+    (cgroup / "box" / "job" / "memory.current").write_text("1000\n")
+    (cgroup / "box" / "memory.max").write_text("4000000000\n")
+    (cgroup / "box" / "memory.current").write_text("3000000000\n")
+    (cgroup / "box" / "memory.stat").write_text("anon 2000000000\ninactive_file 1000000000\n")
+    assert available_memory(proc, cgroup) == 2_000_000_000
+    # cgroup v1, where memory is a controller of its own; a limit above MemAvailable changes nothing
+    (proc / "self" / "cgroup").write_text("5:cpu,cpuacct:/job\n4:memory:/job\n0::/\n")
+    v1 = cgroup / "memory" / "job"
+    v1.mkdir(parents=True)
+    (v1 / "memory.limit_in_bytes").write_text("9223372036854771712\n")
+    (v1 / "memory.usage_in_bytes").write_text("5000000000\n")
+    assert available_memory(proc, cgroup) == 20_000_000 * 1024
+    (v1 / "memory.limit_in_bytes").write_text("6000000000\n")
+    (v1 / "memory.stat").write_text("total_inactive_file 500000000\n")
+    assert available_memory(proc, cgroup) == 1_500_000_000
 
 
 def test_trials_frame_columns(bakery):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -22,16 +23,56 @@ BAND_TRIALS = 4096
 OUTCOME_BYTES = 28
 
 
-def available_memory() -> int | None:
-    """Bytes that new allocations can take without swapping (Linux's MemAvailable); None elsewhere."""
+def available_memory(proc: Path = Path("/proc"), cgroup: Path = Path("/sys/fs/cgroup")
+                     ) -> int | None:
+    """Bytes that new allocations can take without swapping; None where unknown (not Linux).
+
+    Linux's MemAvailable, or less where the process's control group, or one
+    above it (a container's), has a memory limit: the limit less what the
+    group uses, not counting its inactive file cache, which is reclaimed first.
+    """
+    available = None
+    for line in _read(proc / "meminfo").splitlines():
+        if line.startswith("MemAvailable:"):
+            available = int(line.split()[1]) * 1024
+    for line in _read(proc / "self" / "cgroup").splitlines():
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":  # cgroup v2
+            root, names = cgroup, ("memory.max", "memory.current", "memory.stat", "inactive_file")
+        elif "memory" in controllers.split(","):  # cgroup v1
+            root, names = cgroup / "memory", ("memory.limit_in_bytes", "memory.usage_in_bytes",
+                                              "memory.stat", "total_inactive_file")
+        else:
+            continue
+        group = root / path.lstrip("/")
+        for folder in (group, *group.parents):
+            room = _cgroup_room(folder, *names)
+            if room is not None:
+                available = room if available is None else min(available, room)
+            if folder == root:
+                break
+    return None if available is None else max(0, available)
+
+
+def _cgroup_room(folder: Path, limit: str, usage: str, stat: str, cache: str) -> int | None:
+    """A control group's memory limit less its use (inactive file cache excluded); None if no limit."""
+    fields = [_read(folder / name).strip() for name in (limit, usage)]
+    if not all(field.isdigit() for field in fields):
+        return None  # no such group, or no limit ("max")
+    inactive = 0
+    for line in _read(folder / stat).splitlines():
+        key, _, value = line.partition(" ")
+        if key == cache and value.strip().isdigit():
+            inactive = int(value)
+    return int(fields[0]) - max(0, int(fields[1]) - inactive)
+
+
+def _read(path: Path) -> str:
+    """A small system file's text; empty where it cannot be read."""
     try:
-        with open("/proc/meminfo") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
+        return path.read_text()
+    except (OSError, UnicodeDecodeError):
+        return ""
 
 
 def memory_shortfall(trials: int, per_trial: float, base: float = 0.0
