@@ -105,7 +105,7 @@ def test_available_memory_reads_meminfo_and_container_limits(tmp_path):
     (cgroup / "box" / "memory.stat").write_text("anon 2000000000\ninactive_file 1000000000\n")
     assert available_memory(proc, cgroup) == 2_000_000_000
     # cgroup v1, where memory is a controller of its own; a limit above MemAvailable changes nothing
-    (proc / "self" / "cgroup").write_text("5:cpu,cpuacct:/job\n4:memory:/job\n0::/\n")
+    (proc / "self" / "cgroup").write_text("5:cpu,cpuacct:/job\n4:memory:/job\n0::/\nodd line\n")
     v1 = cgroup / "memory" / "job"
     v1.mkdir(parents=True)
     (v1 / "memory.limit_in_bytes").write_text("9223372036854771712\n")

@@ -36,7 +36,9 @@ def available_memory(proc: Path = Path("/proc"), cgroup: Path = Path("/sys/fs/cg
         if line.startswith("MemAvailable:"):
             available = int(line.split()[1]) * 1024
     for line in _read(proc / "self" / "cgroup").splitlines():
-        _, controllers, path = line.split(":", 2)
+        _, controllers, path = (line.split(":", 2) + ["", ""])[:3]
+        if not path:
+            continue
         if controllers == "":  # cgroup v2
             root, names = cgroup, ("memory.max", "memory.current", "memory.stat", "inactive_file")
         elif "memory" in controllers.split(","):  # cgroup v1
