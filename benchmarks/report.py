@@ -45,8 +45,11 @@ def ratios(rows: dict[str, dict]) -> list[str]:
                          f"{', '.join(f'{r:.1f}x' for r in paired[f'ratios_{name}'])})")
     for name, row in rows.items():
         if row["group"] == "memory":
+            estimate = (f"; roisim run estimates {row['estimate_mb']:.0f} MB"
+                        if row.get("estimate_mb") else "")
             lines.append(f"{name:30s} peak {row.get('peak_mb', float('nan')):7.0f} MB for "
-                         f"{row['trials']:,} trials ({row.get('seconds', float('nan')):.1f} s)")
+                         f"{row['trials']:,} trials ({row.get('seconds', float('nan')):.1f} s)"
+                         f"{estimate}")
         if row["group"] == "startup":
             lines.append(f"{name:30s} {row['median']:8.2f} s as a whole process")
     serial, parallel = rows.get("test_charts[1]"), rows.get("test_charts[2]")

@@ -227,10 +227,11 @@ def _run_one(path: Path, scenario: Scenario, report: Report, drawer: ChartProces
              ) -> None:
     """Simulate one scenario, write its results and print its summary (or report why not)."""
     import roisim
-    from roisim.output import run_memory_shortfall, write_results
+    from roisim.output import run_memory, write_results
+    from roisim.result import memory_shortfall
 
     n = trials or scenario.scenario.trials
-    short = run_memory_shortfall(scenario, n, charts)
+    short = memory_shortfall(n, *run_memory(scenario, charts))
     if short is not None:
         need, available, fit = short
         if until is not None:

@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 
 from roisim import __version__
 from roisim.model import subject_count
-from roisim.result import Profiles, SimulationResult, memory_shortfall, subject_scores
+from roisim.result import Profiles, SimulationResult, subject_scores
 
 if TYPE_CHECKING:
     from roisim.chart_process import ChartProcess
@@ -46,11 +46,13 @@ RUN_TRIAL_BYTES = 16
 RUN_BASE_BYTES = 500e6
 
 
-def run_memory_shortfall(scenario: Scenario, trials: int, charts: bool
-                         ) -> tuple[float, float, int] | None:
-    """:func:`roisim.result.memory_shortfall` of simulating ``trials`` and writing the results."""
+def run_memory(scenario: Scenario, charts: bool) -> tuple[float, float]:
+    """(bytes per trial, bytes whatever the trials) of simulating a run and writing its results.
+
+    An estimate from above, for :func:`roisim.result.memory_shortfall`.
+    """
     per_trial = RUN_TRIAL_BYTES + RUN_SUBJECT_BYTES * subject_count(scenario)
-    return memory_shortfall(trials, per_trial, RUN_BASE_BYTES * (1 + charts))
+    return per_trial, RUN_BASE_BYTES * (1 + charts)
 
 
 def slug(text: str) -> str:
