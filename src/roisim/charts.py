@@ -1,4 +1,11 @@
-"""Static PNG charts of a run: distributions, payback curves, cash fans.
+"""Charts of a run: distributions, payback curves, cash fans, what drives the risk.
+
+Each chart function returns a matplotlib :class:`~matplotlib.figure.Figure`
+(which a notebook shows); :func:`write_charts` saves every chart of a run as
+PNG, and :meth:`roisim.SimulationResult.plot` draws one by name. Figures are
+made with matplotlib's object-oriented API and drawn by Agg, without pyplot:
+no global backend is chosen, so importing this module changes nothing in a
+notebook's own plotting, and no figure is kept in pyplot's registry.
 
 Charts that need every trial (histograms, CDFs) use at most the first
 ``CHART_TRIALS`` trials: a random sample (trials are independent) large
@@ -15,20 +22,20 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-matplotlib.use("Agg")  # files only, never a window
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
-
-from roisim.chart_process import fork  # noqa: E402
-from roisim.result import Profiles, SimulationResult  # noqa: E402
+from roisim.chart_process import fork
+from roisim.result import Profiles, SimulationResult
 
 CHART_TRIALS = 1_000_000
 DPI = 110
+#: the charts :func:`figure` draws by name; the first two are drawn per subject.
+CHARTS = ("roi_hist", "tornado", "npv_cdf", "payback_curve", "cash_fan", "risk_return",
+          "prioritisation", "value_of_information", "convergence")
 
 
 def money_axis(axis: object, currency: str) -> None:
@@ -43,13 +50,15 @@ def _sample(values: np.ndarray) -> np.ndarray:
     return values[:CHART_TRIALS]
 
 
-def _subplots(*args: Any, **kwargs: Any) -> Any:
-    """``plt.subplots`` at the resolution the chart is saved at.
+def _subplots(*args: Any, figsize: tuple[float, float], **kwargs: Any) -> Any:
+    """A figure drawn by Agg and its axes (``Figure.subplots``), at the resolution it is saved at.
 
     Text is measured for the layout and again for drawing; at one resolution
     the second measurement comes from matplotlib's cache.
     """
-    return plt.subplots(*args, dpi=DPI, **kwargs)
+    fig = Figure(figsize=figsize, dpi=DPI)
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots(*args, **kwargs)
 
 
 def warm_up() -> None:
@@ -63,21 +72,26 @@ def warm_up() -> None:
     ax.set_title("0")
     ax.legend()
     fig.canvas.draw()
-    plt.close(fig)
 
 
-def _save(fig: plt.Figure, folder: Path, name: str) -> str:
+def _laid_out(fig: Figure) -> Figure:
     fig.tight_layout()
-    # the layout is done: without this, savefig would lay the figure out in a
-    # draw of its own before drawing it (a fifth of a chart's time)
+    # the layout is done: without this, every draw (savefig, a notebook's) would lay
+    # the figure out again before drawing it (a fifth of a chart's time)
     fig.set_layout_engine(None)
+    return fig
+
+
+def _save(fig: Figure | None, folder: Path, name: str) -> list[str]:
+    """Save a chart as ``folder/name``; the files written (none where there is no chart)."""
+    if fig is None:
+        return []
     # zlib's fastest level: a fifth of a chart's time saved for files a fifth larger
     fig.savefig(folder / name, dpi=DPI, pil_kwargs={"compress_level": 1})
-    plt.close(fig)
-    return name
+    return [name]
 
 
-def roi_histogram(result: SimulationResult, subject: str, folder: Path, name: str) -> str:
+def roi_histogram(result: SimulationResult, subject: str) -> Figure:
     """Histogram of ROI, with the break-even line and P(loss) in the title."""
     roi = result.roi(subject)[:CHART_TRIALS]
     roi = roi[np.isfinite(roi)]
@@ -95,10 +109,10 @@ def roi_histogram(result: SimulationResult, subject: str, folder: Path, name: st
                  f"(P(loss) = {p_loss:.1%})")
     ax.set_xlabel("ROI = NPV / PV of costs")
     ax.set_ylabel("trials")
-    return _save(fig, folder, name)
+    return _laid_out(fig)
 
 
-def npv_cdfs(profiles: Profiles, folder: Path, name: str = "npv_cdf.png") -> str:
+def npv_cdfs(profiles: Profiles) -> Figure:
     """Overlaid NPV distribution functions: the risk profiles side by side."""
     fig, ax = _subplots(figsize=(8, 5))
     probs = np.linspace(0.0, 1.0, 501)
@@ -112,10 +126,10 @@ def npv_cdfs(profiles: Profiles, folder: Path, name: str = "npv_cdf.png") -> str
     ax.set_title("NPV risk profiles (further right is better; steeper is surer)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
-    return _save(fig, folder, name)
+    return _laid_out(fig)
 
 
-def payback_curves(profiles: Profiles, folder: Path, name: str = "payback_curve.png") -> str:
+def payback_curves(profiles: Profiles) -> Figure:
     """P(paid back by the end of month t) for every subject; plans drawn solid."""
     horizon = profiles.horizon
     months = np.arange(horizon)
@@ -132,11 +146,10 @@ def payback_curves(profiles: Profiles, folder: Path, name: str = "payback_curve.
     ax.set_title("Payback probability")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left")
-    return _save(fig, folder, name)
+    return _laid_out(fig)
 
 
-def risk_return(ranking: pd.DataFrame, currency: str, folder: Path,
-                name: str = "risk_return.png") -> str:
+def risk_return(ranking: pd.DataFrame, currency: str) -> Figure:
     """Expected npv against CVaR 5% (the mean of the worst 5%), one labelled point per subject."""
     fig, ax = _subplots(figsize=(8, 5.5))
     ax.scatter(ranking["cvar5_npv"], ranking["expected_npv"], s=60, color="#4C72B0", zorder=3)
@@ -151,12 +164,14 @@ def risk_return(ranking: pd.DataFrame, currency: str, folder: Path,
     ax.set_ylabel(f"expected NPV [{currency}]  (up = better)")
     ax.set_title("Risk and return")
     ax.grid(alpha=0.3)
-    return _save(fig, folder, name)
+    return _laid_out(fig)
 
 
-def prioritisation(ranking: pd.DataFrame, currency: str, folder: Path,
-                   name: str = "prioritisation.png") -> str | None:
-    """Strategic impact against feasibility; size = expected npv, colour = P(loss)."""
+def prioritisation(ranking: pd.DataFrame, currency: str) -> Figure | None:
+    """Strategic impact against feasibility; size = expected npv, colour = P(loss).
+
+    None where no subject has both scores.
+    """
     scored = ranking.dropna(subset=["strategic_impact", "feasibility"])
     if scored.empty:
         return None
@@ -183,11 +198,11 @@ def prioritisation(ranking: pd.DataFrame, currency: str, folder: Path,
     ax.set_ylabel("strategic impact (1-5)")
     ax.set_title(f"Prioritisation (point size = expected NPV in {currency}; "
                  "negative shown smallest)", fontsize=10)
-    return _save(fig, folder, name)
+    return _laid_out(fig)
 
 
-def tornado(table: pd.DataFrame, subject: str, mean_npv: float, currency: str, folder: Path,
-            name: str, top: int = 12) -> str:
+def tornado(table: pd.DataFrame, subject: str, mean_npv: float, currency: str,
+            top: int = 12) -> Figure:
     """Mean npv when each input is in its lowest vs highest decile, largest swings on top."""
     rows = table.head(top).iloc[::-1]
     fig, ax = _subplots(figsize=(8, 0.45 * len(rows) + 1.8))
@@ -203,11 +218,10 @@ def tornado(table: pd.DataFrame, subject: str, mean_npv: float, currency: str, f
     ax.set_title(f"{subject}: what moves the NPV", fontsize=10)
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.3, axis="x")
-    return _save(fig, folder, name)
+    return _laid_out(fig)
 
 
-def value_of_information(table: pd.DataFrame, currency: str, folder: Path,
-                         name: str = "value_of_information.png", top: int = 12) -> str:
+def value_of_information(table: pd.DataFrame, currency: str, top: int = 12) -> Figure:
     """EVPPI of the inputs worth measuring, against the EVPI."""
     rows = table.head(top).iloc[::-1]
     evpi = float(table["evpi"].iloc[0]) if len(table) else 0.0
@@ -222,10 +236,10 @@ def value_of_information(table: pd.DataFrame, currency: str, folder: Path,
     ax.set_title("What to measure before deciding (EVPPI, 95% interval)", fontsize=10)
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.3, axis="x")
-    return _save(fig, folder, name)
+    return _laid_out(fig)
 
 
-def convergence(result: SimulationResult, folder: Path, name: str = "convergence.png") -> str:
+def convergence(result: SimulationResult) -> Figure:
     """Running estimate of the watched statistic (default: mean npv) with its 95% band."""
     from roisim.convergence import Target, trace
 
@@ -248,7 +262,7 @@ def convergence(result: SimulationResult, folder: Path, name: str = "convergence
     ax.set_title(f"Convergence of {target.label} (band: 95% interval)", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    return _save(fig, folder, name)
+    return _laid_out(fig)
 
 
 def comparison_charts(profiles: Profiles, ranking: pd.DataFrame, folder: Path) -> list[str]:
@@ -260,14 +274,14 @@ def comparison_jobs(profiles: Profiles, ranking: pd.DataFrame, folder: Path
                     ) -> list[Callable[[], list[str]]]:
     """:func:`comparison_charts` as one job per chart (see :func:`chart_jobs`)."""
     currency = profiles.currency
-    return [lambda: [npv_cdfs(profiles, folder)],
-            lambda: [payback_curves(profiles, folder)],
-            lambda: [risk_return(ranking, currency, folder)],
+    return [lambda: _save(npv_cdfs(profiles), folder, "npv_cdf.png"),
+            lambda: _save(payback_curves(profiles), folder, "payback_curve.png"),
+            lambda: _save(risk_return(ranking, currency), folder, "risk_return.png"),
             # no chart where no subject is scored
-            lambda: [name for name in [prioritisation(ranking, currency, folder)] if name]]
+            lambda: _save(prioritisation(ranking, currency), folder, "prioritisation.png")]
 
 
-def cash_fan(result: SimulationResult, folder: Path, name: str = "cash_fan.png") -> str:
+def cash_fan(result: SimulationResult) -> Figure:
     """Cumulative net cash by month: P5-P95 and P25-P75 bands and the median."""
     subjects = result.subjects
     currency = result.scenario.scenario.currency
@@ -293,26 +307,66 @@ def cash_fan(result: SimulationResult, folder: Path, name: str = "cash_fan.png")
     axes[0, 0].set_ylabel(f"cumulative net cash [{currency}]")
     axes[0, 0].legend(fontsize=8, loc="upper left")
     fig.suptitle("Cumulative cash (undiscounted)")
-    return _save(fig, folder, name)
+    return _laid_out(fig)
 
 
 def chart_jobs(result: SimulationResult, folder: Path) -> list[Callable[[], list[str]]]:
     """Every chart of a run as a job that draws it and returns the files written."""
     from roisim.output import slug
 
-    currency = result.scenario.scenario.currency
     jobs: list[Callable[[], list[str]]] = [
-        partial(lambda s, n: [roi_histogram(result, s, folder, n)], s, f"roi_hist_{slug(s)}.png")
+        partial(lambda s: _save(roi_histogram(result, s), folder, f"roi_hist_{slug(s)}.png"), s)
         for s in result.subjects]
     # the comparison charts one by one: jobs of about the same size share out evenly
     jobs += comparison_jobs(result.profiles(), result.ranking(), folder)
-    jobs.append(lambda: [cash_fan(result, folder)])
-    jobs += [partial(lambda s, t: [tornado(t, s, float(result.npv(s).mean()), currency, folder,
-                                           f"tornado_{slug(s)}.png")], subject, table)
-             for subject, table in result.sensitivity_tables().items()]
-    jobs.append(lambda: [value_of_information(result.value_of_information(), currency, folder)])
-    jobs.append(lambda: [convergence(result, folder)])
+    jobs.append(lambda: _save(cash_fan(result), folder, "cash_fan.png"))
+    jobs += [partial(lambda s: _save(figure(result, "tornado", s), folder,
+                                     f"tornado_{slug(s)}.png"), subject)
+             for subject in result.sensitivity_tables()]
+    jobs.append(lambda: _save(figure(result, "value_of_information"), folder,
+                              "value_of_information.png"))
+    jobs.append(lambda: _save(convergence(result), folder, "convergence.png"))
     return jobs
+
+
+def figure(result: SimulationResult, chart: str, subject: str | None = None) -> Figure:
+    """One chart of a run by name (:data:`CHARTS`), as :meth:`SimulationResult.plot` draws it.
+
+    ``roi_hist`` and ``tornado`` are drawn for one ``subject``; the others
+    show every subject at once.
+    """
+    if chart not in CHARTS:
+        raise ValueError(f"unknown chart {chart!r}; expected one of {', '.join(CHARTS)}")
+    per_subject = chart in CHARTS[:2]
+    if per_subject and subject is None:
+        raise ValueError(f"chart {chart!r} is drawn for one subject: pass subject= one of "
+                         f"{', '.join(map(repr, result.subjects))}")
+    if not per_subject and subject is not None:
+        raise ValueError(f"chart {chart!r} shows every subject: pass no subject")
+    if subject is not None:
+        result.index(subject)  # KeyError naming the subjects there are
+    currency = result.scenario.scenario.currency
+    if chart == "roi_hist":
+        return roi_histogram(result, str(subject))
+    if chart == "tornado":
+        table = result.sensitivity(str(subject))
+        return tornado(table, str(subject), float(result.npv(str(subject)).mean()), currency)
+    if chart == "npv_cdf":
+        return npv_cdfs(result.profiles())
+    if chart == "payback_curve":
+        return payback_curves(result.profiles())
+    if chart == "cash_fan":
+        return cash_fan(result)
+    if chart == "risk_return":
+        return risk_return(result.ranking(), currency)
+    if chart == "prioritisation":
+        fig = prioritisation(result.ranking(), currency)
+        if fig is None:
+            raise ValueError("no initiative or plan has both strategic_impact and feasibility")
+        return fig
+    if chart == "value_of_information":
+        return value_of_information(result.value_of_information(), currency)
+    return convergence(result)
 
 
 def write_charts(result: SimulationResult, folder: Path, workers: int = 1) -> list[str]:

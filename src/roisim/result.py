@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
@@ -16,6 +17,9 @@ from roisim.metrics import SLICE
 from roisim.model import Model, compile_model
 from roisim.sampling import DESIGN_BLOCK, design
 from roisim.scenario import Scenario
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 #: trials whose monthly cumulative cash is kept for the fan chart.
 BAND_TRIALS = 4096
@@ -414,6 +418,19 @@ class SimulationResult:
         n = len(self.analysis_inputs())
         same = self.identical_subjects()
         return {s: self.npv(s)[:n] for s in same if same[s] == s}
+
+    def plot(self, chart: str, subject: str | None = None) -> Figure:
+        """One of the charts ``roisim run`` writes, as a matplotlib Figure (a notebook shows it).
+
+        ``chart`` is the name of its PNG file without the subject and
+        extension: ``roi_hist`` and ``tornado`` (for one ``subject``),
+        ``npv_cdf``, ``payback_curve``, ``cash_fan``, ``risk_return``,
+        ``prioritisation``, ``value_of_information`` and ``convergence``.
+        Save it with ``.savefig(path)``.
+        """
+        from roisim.charts import figure
+
+        return figure(self, chart, subject)
 
     def sensitivity(self, subject: str) -> pd.DataFrame:
         """Tornado table of ``subject``'s npv (see :mod:`roisim.sensitivity`).

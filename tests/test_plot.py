@@ -1,0 +1,106 @@
+"""Charts in a notebook: ``SimulationResult.plot`` returns the figures ``roisim run`` saves."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import SCENARIOS
+from matplotlib.figure import Figure
+
+import roisim
+from roisim.charts import CHART_TRIALS, CHARTS
+
+
+@pytest.fixture(scope="module")
+def bakery():
+    return roisim.simulate(roisim.load(SCENARIOS / "bakery_catering_crm.toml"), trials=5000,
+                           seed=4)
+
+
+def test_npv_cdf_draws_each_subjects_quantiles(bakery):
+    fig = bakery.plot("npv_cdf")
+    assert isinstance(fig, Figure)
+    lines = fig.axes[0].get_lines()[: len(bakery.subjects)]
+    assert [line.get_label() for line in lines] == bakery.subjects
+    probs = np.linspace(0.0, 1.0, 501)
+    for line, subject in zip(lines, bakery.subjects, strict=True):
+        np.testing.assert_array_equal(line.get_xdata(), np.quantile(bakery.npv(subject), probs))
+        np.testing.assert_array_equal(line.get_ydata(), probs)
+
+
+def test_roi_histogram_counts_the_trials_between_its_quantiles(bakery):
+    subject = "Pilot, then roll out if adopted"
+    fig = bakery.plot("roi_hist", subject)
+    counts, edges, _ = fig.axes[0].patches[0].get_data()
+    roi = bakery.roi(subject)[:CHART_TRIALS]
+    roi = roi[np.isfinite(roi)]
+    lo, hi = np.quantile(roi, [0.001, 0.999])
+    shown = roi[(roi >= lo) & (roi <= hi)]
+    assert counts.sum() == shown.size and len(counts) == 80
+    assert (edges[0], edges[-1]) == (shown.min(), shown.max())
+    assert subject in fig.axes[0].get_title()
+
+
+def test_tornado_bars_are_the_sensitivity_table(bakery):
+    subject = "Catering CRM"
+    table = bakery.sensitivity(subject).head(12).iloc[::-1]
+    fig = bakery.plot("tornado", subject)
+    ax = fig.axes[0]
+    assert [label.get_text() for label in ax.get_yticklabels()] == list(table.index)
+    mean = bakery.npv(subject).mean()
+    lows = [bar.get_x() + bar.get_width() for bar in ax.containers[0]]
+    np.testing.assert_allclose(lows, table["npv_low_decile"], rtol=1e-12)
+    assert ax.containers[0][0].get_x() == pytest.approx(mean)
+
+
+@pytest.mark.parametrize("chart", [c for c in CHARTS if c not in ("roi_hist", "tornado")])
+def test_every_chart_of_every_subject_is_a_figure_with_axes(bakery, chart):
+    fig = bakery.plot(chart)
+    assert isinstance(fig, Figure) and fig.axes
+
+
+def test_bad_chart_requests_say_what_was_expected(bakery):
+    with pytest.raises(ValueError, match="unknown chart 'histogram'; expected one of roi_hist, "):
+        bakery.plot("histogram")
+    with pytest.raises(ValueError, match="chart 'roi_hist' is drawn for one subject: pass "
+                                         "subject= one of 'Catering CRM', "):
+        bakery.plot("roi_hist")
+    with pytest.raises(ValueError, match="chart 'npv_cdf' shows every subject: pass no subject"):
+        bakery.plot("npv_cdf", "Catering CRM")
+    with pytest.raises(KeyError, match="no initiative or plan named 'Catering'"):
+        bakery.plot("tornado", "Catering")
+
+
+def test_prioritisation_without_scores_is_an_error_not_an_empty_chart():
+    scenario = roisim.load(SCENARIOS / "bakery_catering_crm.toml")
+    unscored = scenario.model_copy(update={"initiatives": [
+        ini.model_copy(update={"strategic_impact": None, "feasibility": None})
+        for ini in scenario.initiatives]})
+    result = roisim.simulate(unscored, trials=1000, seed=1)
+    with pytest.raises(ValueError, match="no initiative or plan has both strategic_impact"):
+        result.plot("prioritisation")
+
+
+def test_charts_leave_a_notebooks_matplotlib_as_it_was(tmp_path):
+    # a notebook's backend, and pyplot's figures, are its own: drawing roisim's charts
+    # neither switches the backend nor adds figures that pyplot would show a second time
+    code = f"""
+import sys
+import matplotlib
+import roisim
+result = roisim.simulate(roisim.load({str(SCENARIOS / "bakery_catering_crm.toml")!r}), trials=500)
+fig = result.plot("cash_fan")
+fig.savefig({str(tmp_path / "fan.png")!r})
+assert "matplotlib.pyplot" not in sys.modules, "pyplot imported"
+print(matplotlib.get_backend())
+"""
+    env = {**os.environ, "MPLBACKEND": "svg"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "svg"
+    assert (tmp_path / "fan.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
