@@ -8,7 +8,7 @@ import numpy as np
 import numpy_financial as npf
 import pandas as pd
 import pytest
-from conftest import initiative
+from conftest import SCENARIOS, initiative
 from scipy import stats
 
 import roisim
@@ -163,6 +163,25 @@ def test_describe_reports_undefined_and_never():
     months = describe(np.array([2.0, np.inf, np.inf, 5.0]), "payback_month", months=True)
     assert months["payback_month_mean"] == 3.5  # over the trials that pay back
     assert months["payback_month_p95"] == np.inf  # most do not: "never"
+    # smallest and largest: of the defined values; "never" is the latest payback
+    assert (row["roi_min"], row["roi_max"]) == (1.0, 3.0)
+    assert (months["payback_month_min"], months["payback_month_max"]) == (2.0, np.inf)
+    assert np.isnan(describe(np.array([np.nan]), "irr")["irr_max"])
+
+
+def test_summary_smallest_and_largest_are_the_trials_own():
+    bakery_result = roisim.simulate(roisim.load(SCENARIOS / "bakery_catering_crm.toml"),
+                                    trials=20_000, seed=2)
+    summary = bakery_result.summary()
+    for subject in bakery_result.subjects:
+        trials = bakery_result.trials(subject)
+        for outcome in ("npv", "roi", "irr"):
+            values = trials[outcome].dropna()
+            assert summary.loc[subject, f"{outcome}_min"] == values.min()
+            assert summary.loc[subject, f"{outcome}_max"] == values.max()
+        columns = list(summary.columns)
+        assert columns.index("npv_sd") < columns.index("npv_min") < columns.index("npv_p5")
+        assert columns.index("npv_p95_se") < columns.index("npv_max")
 
 
 def test_payback_horizons():

@@ -65,7 +65,7 @@ def finite_moments(values: np.ndarray) -> tuple[int, float, float]:
 
 def describe(values: np.ndarray, name: str, *, months: bool = False,
              scratch: bool = False) -> dict[str, Any]:
-    """Count, mean (with standard error), sd and percentiles (with standard errors).
+    """Count, mean (with standard error), sd, smallest, percentiles (with standard errors), largest.
 
     Parameters
     ----------
@@ -89,8 +89,10 @@ def describe(values: np.ndarray, name: str, *, months: bool = False,
     ranked = values if (months or n_finite == values.size) else values[np.isfinite(values)]
     n = ranked.size
     if n == 0:
+        row[f"{name}_min"] = math.nan
         for q in PERCENTILES:
             row[f"{name}_p{q}"] = row[f"{name}_p{q}_se"] = math.nan
+        row[f"{name}_max"] = math.nan
         return row
     qs = np.array(PERCENTILES, dtype=np.float64) / 100.0
     half = Z * np.sqrt(qs * (1.0 - qs) / n)
@@ -102,12 +104,14 @@ def describe(values: np.ndarray, name: str, *, months: bool = False,
     else:
         ranked = np.sort(ranked)
     got = sorted_quantiles(ranked, wanted, order_statistic=months)
+    row[f"{name}_min"] = float(ranked[0])
     k = len(PERCENTILES)
     for i, q in enumerate(PERCENTILES):
         row[f"{name}_p{q}"] = float(got[i])
         lo, hi = float(got[k + i]), float(got[2 * k + i])
         # an interval reaching "never" (inf) has no finite width
         row[f"{name}_p{q}_se"] = (hi - lo) / (2 * Z) if math.isfinite(hi) else math.inf
+    row[f"{name}_max"] = float(ranked[-1])
     return row
 
 
