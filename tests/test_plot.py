@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import SCENARIOS
+from conftest import SCENARIOS, initiative
 from matplotlib.figure import Figure
 
 import roisim
@@ -43,6 +43,33 @@ def test_roi_histogram_counts_the_trials_between_its_quantiles(bakery):
     assert counts.sum() == shown.size and len(counts) == 80
     assert (edges[0], edges[-1]) == (shown.min(), shown.max())
     assert subject in fig.axes[0].get_title()
+    # what is not drawn is said, not dropped silently
+    below, above = np.count_nonzero(roi < lo), np.count_nonzero(roi > hi)
+    assert below and above
+    assert fig.axes[0].get_xlabel().endswith(
+        f"of 5,000 trials, not drawn: {below} below and {above} above the range shown")
+
+
+def test_a_roi_histogram_says_how_many_trials_have_no_roi():
+    free = initiative("""
+        benefits = [{ name = "b", amount = { dist = "uniform", min = 5, max = 10 }, every = "month" }]
+    """, horizon=12)
+    fig = roisim.simulate(free, trials=300, seed=1).plot("roi_hist", "A")
+    assert fig.axes[0].get_xlabel().endswith(
+        "of 300 trials, not drawn: 300 with no costs (ROI undefined)")
+
+
+def test_charts_of_the_top_inputs_say_how_many_there_are():
+    result = roisim.simulate(roisim.load(SCENARIOS / "ecommerce_pick_automation.toml"),
+                             trials=4000, seed=1)
+    subject = "Leased picking robots"
+    inputs = len(result.sensitivity(subject))
+    assert inputs > 12
+    title = result.plot("tornado", subject).axes[0].get_title()
+    assert title.endswith(f"(the 12 of {inputs} inputs that matter most)")
+    assert len(result.plot("tornado", subject).axes[0].get_yticklabels()) == 12
+    title = result.plot("value_of_information").axes[0].get_title()
+    assert title.endswith(f"(the 12 of {len(result.value_of_information())} inputs that matter most)")
 
 
 def test_tornado_bars_are_the_sensitivity_table(bakery):

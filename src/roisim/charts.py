@@ -93,21 +93,30 @@ def _save(fig: Figure | None, folder: Path, name: str) -> list[str]:
 
 def roi_histogram(result: SimulationResult, subject: str) -> Figure:
     """Histogram of ROI, with the break-even line and P(loss) in the title."""
-    roi = result.roi(subject)[:CHART_TRIALS]
-    roi = roi[np.isfinite(roi)]
+    drawn = result.roi(subject)[:CHART_TRIALS]
+    roi = drawn[np.isfinite(drawn)]
     fig, ax = _subplots(figsize=(7, 4))
+    left_out = []
     if roi.size:
         lo, hi = np.quantile(roi, [0.001, 0.999])
-        counts, edges = np.histogram(roi[(roi >= lo) & (roi <= hi)], bins=80)
+        shown = (roi >= lo) & (roi <= hi)
+        counts, edges = np.histogram(roi[shown], bins=80)
+        below, above = int(np.count_nonzero(roi < lo)), int(np.count_nonzero(roi > hi))
+        beyond = [f"{k:,} {side}" for k, side in ((below, "below"), (above, "above")) if k]
+        if beyond:
+            left_out.append(" and ".join(beyond) + " the range shown")
         # one filled outline, not 80 bar patches: the same picture, drawn faster
         ax.stairs(counts, edges, fill=True, color="#4C72B0", alpha=0.85)
         ax.axvline(0.0, color="black", lw=1, ls="--", label="break-even")
         ax.xaxis.set_major_formatter(PercentFormatter(1.0))
         ax.legend(loc="upper right")
+    if roi.size < drawn.size:
+        left_out.append(f"{drawn.size - roi.size:,} with no costs (ROI undefined)")
     p_loss = float(np.mean(roi < 0)) if roi.size else float("nan")
     ax.set_title(f"{subject}: ROI over {result.scenario.scenario.horizon_months} months "
                  f"(P(loss) = {p_loss:.1%})")
-    ax.set_xlabel("ROI = NPV / PV of costs")
+    ax.set_xlabel("ROI = NPV / PV of costs" + (
+        f"\nof {drawn.size:,} trials, not drawn: " + "; ".join(left_out) if left_out else ""))
     ax.set_ylabel("trials")
     return _laid_out(fig)
 
@@ -215,10 +224,15 @@ def tornado(table: pd.DataFrame, subject: str, mean_npv: float, currency: str,
     ax.set_yticks(y, [str(i) for i in rows.index], fontsize=8)
     money_axis(ax.xaxis, currency)
     ax.set_xlabel(f"mean NPV [{currency}] (line: overall mean)")
-    ax.set_title(f"{subject}: what moves the NPV", fontsize=10)
+    ax.set_title(f"{subject}: what moves the NPV" + _top(len(rows), len(table)), fontsize=10)
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.3, axis="x")
     return _laid_out(fig)
+
+
+def _top(shown: int, inputs: int) -> str:
+    """A title's note that only the first ``shown`` of ``inputs`` rows are drawn."""
+    return f"\n(the {shown} of {inputs} inputs that matter most)" if shown < inputs else ""
 
 
 def value_of_information(table: pd.DataFrame, currency: str, top: int = 12) -> Figure:
@@ -233,7 +247,8 @@ def value_of_information(table: pd.DataFrame, currency: str, top: int = 12) -> F
     ax.set_yticks(y, [str(i) for i in rows.index], fontsize=8)
     money_axis(ax.xaxis, currency)
     ax.set_xlabel(f"expected value of perfect information on the input [{currency}]")
-    ax.set_title("What to measure before deciding (EVPPI, 95% interval)", fontsize=10)
+    ax.set_title("What to measure before deciding (EVPPI, 95% interval)" + _top(len(rows), len(table)),
+                 fontsize=10)
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.3, axis="x")
     return _laid_out(fig)
