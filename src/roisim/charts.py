@@ -29,6 +29,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from roisim.chart_process import fork
+from roisim.metrics import sorted_quantiles
 from roisim.result import Profiles, SimulationResult
 
 CHART_TRIALS = 1_000_000
@@ -126,7 +127,7 @@ def npv_cdfs(profiles: Profiles) -> Figure:
     fig, ax = _subplots(figsize=(8, 5))
     probs = np.linspace(0.0, 1.0, 501)
     for subject, npv in profiles.npv.items():
-        ax.plot(np.quantile(_sample(npv), probs), probs, lw=1.8, label=subject)
+        ax.plot(sorted_quantiles(np.sort(_sample(npv)), probs), probs, lw=1.8, label=subject)
     ax.axvline(0.0, color="black", lw=1, ls="--")
     money_axis(ax.xaxis, profiles.currency)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))

@@ -21,15 +21,19 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from roisim.metrics import Z, cvar
+from roisim.metrics import Z, cvar, sorted_quantiles
 
 #: quantile points used to judge dominance (ignores differences below 1e-9 of the scale).
 DOMINANCE_POINTS = 1000
 
 
 def dominance_quantiles(values: np.ndarray) -> np.ndarray:
-    """The quantiles of ``values`` on which dominance is judged (see :func:`dominance`)."""
-    return np.quantile(values, (np.arange(DOMINANCE_POINTS) + 0.5) / DOMINANCE_POINTS)
+    """The quantiles of ``values`` on which dominance is judged (see :func:`dominance`).
+
+    ``np.quantile``'s, read off one sort: selecting a thousand order
+    statistics by partition takes seven times as long.
+    """
+    return sorted_quantiles(np.sort(values), (np.arange(DOMINANCE_POINTS) + 0.5) / DOMINANCE_POINTS)
 
 
 def dominance(a: np.ndarray, b: np.ndarray) -> tuple[bool, bool]:
@@ -67,8 +71,10 @@ def pairwise(npv: Mapping[str, np.ndarray]) -> pd.DataFrame:
     # as much as sorting the sample (and none where there is no pair)
     quantiles = {name: dominance_quantiles(npv[name]) for name in distinct} \
         if len(distinct) > 1 else {}
-    pairs = {(a, b): _paired(npv[a], npv[b], quantiles[a], quantiles[b])
-             for a in distinct for b in distinct if a != b}
+    pairs = {}
+    for i, a in enumerate(distinct):
+        for b in distinct[i + 1:]:
+            pairs[a, b], pairs[b, a] = _paired_both_ways(npv[a], npv[b], quantiles[a], quantiles[b])
     rows = []
     for a in names:
         for b in names:
@@ -93,6 +99,26 @@ def _paired(a: np.ndarray, b: np.ndarray, qa: np.ndarray, qb: np.ndarray) -> dic
             "mean_diff": float(diff.mean()), "mean_diff_se": sd / math.sqrt(n),
             "diff_p5": float(p5), "diff_p95": float(p95),
             "dominates_first": first, "dominates_second": second}
+
+
+def _paired_both_ways(a: np.ndarray, b: np.ndarray, qa: np.ndarray, qb: np.ndarray
+                      ) -> tuple[dict[str, object], dict[str, object]]:
+    """:func:`_paired` of A against B and of B against A, from one set of differences.
+
+    B - A is A - B negated: its mean is the negated mean, its sd the same, its
+    5th and 95th percentiles the negated 95th and 5th (numpy's linear
+    interpolation is symmetric, up to the rounding of the interpolation
+    weight); only P(B > A) is counted again. Half the differences and sorts.
+    """
+    ab = _paired(a, b, qa, qb)
+    n = a.size
+    p = float(np.count_nonzero(a < b)) / n
+    first, second = dominates(qb, qa)
+    ba = {"p_a_beats_b": p, "p_a_beats_b_se": math.sqrt(p * (1 - p) / n),
+          "mean_diff": -ab["mean_diff"], "mean_diff_se": ab["mean_diff_se"],  # type: ignore[operator]
+          "diff_p5": -ab["diff_p95"], "diff_p95": -ab["diff_p5"],  # type: ignore[operator]
+          "dominates_first": first, "dominates_second": second}
+    return ab, ba
 
 
 def _identical(n: int) -> dict[str, object]:
