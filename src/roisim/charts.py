@@ -385,44 +385,81 @@ def figure(result: SimulationResult, chart: str, subject: str | None = None) -> 
     return convergence(result)
 
 
-def write_charts(result: SimulationResult, folder: Path, workers: int = 1) -> list[str]:
+def write_charts(result: SimulationResult, folder: Path, workers: int = 1,
+                 meanwhile: Callable[[], object] | None = None) -> list[str]:
     """Every chart of a run, as PNG files in ``folder``.
 
     With ``workers`` > 1 on Linux, the charts are shared among that many
     processes (this one and forked copies of it): matplotlib draws in one
-    thread, and a run's charts do not depend on one another. The analyses
-    the charts read (:meth:`SimulationResult.analyses`), some of them numba
+    thread, and a run's charts do not depend on one another. Each process
+    takes the next chart not yet taken whenever it is free. The analyses the
+    charts read (:meth:`SimulationResult.analyses`), some of them numba
     kernels with threads that a forked process must not start, are computed
     first, here, so that the copies only draw.
+
+    ``meanwhile`` is other work of the run (writing its tables): it is done
+    here while the copies draw, before this process takes charts too.
     """
     result.analyses()
     jobs = chart_jobs(result, folder)
     workers = min(workers, len(jobs))
     if workers <= 1 or sys.platform != "linux":
+        if meanwhile is not None:
+            meanwhile()
         return [name for job in jobs for name in job()]
-    children = [_fork_worker(jobs[k::workers]) for k in range(1, workers)]
+    queue = _JobQueue(len(jobs))
+    children = [_fork_worker(jobs, queue) for _ in range(1, workers)]
     try:
-        names = [name for job in jobs[0::workers] for name in job()]
+        if meanwhile is not None:
+            meanwhile()
+        drawn = dict(queue.run(jobs))
         while children:
             pid, reader = children[0]
             with reader:
                 answer = reader.read()
             children.pop(0)  # it has answered: only waiting for it is left
-            names += _answer(answer, os.waitpid(pid, 0)[1])
+            drawn.update(_answer(answer, os.waitpid(pid, 0)[1]))
     except BaseException:
         for pid, reader in children:  # interrupted, or a chart failed: end the others
             reader.close()
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
         raise
-    return names
+    return [name for k in sorted(drawn) for name in drawn[k]]
 
 
-def _fork_worker(jobs: list[Callable[[], list[str]]]) -> tuple[int, Any]:
-    """Run ``jobs`` in a forked copy of this process; (its pid, the pipe its answer comes on).
+class _JobQueue:
+    """Job numbers 0 .. n-1, each handed out once, to this process or a forked copy of it."""
 
-    The answer is the names of the files written, one a line, or the error
-    that stopped it, after a first line "error".
+    def __init__(self, n: int) -> None:
+        import multiprocessing
+
+        self.n = n
+        self._next = multiprocessing.RawValue("q", 0)  # shared memory, inherited by fork
+        self._lock = multiprocessing.Lock()
+
+    def take(self) -> int | None:
+        """The next job number; None once all are taken."""
+        with self._lock:
+            k = self._next.value
+            if k >= self.n:
+                return None
+            self._next.value = k + 1
+            return k
+
+    def run(self, jobs: list[Callable[[], list[str]]]) -> list[tuple[int, list[str]]]:
+        """Take and run jobs until none is left; (job number, files written) of each."""
+        done = []
+        while (k := self.take()) is not None:
+            done.append((k, jobs[k]()))
+        return done
+
+
+def _fork_worker(jobs: list[Callable[[], list[str]]], queue: _JobQueue) -> tuple[int, Any]:
+    """Run ``queue``'s jobs in a forked copy of this process; (its pid, the pipe its answer comes on).
+
+    The answer is a line "job number, tab, file name" per file written, or the
+    error that stopped it, after a first line "error".
     """
     read_end, write_end = os.pipe()
     pid = fork()
@@ -435,7 +472,8 @@ def _fork_worker(jobs: list[Callable[[], list[str]]]) -> tuple[int, Any]:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             try:
-                answer = "\n".join(name for job in jobs for name in job())
+                answer = "\n".join(f"{k}\t{name}" for k, names in queue.run(jobs)
+                                   for name in names)
                 code = 0
             except Exception as exc:  # reported by the parent, which raises it
                 answer = f"error\n{type(exc).__name__}: {exc}"
@@ -447,10 +485,14 @@ def _fork_worker(jobs: list[Callable[[], list[str]]]) -> tuple[int, Any]:
     return pid, os.fdopen(read_end)
 
 
-def _answer(answer: str, status: int) -> list[str]:
-    """The files a forked worker wrote (:func:`_fork_worker`); raises its error if it failed."""
+def _answer(answer: str, status: int) -> dict[int, list[str]]:
+    """The files a forked worker wrote, by job (:func:`_fork_worker`); raises its error if it failed."""
     lines = answer.splitlines()
     if status != 0 or lines[:1] == ["error"]:
         raise RuntimeError("drawing charts failed: "
                            + ("\n".join(lines[1:]) or f"worker exit status {status}"))
-    return lines
+    drawn: dict[int, list[str]] = {}
+    for line in lines:
+        k, name = line.split("\t", 1)
+        drawn.setdefault(int(k), []).append(name)
+    return drawn

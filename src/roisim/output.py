@@ -82,7 +82,8 @@ def write_results(result: SimulationResult, out: str | Path, *, charts: bool = T
     ``charts=False`` skips the PNG charts (most of the time of a small run).
     ``drawer``, a process started earlier (:mod:`roisim.chart_process`),
     draws the charts while this one writes the tables, where the result is
-    small enough to send it; otherwise they are drawn here.
+    small enough to send it; otherwise forked copies of this process draw
+    them while it writes the tables, and it joins them once done.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -92,14 +93,21 @@ def write_results(result: SimulationResult, out: str | Path, *, charts: bool = T
         work.chmod(0o777 & ~_umask())  # mkdtemp makes it private; results are not
         if charts and drawer is not None:
             drawer.submit(result, work)
-        files = write_tables(result, work)
-        files += write_trials(result, work)
+        files: list[str] = []
+
+        def write_data() -> None:
+            files.extend(write_tables(result, work) + write_trials(result, work))
+
         if drawer is not None and drawer.pending:
+            write_data()
             files += drawer.collect()
         elif charts:
             from roisim.charts import write_charts
 
-            files += write_charts(result, work, workers=result.threads)
+            # the tables are written while forked copies of this process draw
+            files += write_charts(result, work, workers=result.threads, meanwhile=write_data)
+        else:
+            write_data()
         info = build_manifest(result, files, manifest or {})
         (work / "manifest.json").write_text(json.dumps(info, indent=2) + "\n")
         _swap_into_place(work, final)
