@@ -333,7 +333,7 @@ def chart_jobs(result: SimulationResult, folder: Path) -> list[Callable[[], list
     jobs: list[Callable[[], list[str]]] = [
         partial(lambda s: _save(roi_histogram(result, s), folder, f"roi_hist_{slug(s)}.png"), s)
         for s in result.subjects]
-    # the comparison charts one by one: jobs of about the same size share out evenly
+    # the comparison charts as a job each: jobs of about the same size share out evenly
     jobs += comparison_jobs(result.profiles(), result.ranking(), folder)
     jobs.append(lambda: _save(cash_fan(result), folder, "cash_fan.png"))
     jobs += [partial(lambda s: _save(figure(result, "tornado", s), folder,
