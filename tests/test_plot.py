@@ -85,9 +85,11 @@ def test_tornado_bars_are_the_sensitivity_table(bakery):
 
 
 @pytest.mark.parametrize("chart", [c for c in CHARTS if c not in ("roi_hist", "tornado")])
-def test_every_chart_of_every_subject_is_a_figure_with_axes(bakery, chart):
+def test_every_chart_of_every_subject_is_a_figure_a_notebook_shows(bakery, chart):
     fig = bakery.plot(chart)
     assert isinstance(fig, Figure) and fig.axes
+    # IPython shows an object by its _repr_png_ where no formatter claims its type
+    assert fig._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_bad_chart_requests_say_what_was_expected(bakery):

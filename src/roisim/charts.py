@@ -14,6 +14,7 @@ enough that the drawn curves do not move visibly.
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import sys
@@ -51,13 +52,27 @@ def _sample(values: np.ndarray) -> np.ndarray:
     return values[:CHART_TRIALS]
 
 
+class Chart(Figure):
+    """A matplotlib Figure that shows itself as PNG in IPython and Jupyter.
+
+    A figure made without pyplot is shown by the inline backend's formatter
+    only once pyplot has loaded that backend; ``_repr_png_`` shows it in any
+    case, and once (where the formatter is there, it takes precedence).
+    """
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=DPI)
+        return buffer.getvalue()
+
+
 def _subplots(*args: Any, figsize: tuple[float, float], **kwargs: Any) -> Any:
     """A figure drawn by Agg and its axes (``Figure.subplots``), at the resolution it is saved at.
 
     Text is measured for the layout and again for drawing; at one resolution
     the second measurement comes from matplotlib's cache.
     """
-    fig = Figure(figsize=figsize, dpi=DPI)
+    fig = Chart(figsize=figsize, dpi=DPI)
     FigureCanvasAgg(fig)
     return fig, fig.subplots(*args, **kwargs)
 
