@@ -423,8 +423,9 @@ def write_charts(result: SimulationResult, folder: Path, workers: int = 1,
             meanwhile()
         return [name for job in jobs for name in job()]
     queue = _JobQueue(len(jobs))
-    children = [_fork_worker(jobs, queue) for _ in range(1, workers)]
+    children = []
     try:
+        children += [_fork_worker(jobs, queue) for _ in range(1, workers)]
         if meanwhile is not None:
             meanwhile()
         drawn = dict(queue.run(jobs))
@@ -440,27 +441,32 @@ def write_charts(result: SimulationResult, folder: Path, workers: int = 1,
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
         raise
+    finally:
+        queue.close()
     return [name for k in sorted(drawn) for name in drawn[k]]
 
 
 class _JobQueue:
-    """Job numbers 0 .. n-1, each handed out once, to this process or a forked copy of it."""
+    """Job numbers 0 .. n-1, each handed out once, to this process or a forked copy of it.
+
+    The numbers wait in a pipe, written whole before any copy is forked:
+    reads from a pipe are atomic, so each number reaches exactly one reader,
+    without a lock or shared memory (some containers have neither).
+    """
+
+    SIZE = 2  # bytes per job number; a pipe holds 64 KiB, so up to 32,768 jobs
 
     def __init__(self, n: int) -> None:
-        import multiprocessing
-
-        self.n = n
-        self._next = multiprocessing.RawValue("q", 0)  # shared memory, inherited by fork
-        self._lock = multiprocessing.Lock()
+        if n * self.SIZE > 1 << 16:
+            raise ValueError(f"{n} charts are more than a pipe holds")
+        self._read, write = os.pipe()
+        with os.fdopen(write, "wb") as pipe:  # closed: an empty pipe then reads as the end
+            pipe.write(b"".join(k.to_bytes(self.SIZE, "little") for k in range(n)))
 
     def take(self) -> int | None:
         """The next job number; None once all are taken."""
-        with self._lock:
-            k = self._next.value
-            if k >= self.n:
-                return None
-            self._next.value = k + 1
-            return k
+        number = os.read(self._read, self.SIZE)
+        return int.from_bytes(number, "little") if number else None
 
     def run(self, jobs: list[Callable[[], list[str]]]) -> list[tuple[int, list[str]]]:
         """Take and run jobs until none is left; (job number, files written) of each."""
@@ -468,6 +474,9 @@ class _JobQueue:
         while (k := self.take()) is not None:
             done.append((k, jobs[k]()))
         return done
+
+    def close(self) -> None:
+        os.close(self._read)
 
 
 def _fork_worker(jobs: list[Callable[[], list[str]]], queue: _JobQueue) -> tuple[int, Any]:
