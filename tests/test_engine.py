@@ -86,6 +86,8 @@ def test_a_run_larger_than_memory_fails_at_once(bakery):
                        r"the outcomes of 4 simulated subjects \(28 bytes per trial and subject\), "
                        r"more than the [\d,.]+ GB of memory available: at most about [\d,]+ trials"):
         roisim.simulate(bakery, trials=10**10)
+    with pytest.raises(MemoryError, match=r"trials fit \(lower trials=, the most to run\)$"):
+        roisim.simulate(bakery, trials=10**10, until="mean npv", within=1.0)
 
 
 def test_available_memory_reads_meminfo_and_container_limits(tmp_path):

@@ -89,7 +89,7 @@ def simulate(
             raise ValueError(f"within must be a positive number with until, got {within!r}")
 
     model, labels, ungated = compile_with_labels(scenario)
-    out = Outcomes.empty(model.sb_ph0.size, int(n), model.horizon)
+    out = Outcomes.empty(model.sb_ph0.size, int(n), model.horizon, until=target is not None)
     n_visible = len(scenario.subjects)
     reason: list[str] = [f"ran the {int(n):,} trials asked for"]
 

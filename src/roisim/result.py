@@ -123,22 +123,26 @@ class Outcomes:
             self.started, self.failed)), self.band_paths[:, : min(n, self.band_paths.shape[1])])
 
     @classmethod
-    def empty(cls, n_subjects: int, n_trials: int, horizon: int) -> Outcomes:
+    def empty(cls, n_subjects: int, n_trials: int, horizon: int, *, until: bool = False
+              ) -> Outcomes:
         """Allocate outputs for a run (memory: 28 bytes per subject and trial).
 
         Raises MemoryError at once where they would not fit in the memory
         available: Linux lends memory it does not have, so the run would
-        otherwise be killed partway, after minutes.
+        otherwise be killed partway, after minutes. ``until``: the run may
+        stop early, and ``n_trials`` is the most it may run.
         """
         bands = 4 * n_subjects * min(n_trials, BAND_TRIALS) * horizon
         short = memory_shortfall(n_trials, OUTCOME_BYTES * n_subjects, bands)
         if short is not None:
             need, available, fit = short
+            instead = ("lower trials=, the most to run" if until
+                       else "or stop once precise enough with until= and within=")
             raise MemoryError(
                 f"{n_trials:,} trials need {need / 1e9:,.1f} GB for the outcomes of "
                 f"{n_subjects} simulated subjects ({OUTCOME_BYTES} bytes per trial and subject), "
                 f"more than the {available / 1e9:,.1f} GB of memory available: at most about "
-                f"{fit:,} trials fit (or stop once precise enough with until= and within=)")
+                f"{fit:,} trials fit ({instead})")
         shape = (n_subjects, n_trials)
         return cls(
             np.empty(shape), np.empty(shape),
