@@ -19,7 +19,6 @@ import os
 import signal
 import sys
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -342,21 +341,23 @@ def cash_fan(result: SimulationResult) -> Figure:
 
 
 def chart_jobs(result: SimulationResult, folder: Path) -> list[Callable[[], list[str]]]:
-    """Every chart of a run as a job that draws it and returns the files written."""
+    """Every chart of a run as a job that draws it and returns the files written.
+
+    A chart's file is named after it (:data:`CHARTS`), with the subject's
+    :func:`~roisim.output.slug` for the charts drawn per subject.
+    """
     from roisim.output import slug
 
-    jobs: list[Callable[[], list[str]]] = [
-        partial(lambda s: _save(roi_histogram(result, s), folder, f"roi_hist_{slug(s)}.png"), s)
-        for s in result.subjects]
+    def job(chart: str, subject: str | None = None) -> Callable[[], list[str]]:
+        name = f"{chart}_{slug(subject)}.png" if subject is not None else f"{chart}.png"
+        return lambda: _save(figure(result, chart, subject), folder, name)
+
+    jobs = [job("roi_hist", s) for s in result.subjects]
     # the comparison charts as a job each: jobs of about the same size share out evenly
     jobs += comparison_jobs(result.profiles(), result.ranking(), folder)
-    jobs.append(lambda: _save(cash_fan(result), folder, "cash_fan.png"))
-    jobs += [partial(lambda s: _save(figure(result, "tornado", s), folder,
-                                     f"tornado_{slug(s)}.png"), subject)
-             for subject in result.sensitivity_tables()]
-    jobs.append(lambda: _save(figure(result, "value_of_information"), folder,
-                              "value_of_information.png"))
-    jobs.append(lambda: _save(convergence(result), folder, "convergence.png"))
+    jobs.append(job("cash_fan"))
+    jobs += [job("tornado", s) for s in result.sensitivity_tables()]
+    jobs += [job("value_of_information"), job("convergence")]
     return jobs
 
 
