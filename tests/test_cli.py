@@ -13,8 +13,10 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from conftest import SCENARIOS
+from conftest import SCENARIOS, scenario
 
+import roisim as roisim_api
+from roisim.cli import _figure, worst_decile
 from roisim.output import sha256
 
 BAKERY = SCENARIOS / "bakery_catering_crm.toml"
@@ -40,6 +42,68 @@ def test_run_exits_0_and_prints_a_summary(bakery_run):
     assert "Catering CRM" in proc.stdout and "P(loss)" in proc.stdout
     assert proc.stderr.strip().endswith("1 scenario simulated, 0 failed.")
     assert "Traceback" not in proc.stderr
+
+
+def test_run_names_what_to_measure_and_what_the_worst_trials_share(bakery_run):
+    proc, folder = bakery_run
+    printed = " ".join(proc.stdout.split())  # the console wraps long lines
+    voi = pd.read_csv(folder / "value_of_information.csv", index_col=0)
+    worth = voi[voi["evppi"] > 2 * voi["evppi_se"]].head(3)
+    assert len(worth) == 3
+    names = ", ".join(f"{name} ({value:,.0f})" for name, value in worth["evppi"].items())
+    assert (f"Best choice now: Catering CRM. Perfect information is worth "
+            f"{voi['evpi'].iloc[0]:,.0f} USD; measure first: {names}.") in printed
+    table = pd.read_csv(folder / "sensitivity.csv", index_col=[0, 1]).loc["Catering CRM"]
+    shift = table["worst_decile_shift"].abs()
+    far = table.loc[shift[shift >= 0.5].sort_values(ascending=False).index[:3]]
+    assert len(far) == 3
+    parts = [f"{name} {_figure(row['input_mean_worst_decile'])} "
+             f"(all trials: {_figure(row['input_mean'])})" for name, row in far.iterrows()]
+    assert f"In the worst 10% of trials of Catering CRM: {'; '.join(parts)}." in printed
+
+
+RISKY = """
+[scenario]
+name = "risky"
+horizon_months = 12
+
+[inputs]
+saving = { dist = "normal", mean = 100, sd = 10 }
+noise = { dist = "uniform", min = 0, max = 1 }
+
+[[initiatives]]
+name = "Tool"
+costs = [{ name = "fee", amount = 900, month = 0 }, { name = "n", amount = ["noise", 0], month = 0 }]
+benefits = [{ name = "time", amount = "saving", every = "month" }]
+risks = [{ name = "Outage", probability = 0.2, cost = 1_000 }]
+"""
+
+
+def test_the_worst_trials_line_says_how_often_a_risk_struck():
+    result = roisim_api.simulate(scenario(RISKY), trials=20_000, seed=1)
+    row = result.sensitivity("Tool").loc["risk:Tool:Outage"]
+    # the outage (1,000) outweighs any month's spread of the saving (sd 10 a month):
+    # every trial of the worst decile has it, and nothing else is shifted as far
+    assert row["input_mean_worst_decile"] == 1.0
+    line = worst_decile(result)
+    assert line.startswith(f"In the worst 10% of trials of Tool: Outage struck in 100% "
+                           f"(all trials: {row['input_mean']:.0%}); saving ")
+    assert "noise" not in line
+
+
+def test_the_worst_trials_line_when_nothing_sets_them_apart():
+    flat = RISKY.replace('risks = [{ name = "Outage", probability = 0.2, cost = 1_000 }]', "")
+    flat = flat.replace('amount = "saving"', "amount = 100")
+    result = roisim_api.simulate(scenario(flat), trials=2_000, seed=1)
+    assert worst_decile(result) == ("The worst 10% of trials of Tool have no input half a "
+                                    "standard deviation or more from its mean.")
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    (16_812.4, "16,800"), (-16_812.4, "-16,800"), (0.6254, "0.625"), (4.364, "4.36"),
+    (999.7, "1,000"), (0.000123456, "0.000123"), (123.0, "123"), (0.0, "0")])
+def test_figures_keep_three_significant_digits(value, text):
+    assert _figure(value) == text
 
 
 def test_run_writes_every_file(bakery_run):

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 from conftest import scenario
-from scipy import stats
+from scipy import optimize, stats
 
 import roisim
 from roisim.sensitivity import evpi, evppi, ranked_order, sensitivity
@@ -72,6 +72,44 @@ def test_decile_swings_rank_correlations_and_variance_shares(linear):
     assert table.loc["x", "variance_share"] == pytest.approx(share_x, abs=0.01)
     assert table.loc["x", "variance_share"] == pytest.approx(rho_x**2, abs=0.02)
     assert abs(table.loc["unused", "spearman"]) < 4 / math.sqrt(N)
+
+
+def test_what_the_worst_decile_of_npv_has_in_common(linear):
+    table = linear.sensitivity("L")
+    # npv = mean + sd Z; x = MX + SX (rho Z + sqrt(1 - rho^2) W), W independent of Z, so
+    # E[x | Z in its lowest decile] = MX - SX rho tail: a shift of -rho tail sd
+    tail = stats.norm.pdf(stats.norm.ppf(0.1)) / 0.1  # -E[z | z in the lowest decile]
+    sd = math.hypot(A * SX, B * SY)
+    # a mean of N/10 trials of a variable whose conditional sd is at most 1 (in its sd): 4 se
+    tol = 4 / math.sqrt(N / 10)
+    for name, mean, spread, rho in (("x", MX, SX, A * SX / sd), ("y", MY, SY, B * SY / sd),
+                                    ("unused", 0.5, math.sqrt(1 / 12), 0.0)):
+        row = table.loc[name]
+        assert row["input_mean"] == pytest.approx(mean, abs=4 * spread / math.sqrt(N))
+        assert row["worst_decile_shift"] == pytest.approx(-rho * tail, abs=tol), name
+        assert row["input_mean_worst_decile"] == pytest.approx(mean - rho * tail * spread,
+                                                               abs=tol * spread)
+
+
+def test_the_worst_decile_shows_how_often_a_risk_struck():
+    cost, p = 6.0, 0.3
+    text = LINEAR + f'\nrisks = [{{ name = "hit", probability = {p}, cost = {cost} }}]\n'
+    n = 100_000
+    row = roisim.simulate(scenario(text), trials=n, seed=2).sensitivity("L").loc["risk:L:hit"]
+    # npv = N(mu, sd) less the cost where the risk struck: a two-normal mixture whose lowest
+    # decile lies below q; P(struck | npv < q) = p Phi((q + cost - mu) / sd) / 0.1
+    mu, sd = A * MX + B * MY - COST, math.hypot(A * SX, B * SY)
+    def below(q: float) -> float:
+        return (1 - p) * stats.norm.cdf((q - mu) / sd) + p * stats.norm.cdf((q + cost - mu) / sd)
+    q = optimize.brentq(lambda q: below(q) - 0.1, mu - 10 * sd, mu + 10 * sd)
+    struck = p * stats.norm.cdf((q + cost - mu) / sd) / 0.1
+    assert struck == pytest.approx(0.64, abs=0.01)  # not a trivial case: 0.3 overall
+    # binomial se of a share of n/10 trials, and of p over n trials: 4 se
+    assert row["input_mean_worst_decile"] == pytest.approx(
+        struck, abs=4 * math.sqrt(struck * (1 - struck) / (n / 10)))
+    assert row["input_mean"] == pytest.approx(p, abs=4 * math.sqrt(p * (1 - p) / n))
+    assert row["worst_decile_shift"] == pytest.approx(
+        (row["input_mean_worst_decile"] - row["input_mean"]) / math.sqrt(p * (1 - p)), rel=0.01)
 
 
 def unit_normal_loss(z: float) -> float:

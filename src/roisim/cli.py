@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import math
 import os
 import signal
 import sys
@@ -142,6 +143,41 @@ def measure_next(result) -> str:  # type: ignore[no-untyped-def]
             f"measure first: {names}.")
 
 
+def worst_decile(result) -> str:  # type: ignore[no-untyped-def]
+    """One line: what the worst 10% of the best subject's trials have in common.
+
+    The best subject is the one with the highest expected npv. Named are the
+    (at most three) inputs whose mean over those trials lies half a standard
+    deviation or more from their mean over all trials, the furthest first.
+    """
+    summary = result.summary()
+    subject = str(summary["npv_mean"].idxmax())
+    table = result.sensitivity(subject)
+    shift = table["worst_decile_shift"].abs()
+    far = table.loc[shift[shift >= 0.5].sort_values(ascending=False, kind="stable").index[:3]]
+    if far.empty:
+        return (f"The worst 10% of trials of {subject} have no input half a standard deviation "
+                f"or more from its mean.")
+    risks = {f"risk:{ini.name}:{risk.name}": risk.name
+             for ini in result.scenario.initiatives for risk in ini.risks}
+    parts = []
+    for name, row in far.iterrows():
+        worst, mean = row["input_mean_worst_decile"], row["input_mean"]
+        if name in risks:
+            parts.append(f"{risks[name]} struck in {worst:.0%} (all trials: {mean:.0%})")
+        else:
+            parts.append(f"{name} {_figure(worst)} (all trials: {_figure(mean)})")
+    return f"In the worst 10% of trials of {subject}: {'; '.join(parts)}."
+
+
+def _figure(value: float) -> str:
+    """``value`` to three significant digits, with thousands separators: 12,300, 0.625."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    digits = 2 - math.floor(math.log10(abs(value)))
+    return f"{round(value, digits):,.{max(digits, 0)}f}"
+
+
 @app.command(epilog=EXIT_CODES)
 def run(
     paths: Annotated[list[Path], typer.Argument(
@@ -274,6 +310,7 @@ def _run_one(path: Path, scenario: Scenario, report: Report, drawer: ChartProces
                             f"{result.seed}, {result.wall_time:.2f} s)",
                             result.summary(), scenario.scenario.currency))
     out.print(measure_next(result), highlight=False)
+    out.print(worst_decile(result), highlight=False)
     err.print(f"wrote {folder}", highlight=False)
     report.done += 1
 

@@ -10,7 +10,12 @@ Sensitivity (per subject and input)
 - ``spearman``: rank correlation of the input with npv;
 - ``variance_share``: spearman^2 divided by its sum over the inputs (the
   "contribution to variance" of Crystal Ball; exact for a linear model in
-  independent inputs, an approximation otherwise).
+  independent inputs, an approximation otherwise);
+- ``input_mean`` and ``input_mean_worst_decile``: the input's mean over all
+  trials and over the trials whose npv is in its lowest 10% (what the worst
+  outcomes have in common, @RISK's "scenario analysis"; for a risk, how often
+  it struck), and ``worst_decile_shift``: their difference in standard
+  deviations of the input.
 
 Value of information (Hubbard's Applied Information Economics)
 -------------------------------------------------------------
@@ -97,11 +102,13 @@ def sensitivity_tables(npv: Mapping[str, np.ndarray], inputs: pd.DataFrame,
     risk that strikes or not) still splits into exact deciles. The ranks of
     n trials are then 0 .. n-1 whatever the input, so Spearman's correlation
     is one dot product of centred ranks over their common sum of squares.
+    The worst decile of npv is split the same way.
     """
     n = len(inputs)
     k = max(1, n // 10)
     orders = input_orders(inputs) if orders is None else orders
-    npv_ranks = {s: _centred_ranks(ranked_order(v)) for s, v in npv.items()}
+    npv_orders = {s: ranked_order(v) for s, v in npv.items()}
+    npv_ranks = {s: _centred_ranks(order) for s, order in npv_orders.items()}
     rank_ss = n * (n * n - 1.0) / 12.0  # sum of squared centred ranks
     rows: dict[str, list[dict[str, float | str]]] = {s: [] for s in npv}
     for name in inputs.columns:
@@ -109,19 +116,24 @@ def sensitivity_tables(npv: Mapping[str, np.ndarray], inputs: pd.DataFrame,
         order = orders[name]
         x_ranks = _centred_ranks(order)
         constant = x.min() == x.max()
+        mean, sd = float(x.mean()), float(x.std())
         for subject, values in npv.items():
             low, high = float(values[order[:k]].mean()), float(values[order[-k:]].mean())
             flat = constant or values.min() == values.max()
             rho = 0.0 if flat else float(np.dot(x_ranks, npv_ranks[subject])) / rank_ss
+            worst = float(x[npv_orders[subject][:k]].mean())
             rows[subject].append({"input": name, "npv_low_decile": low,
                                   "npv_high_decile": high, "swing": high - low,
-                                  "spearman": rho})
+                                  "spearman": rho, "input_mean": mean,
+                                  "input_mean_worst_decile": worst,
+                                  "worst_decile_shift": 0.0 if constant else (worst - mean) / sd})
     tables = {}
     for subject, subject_rows in rows.items():
         table = pd.DataFrame(subject_rows)
         squares = table["spearman"] ** 2
         total = float(squares.sum())
-        table["variance_share"] = squares / total if total > 0 else 0.0
+        shares = squares / total if total > 0 else 0.0
+        table.insert(table.columns.get_loc("spearman") + 1, "variance_share", shares)
         order = np.argsort(-table["swing"].abs().to_numpy(), kind="stable")
         tables[subject] = table.iloc[order].set_index("input")
     return tables
