@@ -99,6 +99,26 @@ def test_the_worst_trials_line_when_nothing_sets_them_apart():
                                     "standard deviation or more from its mean.")
 
 
+def test_a_scenario_without_inputs_runs_and_says_nothing_is_uncertain(tmp_path):
+    # every amount fixed: every trial is the same, and no table or chart of inputs is empty
+    fixed = RISKY.replace('risks = [{ name = "Outage", probability = 0.2, cost = 1_000 }]', "")
+    fixed = fixed.replace('amount = "saving"', "amount = 100").replace(
+        ', { name = "n", amount = ["noise", 0], month = 0 }', "")
+    fixed = fixed.replace('saving = { dist = "normal", mean = 100, sd = 10 }\n', "").replace(
+        'noise = { dist = "uniform", min = 0, max = 1 }\n', "")
+    path = tmp_path / "fixed.toml"
+    path.write_text(fixed)
+    proc = roisim("run", str(path), "--trials", "1000", "--out", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    assert "Best choice now: Tool. Nothing is uncertain, so nothing is worth measuring." in proc.stdout
+    assert "worst 10%" not in proc.stdout
+    folder = tmp_path / "out" / "fixed"
+    assert not list(folder.glob("tornado_*.png")) and not (folder / "value_of_information.png").exists()
+    assert pd.read_csv(folder / "sensitivity.csv").empty
+    summary = pd.read_csv(folder / "summary.csv", index_col=0)
+    assert summary.loc["Tool", "npv_sd"] == 0.0 and summary.loc["Tool", "npv_mean"] == 300.0
+
+
 @pytest.mark.parametrize(("value", "text"), [
     (16_812.4, "16,800"), (-16_812.4, "-16,800"), (0.6254, "0.625"), (4.364, "4.36"),
     (999.7, "1,000"), (0.000123456, "0.000123"), (123.0, "123"), (0.0, "0")])

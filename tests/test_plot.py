@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import SCENARIOS, initiative
+from conftest import SCENARIOS, initiative, scenario
 from matplotlib.figure import Figure
 
 import roisim
@@ -112,6 +112,24 @@ def test_prioritisation_without_scores_is_an_error_not_an_empty_chart():
     result = roisim.simulate(unscored, trials=1000, seed=1)
     with pytest.raises(ValueError, match="no initiative or plan has both strategic_impact"):
         result.plot("prioritisation")
+
+
+def test_charts_of_inputs_are_an_error_where_there_is_no_input():
+    fixed = scenario("""
+        [scenario]
+        name = "fixed"
+        horizon_months = 12
+        [[initiatives]]
+        name = "Tool"
+        costs = [{ name = "fee", amount = 900, month = 0 }]
+        benefits = [{ name = "time", amount = 100, every = "month" }]
+        """)
+    result = roisim.simulate(fixed, trials=100, seed=1)
+    for chart, subject in (("tornado", "Tool"), ("value_of_information", None)):
+        with pytest.raises(ValueError, match=f"chart '{chart}' shows the inputs, and the "
+                                             "scenario has none"):
+            result.plot(chart, subject)
+    assert isinstance(result.plot("npv_cdf"), Figure)
 
 
 def test_charts_leave_a_notebooks_matplotlib_as_it_was(tmp_path):

@@ -356,9 +356,16 @@ def chart_jobs(result: SimulationResult, folder: Path) -> list[Callable[[], list
     # the comparison charts as a job each: jobs of about the same size share out evenly
     jobs += comparison_jobs(result.profiles(), result.ranking(), folder)
     jobs.append(job("cash_fan"))
-    jobs += [job("tornado", s) for s in result.sensitivity_tables()]
-    jobs += [job("value_of_information"), job("convergence")]
+    if _has_inputs(result):
+        jobs += [job("tornado", s) for s in result.sensitivity_tables()]
+        jobs.append(job("value_of_information"))
+    jobs.append(job("convergence"))
     return jobs
+
+
+def _has_inputs(result: SimulationResult) -> bool:
+    """Whether the scenario has an uncertain input; without one, no input moves the npv."""
+    return not result.value_of_information().empty
 
 
 def figure(result: SimulationResult, chart: str, subject: str | None = None) -> Figure:
@@ -377,6 +384,9 @@ def figure(result: SimulationResult, chart: str, subject: str | None = None) -> 
         raise ValueError(f"chart {chart!r} shows every subject: pass no subject")
     if subject is not None:
         result.index(subject)  # KeyError naming the subjects there are
+    if chart in ("tornado", "value_of_information") and not _has_inputs(result):
+        raise ValueError(f"chart {chart!r} shows the inputs, and the scenario has none: "
+                         "every trial is the same")
     currency = result.scenario.scenario.currency
     if chart == "roi_hist":
         return roi_histogram(result, str(subject))

@@ -132,6 +132,10 @@ def summary_table(title: str, summary, currency: str) -> Table:  # type: ignore[
 def measure_next(result) -> str:  # type: ignore[no-untyped-def]
     """One line naming the three inputs most worth measuring before deciding."""
     table = result.value_of_information()
+    if table.empty:  # no input: every trial is the same
+        means = result.summary()["npv_mean"]
+        choice = str(means.idxmax()) if means.max() > 0 else "none"
+        return f"Best choice now: {choice}. Nothing is uncertain, so nothing is worth measuring."
     evpi, choice = float(table["evpi"].iloc[0]), table["default_choice"].iloc[0]
     currency = result.scenario.scenario.currency
     worth = table[table["evppi"] > 2 * table["evppi_se"]].head(3)
@@ -143,16 +147,19 @@ def measure_next(result) -> str:  # type: ignore[no-untyped-def]
             f"measure first: {names}.")
 
 
-def worst_decile(result) -> str:  # type: ignore[no-untyped-def]
+def worst_decile(result) -> str | None:  # type: ignore[no-untyped-def]
     """One line: what the worst 10% of the best subject's trials have in common.
 
     The best subject is the one with the highest expected npv. Named are the
     (at most three) inputs whose mean over those trials lies half a standard
     deviation or more from their mean over all trials, the furthest first.
+    None where the scenario has no input (every trial is the same).
     """
     summary = result.summary()
     subject = str(summary["npv_mean"].idxmax())
     table = result.sensitivity(subject)
+    if table.empty:
+        return None
     shift = table["worst_decile_shift"].abs()
     far = table.loc[shift[shift >= 0.5].sort_values(ascending=False, kind="stable").index[:3]]
     if far.empty:
@@ -310,7 +317,9 @@ def _run_one(path: Path, scenario: Scenario, report: Report, drawer: ChartProces
                             f"{result.seed}, {result.wall_time:.2f} s)",
                             result.summary(), scenario.scenario.currency))
     out.print(measure_next(result), highlight=False)
-    out.print(worst_decile(result), highlight=False)
+    worst = worst_decile(result)
+    if worst:
+        out.print(worst, highlight=False)
     err.print(f"wrote {folder}", highlight=False)
     report.done += 1
 

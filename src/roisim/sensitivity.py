@@ -48,6 +48,9 @@ import pandas as pd
 ANALYSIS_TRIALS = 200_000
 #: batches for the standard error of EVPPI.
 BATCHES = 10
+#: columns of a tornado table (its index is the input) before ``variance_share``.
+COLUMNS = ["input", "npv_low_decile", "npv_high_decile", "swing", "spearman", "input_mean",
+           "input_mean_worst_decile", "worst_decile_shift"]
 
 
 def ranked_order(values: np.ndarray) -> np.ndarray:
@@ -129,7 +132,7 @@ def sensitivity_tables(npv: Mapping[str, np.ndarray], inputs: pd.DataFrame,
                                   "worst_decile_shift": 0.0 if constant else (worst - mean) / sd})
     tables = {}
     for subject, subject_rows in rows.items():
-        table = pd.DataFrame(subject_rows)
+        table = pd.DataFrame(subject_rows, columns=COLUMNS)
         squares = table["spearman"] ** 2
         total = float(squares.sum())
         shares = squares / total if total > 0 else 0.0
@@ -237,7 +240,7 @@ def value_of_information(npv: Mapping[str, np.ndarray], inputs: pd.DataFrame,
     for name in inputs.columns:
         value, se = _evppi(npv_rows, orders[name], bias)
         rows.append({"input": name, "evppi": value, "evppi_se": se})
-    table = pd.DataFrame(rows)
+    table = pd.DataFrame(rows, columns=["input", "evppi", "evppi_se"])
     # differences of equal sums leave rounding noise around 0: show it as 0
     table.loc[table["evppi"].abs() < 1e-9 * max(total, 1.0), "evppi"] = 0.0
     table = table.sort_values("evppi", ascending=False, kind="stable")
