@@ -170,6 +170,27 @@ def test_bad_input_exits_2_with_one_message_and_writes_nothing(tmp_path):
     assert not out.exists() or not any(out.iterdir())
 
 
+def test_two_files_of_one_name_do_not_share_a_results_folder(tmp_path):
+    # a/bakery.toml and b/bakery.toml would both write results/bakery: the second would
+    # silently replace the first; a file named twice runs once
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+        shutil.copy(BAKERY, tmp_path / sub / "bakery.toml")
+    first, second = tmp_path / "a" / "bakery.toml", tmp_path / "b" / "bakery.toml"
+    out = tmp_path / "results"
+    proc = roisim("run", str(first), str(tmp_path / "a"), str(second), "--trials", "2000",
+                  "--no-charts", "--out", str(out))
+    assert proc.returncode == 2
+    assert (f"error: {second}: its results would replace those of {first} in {out / 'bakery'}, "
+            "written by this same run") in proc.stderr
+    assert proc.stdout.count("Corner bakery: catering CRM") == 1
+    assert proc.stderr.strip().endswith("1 scenario simulated, 1 failed.")
+    manifest = json.loads((out / "bakery" / "manifest.json").read_text())
+    assert manifest["scenario_file"] == str(first)
+    proc = roisim("validate", str(first), str(tmp_path / "a"))
+    assert proc.returncode == 0 and proc.stdout.count("bakery.toml: ok") == 1
+
+
 def test_a_batch_carries_on_past_a_bad_scenario(tmp_path):
     folder = tmp_path / "scenarios"
     folder.mkdir()

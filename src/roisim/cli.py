@@ -49,7 +49,10 @@ def _on_sigterm(_signum: int, _frame: object) -> None:
 
 
 def scenario_files(paths: list[Path]) -> tuple[list[Path], list[str]]:
-    """Scenario files named by ``paths`` (folders give their *.toml, sorted); and problems."""
+    """Scenario files named by ``paths`` (folders give their *.toml, sorted); and problems.
+
+    A file named twice (itself and through its folder) is taken once.
+    """
     files, problems = [], []
     for path in paths:
         if path.is_dir():
@@ -61,7 +64,31 @@ def scenario_files(paths: list[Path]) -> tuple[list[Path], list[str]]:
             files.append(path)
         else:
             problems.append(f"{path}: no such file or folder")
-    return files, problems
+    unique = {path.resolve(): path for path in reversed(files)}  # the first of each file
+    return [path for path in files if unique[path.resolve()] is path], problems
+
+
+def shared_folders(files: list[Path], out_dir: Path) -> tuple[list[Path], list[str]]:
+    """``files`` less those whose results would replace another's in this run; and why.
+
+    Results go to ``out_dir/<file name>`` (:func:`roisim.output.result_folder`):
+    two files of the same name from different folders would write the same
+    folder, the second replacing the first.
+    """
+    from roisim.output import slug
+
+    first: dict[str, Path] = {}
+    kept, problems = [], []
+    for path in files:
+        name = slug(path.stem)
+        if name in first:
+            problems.append(f"{path}: its results would replace those of {first[name]} in "
+                            f"{out_dir / name}, written by this same run; rename one of the "
+                            "files, or run them one at a time with different --out folders")
+            continue
+        first[name] = path
+        kept.append(path)
+    return kept, problems
 
 
 class Report:
@@ -241,8 +268,9 @@ def run(
     if until is not None:
         trials = max_trials or 10_000_000
     files, problems = scenario_files(paths)
+    files, clashes = shared_folders(files, out_dir)
     report = Report("simulated")
-    for problem in problems:
+    for problem in problems + clashes:
         report.bad_input(problem)
     drawer = None
     try:
