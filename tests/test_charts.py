@@ -11,11 +11,12 @@ import sys
 import time
 
 import pytest
-from conftest import SCENARIOS, live_processes
+from conftest import SCENARIOS, live_processes, scenario
 
 import roisim
 from roisim import chart_process, charts
 from roisim.chart_process import ChartProcess
+from roisim.output import slug, slugs
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="charts are drawn in parallel on Linux")
 
@@ -193,3 +194,35 @@ def test_an_interrupted_write_ends_the_chart_process_before_removing_the_folder(
     assert drawer.pid is None and not drawer.pending  # killed, and waited for
     assert _group_ends(pid)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("Catering CRM", "catering_crm"), ("Kasse für Café", "kasse_fur_cafe"),
+    ("Кофе-машина", "кофе_машина"), ("  a/b\\c  ", "a_b_c"), ("__", "scenario"), ("", "scenario")])
+def test_file_names_keep_words_and_drop_accents(name, expected):
+    assert slug(name) == expected
+
+
+def test_subjects_whose_names_give_one_file_name_get_a_file_each(tmp_path):
+    assert slugs(["Pilot A", "pilot-a", "pilot_a_2", "B"]) == {
+        "Pilot A": "pilot_a", "pilot-a": "pilot_a_2", "pilot_a_2": "pilot_a_2_2", "B": "b"}
+    text = """
+        [scenario]
+        name = "twins"
+        horizon_months = 12
+        [inputs]
+        saving = { dist = "normal", mean = 100, sd = 10 }
+        [[initiatives]]
+        name = "Pilot A"
+        costs = [{ name = "fee", amount = 900, month = 0 }]
+        benefits = [{ name = "time", amount = "saving", every = "month" }]
+        [[initiatives]]
+        name = "pilot-a"
+        costs = [{ name = "fee", amount = 500, month = 0 }]
+        benefits = [{ name = "time", amount = "saving", every = "month" }]
+        """
+    result = roisim.simulate(scenario(text), trials=1000, seed=1)
+    files = charts.write_charts(result, tmp_path)
+    for chart in ("roi_hist", "tornado"):
+        assert {f"{chart}_pilot_a.png", f"{chart}_pilot_a_2.png"} <= set(files)
+    assert len(set(files)) == len(files) == len(list(tmp_path.iterdir()))

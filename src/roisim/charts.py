@@ -344,12 +344,15 @@ def chart_jobs(result: SimulationResult, folder: Path) -> list[Callable[[], list
     """Every chart of a run as a job that draws it and returns the files written.
 
     A chart's file is named after it (:data:`CHARTS`), with the subject's
-    :func:`~roisim.output.slug` for the charts drawn per subject.
+    :func:`~roisim.output.slugs` (unique within the run) for the charts drawn
+    per subject.
     """
-    from roisim.output import slug
+    from roisim.output import slugs
+
+    files = slugs(result.subjects)
 
     def job(chart: str, subject: str | None = None) -> Callable[[], list[str]]:
-        name = f"{chart}_{slug(subject)}.png" if subject is not None else f"{chart}.png"
+        name = f"{chart}_{files[subject]}.png" if subject is not None else f"{chart}.png"
         return lambda: _save(figure(result, chart, subject), folder, name)
 
     jobs = [job("roi_hist", s) for s in result.subjects]

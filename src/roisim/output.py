@@ -17,6 +17,7 @@ import platform
 import re
 import shutil
 import tempfile
+import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,9 +57,33 @@ def run_memory(scenario: Scenario, charts: bool) -> tuple[float, float]:
 
 
 def slug(text: str) -> str:
-    """A file-name-safe version of a name: lower case, words joined by '_'."""
-    cleaned = re.sub(r"[^0-9a-zA-Z]+", "_", text).strip("_").lower()
+    """A file-name-safe version of a name: lower case, words joined by '_'.
+
+    Accents are dropped ("Café für Bäcker" -> "cafe_fur_backer"); letters of
+    other scripts are kept.
+    """
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    cleaned = re.sub(r"[\W_]+", "_", plain).strip("_").lower()
     return cleaned or "scenario"
+
+
+def slugs(names: list[str]) -> dict[str, str]:
+    """:func:`slug` of each of ``names``, made unique with ``_2``, ``_3`` ... in order.
+
+    Names differing only in case or punctuation ("Pilot A", "pilot-a") would
+    otherwise name the same file.
+    """
+    taken: set[str] = set()
+    out = {}
+    for name in names:
+        base = candidate = slug(name)
+        k = 1
+        while candidate in taken:
+            k += 1
+            candidate = f"{base}_{k}"
+        taken.add(candidate)
+        out[name] = candidate
+    return out
 
 
 def sha256(path: str | Path) -> str:
