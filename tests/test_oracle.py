@@ -10,16 +10,19 @@ phases must follow from it; a gated plan's ungated twin (the baseline of
 the gates' value) must be the plan read without its gates. The six
 examples and the format page's own example are held to it the same way.
 A failing example is a scenario where the two readings disagree: the
-smallest one Hypothesis finds is the case to look at.
+smallest one Hypothesis finds is the case to look at. The same scenarios,
+with more trials, must also write a whole results folder.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import math
 import os
 
 import numpy as np
+import pandas as pd
 import pytest
 import tomli
 from conftest import ROOT, SCENARIOS
@@ -28,6 +31,8 @@ from hypothesis import strategies as st
 from oracle import Trial, discount_factors, outcomes
 
 import roisim
+from roisim.cli import measure_next
+from roisim.output import write_results
 
 TRIALS = 16
 #: generated scenarios per run; a longer search: ROISIM_ORACLE_EXAMPLES=3000 pytest tests/test_oracle.py
@@ -266,3 +271,26 @@ def check_ungated_twins(document, result, rows, monthly) -> None:
             where = f"ungated twin of {plan}, trial {trial}"
             assert close(o.pv_costs[row, trial], want["pv_costs"], scale), where
             assert close(o.pv_benefits[row, trial], want["pv_benefits"], scale), where
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.filter_too_much])
+@given(document=documents())
+def test_every_scenario_the_format_accepts_writes_a_whole_results_folder(tmp_path_factory, document):
+    # the analyses and writers meet the same odd cases as the kernel: one-month horizons,
+    # subjects without costs or without any effect of an input, gates that always fail
+    try:
+        scenario = roisim.parse(document, source="generated.toml")
+    except roisim.ScenarioError:
+        assume(False)
+    result = roisim.simulate(scenario, trials=300, threads=1)
+    folder = write_results(result, tmp_path_factory.mktemp("results"), charts=False)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["files"] == sorted(p.name for p in folder.iterdir())
+    summary = pd.read_csv(folder / "summary.csv", index_col=0)
+    assert list(summary.index) == scenario.subjects
+    assert np.isfinite(summary[["npv_mean", "npv_sd", "p_loss", "cvar5_npv"]].to_numpy()).all()
+    inputs = len(result.inputs(1).columns)
+    assert len(pd.read_csv(folder / "sensitivity.csv")) == len(scenario.subjects) * inputs
+    assert len(pd.read_csv(folder / "value_of_information.csv")) == inputs
+    assert measure_next(result).startswith("Best choice now: ")
