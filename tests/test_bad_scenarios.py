@@ -41,6 +41,27 @@ def test_exact_message(path):
     assert str(caught.value) == f"{path}: {expected(path)}"
 
 
+def test_a_file_not_saved_as_utf8_is_named_where_its_first_odd_byte_is(tmp_path):
+    # a Windows editor's "ANSI" (cp1252) file: é is the byte 0xe9
+    path = tmp_path / "cafe.toml"
+    text = (ROOT / "scenarios" / "bakery_catering_crm.toml").read_text()
+    path.write_bytes(text.replace('name = "Catering CRM"', 'name = "Café CRM"').encode("cp1252"))
+    line = next(k for k, row in enumerate(text.splitlines(), 1) if 'name = "Catering CRM"' in row)
+    with pytest.raises(roisim.ScenarioError) as caught:
+        roisim.load(path)
+    assert str(caught.value) == (f"{path}: line {line}, column 12: byte 0xe9 is not UTF-8 text; "
+                                 "expected the file saved as UTF-8")
+
+
+def test_a_byte_order_mark_is_skipped(tmp_path):
+    # some Windows editors start UTF-8 files with one; TOML parsers take it for a statement
+    source = ROOT / "scenarios" / "bakery_catering_crm.toml"
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + source.read_bytes())
+    assert (roisim.load(path).model_dump(exclude={"source"})
+            == roisim.load(source).model_dump(exclude={"source"}))
+
+
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "roisim", *args], capture_output=True,
                           text=True, env={**os.environ, "COLUMNS": "200"}, timeout=600)

@@ -17,7 +17,7 @@ from pydantic import TypeAdapter
 from scipy import stats
 
 from roisim import _random as rnd
-from roisim.distributions import AnyDist, Empirical
+from roisim.distributions import AnyDist, Empirical, csv_number, read_empirical
 
 N = 200_000
 ALPHA = 0.001
@@ -194,6 +194,48 @@ def test_empirical_resamples_the_column(tmp_path):
     values, counts = np.unique(x, return_counts=True)
     np.testing.assert_array_equal(values, [9, 12, 15])
     assert stats.chisquare(counts, np.array([0.25, 0.25, 0.5]) * N).pvalue > ALPHA
+
+
+@pytest.mark.parametrize(("text", "values"), [
+    ("month,orders\n1,4406.5\n2,\"1,234.5\"\n3,1_000\n4,2.5e3\n", (4406.5, 1234.5, 1000.0, 2500.0)),
+    # where ',' is the decimal mark, spreadsheets write ';' between columns
+    ("month;orders\n1;4406,5\n2;1.234,5\n3;7\n", (4406.5, 1234.5, 7.0)),
+    ("month\torders\n1\t4406.5\n2\t\n", (4406.5,)),
+])
+def test_empirical_reads_both_decimal_marks_by_the_column_separator(tmp_path, text, values):
+    (tmp_path / "obs.csv").write_text(text)
+    assert read_empirical("obs.csv", "orders", tmp_path) == values
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    # read as 1234 or 12, these would be silently wrong
+    ('month,orders\n1,"12,34"\n', "obs.csv, line 2, column 'orders': expected a number, found "
+     "'12,34'; a decimal comma needs ';' between columns"),
+    ("orders\n4406,5\n", "obs.csv, line 2: 2 cells, expected 1 as in the header (a decimal "
+     "comma? save the file with ';' between columns)"),
+    ("month;orders\n1;0.5\n", "obs.csv, line 2, column 'orders': expected a number, found "
+     "'0.5'; with ';' between columns, ',' is the decimal mark (1.234,5)"),
+    ("month,orders\n1,1,234\n", "obs.csv, line 2: 3 cells, expected 2 as in the header"),
+])
+def test_empirical_rejects_numbers_it_could_misread(tmp_path, text, message):
+    (tmp_path / "obs.csv").write_text(text)
+    with pytest.raises(ValueError) as caught:
+        read_empirical("obs.csv", "orders", tmp_path)
+    assert str(caught.value).startswith(message)
+
+
+@pytest.mark.parametrize(("cell", "decimal", "value"), [
+    ("1,234,567.25", ".", 1234567.25), ("-1_234", ".", -1234.0), ("12", ".", 12.0),
+    ("1.234.567,25", ",", 1234567.25), ("-3,5", ",", -3.5), ("1_234,5", ",", 1234.5)])
+def test_csv_numbers_group_digits_in_threes(cell, decimal, value):
+    assert csv_number(cell, decimal) == value
+
+
+@pytest.mark.parametrize(("cell", "decimal"), [("12,34", "."), ("1,23", "."), ("1.2.3", ","),
+                                               ("1,234.5", ","), ("abc", ".")])
+def test_csv_numbers_that_could_be_misread_are_errors(cell, decimal):
+    with pytest.raises(ValueError):
+        csv_number(cell, decimal)
 
 
 def test_fixed_is_constant():

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from dataclasses import dataclass, field
 from difflib import get_close_matches
 from pathlib import Path
@@ -620,6 +621,42 @@ class Empirical(Discrete):
         return values, np.full(values.size, 1.0 / values.size)
 
 
+#: numbers with their digits grouped in threes, by the separator of each convention
+_GROUPED = {
+    ".": re.compile(r"[+-]?\d{1,3}(?:[,_]\d{3})+(?:\.\d*)?(?:[eE][+-]?\d+)?"),  # 1,234.5
+    ",": re.compile(r"[+-]?\d{1,3}(?:[._]\d{3})+(?:,\d*)?(?:[eE][+-]?\d+)?"),  # 1.234,5
+}
+
+
+def csv_delimiter(header: str) -> str:
+    """The column separator of a CSV file, from its header line: ``,``, ``;`` or a tab.
+
+    Spreadsheets where ``,`` is the decimal mark write ``;`` between columns.
+    """
+    if "," not in header:
+        if ";" in header:
+            return ";"
+        if "\t" in header:
+            return "\t"
+    return ","
+
+
+def csv_number(cell: str, decimal: str) -> float:
+    """A CSV cell as a number, with ``decimal`` (``.`` or ``,``) as its decimal mark.
+
+    Digits may be grouped in threes (``1,234.5`` / ``1.234,5``; ``_`` in
+    either). Raises ValueError for anything else, such as ``12,34`` where
+    ``.`` is the decimal mark: read as 1234, it would be silently wrong.
+    """
+    if _GROUPED[decimal].fullmatch(cell):
+        cell = cell.replace("_", "").replace("," if decimal == "." else ".", "")
+    if decimal == ",":
+        if "." in cell:
+            raise ValueError(cell)
+        cell = cell.replace(",", ".")
+    return float(cell)  # ValueError for what is left that is not a number
+
+
 def read_empirical(file: str, column: str, base: Path) -> tuple[float, ...]:
     """Read an empirical distribution's column; raise ValueError with the reason."""
     path = Path(file)
@@ -627,7 +664,10 @@ def read_empirical(file: str, column: str, base: Path) -> tuple[float, ...]:
         path = base / path
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
+            delimiter = csv_delimiter(handle.readline())
+            decimal = "," if delimiter == ";" else "."
+            handle.seek(0)
+            reader = csv.DictReader(handle, delimiter=delimiter)
             columns = reader.fieldnames or []
             if column not in columns:
                 close = get_close_matches(column, columns, n=1)
@@ -636,14 +676,26 @@ def read_empirical(file: str, column: str, base: Path) -> tuple[float, ...]:
                                  f"(columns: {', '.join(columns) or 'none'})")
             values = []
             for row_number, row in enumerate(reader, start=2):
+                if None in row:  # more cells than the header has columns
+                    raise ValueError(
+                        f"{file}, line {row_number}: {len(columns) + len(row[None])} cells, "
+                        f"expected {len(columns)} as in the header"
+                        + (" (a decimal comma? save the file with ';' between columns)"
+                           if delimiter == "," else ""))
                 cell = (row.get(column) or "").strip()
                 if cell == "":
                     continue
                 try:
-                    number = float(cell.replace(",", "").replace("_", ""))
+                    number = csv_number(cell, decimal)
                 except ValueError:
+                    hint = ""
+                    if decimal == "." and "," in cell:
+                        hint = ("; a decimal comma needs ';' between columns, as spreadsheets "
+                                "write where ',' is the decimal mark")
+                    elif decimal == "," and "." in cell:
+                        hint = "; with ';' between columns, ',' is the decimal mark (1.234,5)"
                     raise ValueError(f"{file}, line {row_number}, column '{column}': "
-                                     f"expected a number, found '{cell}'") from None
+                                     f"expected a number, found '{cell}'{hint}") from None
                 if not math.isfinite(number):
                     raise ValueError(f"{file}, line {row_number}: expected a finite number, "
                                      f"found '{cell}'")

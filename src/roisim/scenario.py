@@ -300,11 +300,19 @@ def load(path: str | Path, *, repair_correlations: bool = False) -> Scenario:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ScenarioError(path, "", "no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise ScenarioError(path, "", f"cannot be read ({exc})") from None
+    try:
+        text = data.decode("utf-8-sig")  # a byte-order mark, as some Windows editors write, is skipped
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ScenarioError(path, f"line {line}, column {column}",
+                            f"byte 0x{data[exc.start]:02x} is not UTF-8 text; expected the file "
+                            "saved as UTF-8") from None
     try:
         document = tomli.loads(text)
     except tomli.TOMLDecodeError as exc:
