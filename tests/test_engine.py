@@ -74,8 +74,15 @@ def test_bad_arguments(bakery):
         roisim.simulate(bakery, seed=-1)
     with pytest.raises(ValueError, match="threads must be between 1 and"):
         roisim.simulate(bakery, threads=10_000)
+    result = roisim.simulate(bakery, trials=10)
     with pytest.raises(KeyError, match="no initiative or plan named 'Nope'"):
-        roisim.simulate(bakery, trials=10).trials("Nope")
+        result.trials("Nope")
+    for ask in (lambda: result.cash_flows("Catering CRM", 10), lambda: result.monthly_inputs(-1)):
+        with pytest.raises(IndexError, match="trial must be in 0..9, got"):
+            ask()
+    with pytest.raises(ValueError, match="trials must be at least 0, got -3"):
+        result.inputs(-3)
+    assert len(result.inputs(3)) == 3 and len(result.inputs(50)) == 10  # as DataFrame.head
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/meminfo"), reason="available memory is known on Linux")

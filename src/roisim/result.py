@@ -332,14 +332,16 @@ class SimulationResult:
         return kept[1]
 
     def inputs(self, trials: int | None = None) -> pd.DataFrame:
-        """Input values of the first ``trials`` trials (default: all), one column per input.
+        """Input values of the first ``trials`` trials (default, or more than run: all).
 
-        Columns are the named inputs, inline distributions (named by their
+        One column per input. Columns are the named inputs, inline distributions (named by their
         place in the file, such as ``initiatives[0].go_live_month``) and one
         ``risk:<initiative>:<risk>`` column per risk, 1.0 where it struck.
         Inputs resampled monthly give their mean over the trial's months.
         Recomputed from (seed, trial): identical to what the run used.
         """
+        if trials is not None and trials < 0:
+            raise ValueError(f"trials must be at least 0, got {trials}")
         n = self.n_trials if trials is None else min(int(trials), self.n_trials)
         model = self.compiled()
         out = np.empty((n, model.in_kind.size))
