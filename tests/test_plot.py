@@ -9,10 +9,11 @@ import sys
 import numpy as np
 import pytest
 from conftest import SCENARIOS, initiative, scenario
+from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
 import roisim
-from roisim.charts import CHART_TRIALS, CHARTS
+from roisim.charts import CHART_TRIALS, CHARTS, MoneyFormatter, line_colours, money
 
 
 @pytest.fixture(scope="module")
@@ -151,3 +152,87 @@ print(matplotlib.get_backend())
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "svg"
     assert (tmp_path / "fan.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(("ticks", "labels"), [
+    ([1000, 1200, 1400], ["1,000", "1,200", "1,400"]),  # were all "1k"
+    ([0, 50_000, 100_000], ["0", "50k", "100k"]),
+    ([-12_500, -10_000, -7_500], ["-12.5k", "-10.0k", "-7.5k"]),
+    ([1e6, 1.25e6, 1.5e6], ["1.00M", "1.25M", "1.50M"]),
+    ([0.2, 0.4], ["0.2", "0.4"]),
+])
+def test_money_ticks_are_told_apart_in_one_unit(ticks, labels):
+    assert MoneyFormatter().format_ticks(ticks) == labels
+
+
+@pytest.mark.parametrize(("value", "text"), [(97_140.0, "97.1k"), (-127_300.0, "-127k"),
+                                             (1_470.4, "1,470"), (2_345_678.0, "2.35M")])
+def test_a_single_amount_keeps_three_digits(value, text):
+    assert money(value) == text
+
+
+def many_subjects(n: int) -> roisim.SimulationResult:
+    blocks = [f"""
+        [[initiatives]]
+        name = "Automation project number {k + 1} with a long descriptive name"
+        strategic_impact = {1 + k % 5}
+        feasibility = {1 + k * 3 % 5}
+        costs = [{{ name = "fee", amount = ["fee", {1 + k / 10}], month = 0 }}]
+        benefits = [{{ name = "time", amount = ["saving", {1 + k / 20}], every = "month" }}]
+        """ for k in range(n)]
+    text = """
+        [scenario]
+        name = "many"
+        horizon_months = 36
+        [inputs]
+        saving = { dist = "normal", mean = 100, sd = 30 }
+        fee = { dist = "uniform", min = 500, max = 3000 }
+        """ + "".join(blocks)
+    return roisim.simulate(scenario(text), trials=2000, seed=1)
+
+
+@pytest.fixture(scope="module")
+def fourteen():
+    return many_subjects(14)
+
+
+def test_labels_that_fit_are_written_beside_their_points(bakery):
+    fig = bakery.plot("risk_return")
+    texts = [text.get_text() for text in fig.axes[0].texts]
+    # the initiative and its all-at-once plan lie on one point and share a label
+    assert sorted(texts) == ["Catering CRM / All at once", "Pilot, then roll out if adopted"]
+    assert fig.axes[0].get_legend() is None
+
+
+@pytest.mark.parametrize("chart", ["risk_return", "prioritisation"])
+def test_labels_that_would_collide_become_numbers_with_a_key(fourteen, chart):
+    fig = fourteen.plot(chart)
+    ax = fig.axes[0]
+    assert [text.get_text() for text in ax.texts] == [str(k) for k in range(1, 15)]
+    key = [text.get_text() for text in ax.get_legend().get_texts()]
+    order = fourteen.ranking().index  # both charts number the subjects in ranking order
+    assert [entry.split("   ", 1)[1].split(":")[0] for entry in key] == list(order)
+    # the key lies beside the axes, inside the figure
+    renderer = fig.canvas.get_renderer()
+    box, axes_box = ax.get_legend().get_window_extent(renderer), ax.get_window_extent(renderer)
+    assert box.x0 >= axes_box.x1 or box.y1 <= axes_box.y0
+    assert fig.bbox.contains(box.x0, box.y0) and fig.bbox.contains(box.x1, box.y1)
+
+
+@pytest.mark.parametrize("chart", ["npv_cdf", "payback_curve"])
+def test_many_lines_get_colours_of_their_own_and_a_legend_beside_them(fourteen, chart):
+    ax = fourteen.plot(chart).axes[0]
+    colours = [to_hex(line.get_color()) for line in ax.get_lines() if not
+               line.get_label().startswith("_")]
+    assert len(colours) == 14 and len(set(colours)) == 14
+    assert ax.get_legend().get_window_extent().x0 >= ax.get_window_extent().x1
+    assert len(set(map(to_hex, line_colours(25)))) == 25
+
+
+def test_the_cash_fans_title_stays_clear_of_its_panels(fourteen):
+    fig = fourteen.plot("cash_fan")
+    renderer = fig.canvas.get_renderer()
+    title = fig._suptitle.get_window_extent(renderer)
+    tops = [ax.title.get_window_extent(renderer).y1 for ax in fig.axes if ax.get_visible()]
+    assert title.y0 > max(tops)
+    assert title.y1 <= fig.bbox.y1

@@ -24,9 +24,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, PercentFormatter
+from matplotlib.lines import Line2D
+from matplotlib.ticker import Formatter, PercentFormatter
 
 from roisim.chart_process import fork
 from roisim.metrics import sorted_quantiles
@@ -39,12 +41,127 @@ CHARTS = ("roi_hist", "tornado", "npv_cdf", "payback_curve", "cash_fan", "risk_r
           "prioritisation", "value_of_information", "convergence")
 
 
-def money_axis(axis: object, currency: str) -> None:
-    """Format an axis as money in thousands (``12k USD``)."""
-    def fmt(x: float, _pos: int) -> str:
-        return f"{x / 1000:,.0f}k" if abs(x) >= 1000 else f"{x:,.0f}"
+class MoneyFormatter(Formatter):
+    """Tick labels for money, told apart however close the ticks (``1.2k``, ``1.4k``).
 
-    axis.set_major_formatter(FuncFormatter(fmt))  # type: ignore[attr-defined]
+    One unit for the whole axis (``k``, ``M`` or none), and as many decimals
+    as it takes to write every tick exactly.
+    """
+
+    def format_ticks(self, values: Any) -> list[str]:
+        scale, unit, decimals = money_style(values)
+        return ["0" if x == 0 else f"{x / scale:,.{decimals}f}{unit}" for x in values]
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return money(x)  # one value alone (a cursor's position)
+
+
+def money_style(values: Any) -> tuple[float, str, int]:
+    """(scale, unit, decimals) that write every one of ``values`` exactly, in one unit.
+
+    The unit is set by the largest magnitude: M from a million, k from ten
+    thousand (below, ``9,500`` reads as well as ``9.5k``); decimals are the
+    fewest (at most 3) that write every value exactly.
+    """
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    top = float(np.abs(values).max()) if values.size else 0.0
+    scale, unit = (1e6, "M") if top >= 1e6 else (1e3, "k") if top >= 1e4 else (1.0, "")
+    scaled = values / scale
+    for decimals in range(4):
+        if np.allclose(np.round(scaled, decimals), scaled, rtol=0, atol=1e-9 * max(top / scale, 1)):
+            return scale, unit, decimals
+    return scale, unit, 3
+
+
+def money(value: float) -> str:
+    """One amount in the style of :class:`MoneyFormatter`, to three significant digits."""
+    if value == 0 or not np.isfinite(value):
+        return f"{value:,.0f}"
+    rounded = float(f"{value:.3g}")
+    scale, unit, decimals = money_style([rounded])
+    return f"{rounded / scale:,.{decimals}f}{unit}"
+
+
+def money_axis(axis: object) -> None:
+    """Label an axis's ticks as money (:class:`MoneyFormatter`)."""
+    axis.set_major_formatter(MoneyFormatter())  # type: ignore[attr-defined]
+
+
+def line_colours(n: int) -> list[Any]:
+    """Colours for ``n`` lines drawn together, no two alike.
+
+    matplotlib's ten default colours up to ten lines, its twenty paired ones up
+    to twenty, and evenly spaced colours of a continuous map beyond.
+    """
+    if n <= 10:
+        return [f"C{k}" for k in range(n)]
+    cmap = colormaps["tab20"] if n <= 20 else colormaps["turbo"]
+    return [cmap(k) for k in range(n)] if n <= 20 else [cmap(k / (n - 1)) for k in range(n)]
+
+
+def label_points(ax: Any, points: list[tuple[float, float]], labels: list[str],
+                 key_at: str = "right") -> None:
+    """Label each point with its text, or with a number and a key where texts would collide.
+
+    Texts that would run into each other or out of the figure are replaced
+    by the points' numbers, and a key of the numbers is put beside the axes
+    (``key_at`` "right" or "below"). Points at the same place (an initiative
+    and its all-at-once plan) share one label.
+    """
+    merged: dict[tuple[float, float], list[str]] = {}
+    for xy, label in zip(points, labels, strict=True):
+        merged.setdefault((float(xy[0]), float(xy[1])), []).append(label)
+    points, labels = list(merged), [" / ".join(names) for names in merged.values()]
+    texts = [ax.annotate(label, xy, fontsize=8, xytext=(6, 5), textcoords="offset points")
+             for xy, label in zip(points, labels, strict=True)]
+    renderer = ax.figure.canvas.get_renderer()
+    right = ax.get_window_extent(renderer).x1
+    for text in texts:  # a text that would leave the axes on the right goes left of its point
+        if text.get_window_extent(renderer).x1 > right:
+            text.set_horizontalalignment("right")
+            text.xyann = (-6, 5)
+    boxes = [text.get_window_extent(renderer) for text in texts]
+    figure_box = ax.figure.bbox
+    clash = any(a.overlaps(b) for k, a in enumerate(boxes) for b in boxes[k + 1:])
+    outside = any(box.x0 < figure_box.x0 or box.x1 > figure_box.x1 or box.y1 > figure_box.y1
+                  for box in boxes)
+    if not (clash or outside):
+        return
+    for text in texts:
+        text.remove()
+    for k, xy in enumerate(points, start=1):
+        ax.annotate(str(k), xy, fontsize=8, fontweight="bold", xytext=(5, 4),
+                    textcoords="offset points")
+    handles = [Line2D([], [], ls="none") for _ in points]
+    keys = [f"{k}   {label}" for k, label in enumerate(labels, start=1)]
+    where = ({"loc": "upper left", "bbox_to_anchor": (1.02, 1.0)} if key_at == "right" else
+             {"loc": "upper left", "bbox_to_anchor": (0.0, -0.1)})
+    _grown_by(ax.legend(handles, keys, fontsize=8, borderaxespad=0.0, handlelength=0,
+                        handletextpad=0, **where), key_at)
+
+
+def _grown_by(legend: Any, side: str) -> None:
+    """Grow the figure by ``legend``, put beside its axes, so that the axes keep their size."""
+    fig = legend.figure
+    size = legend.get_window_extent(fig.canvas.get_renderer())
+    if side == "right":
+        fig.set_figwidth(fig.get_figwidth() + size.width / fig.dpi + 0.2)
+    else:
+        fig.set_figheight(fig.get_figheight() + size.height / fig.dpi + 0.3)
+
+
+#: lines a legend may list inside the axes; beyond, it goes beside them
+LEGEND_INSIDE = 6
+
+
+def _legend(ax: Any, loc: str) -> None:
+    """The legend of ``ax``'s lines at ``loc``, or beside the axes where it would hide them."""
+    if len(ax.get_legend_handles_labels()[1]) <= LEGEND_INSIDE:
+        ax.legend(fontsize=8, loc=loc)
+    else:
+        _grown_by(ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                            borderaxespad=0.0), "right")
 
 
 def _sample(values: np.ndarray) -> np.ndarray:
@@ -89,8 +206,9 @@ def warm_up() -> None:
     fig.canvas.draw()
 
 
-def _laid_out(fig: Figure) -> Figure:
-    fig.tight_layout()
+def _laid_out(fig: Figure, rect: tuple[float, float, float, float] | None = None) -> Figure:
+    """``fig`` laid out once (within ``rect``, in figure fractions), and not again on drawing."""
+    fig.tight_layout(rect=rect)
     # the layout is done: without this, every draw (savefig, a notebook's) would lay
     # the figure out again before drawing it (a fifth of a chart's time)
     fig.set_layout_engine(None)
@@ -140,16 +258,18 @@ def npv_cdfs(profiles: Profiles) -> Figure:
     """Overlaid NPV distribution functions: the risk profiles side by side."""
     fig, ax = _subplots(figsize=(8, 5))
     probs = np.linspace(0.0, 1.0, 501)
-    for subject, npv in profiles.npv.items():
-        ax.plot(sorted_quantiles(np.sort(_sample(npv)), probs), probs, lw=1.8, label=subject)
+    colours = line_colours(len(profiles.npv))
+    for (subject, npv), colour in zip(profiles.npv.items(), colours, strict=True):
+        ax.plot(sorted_quantiles(np.sort(_sample(npv)), probs), probs, lw=1.8, label=subject,
+                color=colour)
     ax.axvline(0.0, color="black", lw=1, ls="--")
-    money_axis(ax.xaxis, profiles.currency)
+    money_axis(ax.xaxis)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_xlabel(f"NPV [{profiles.currency}]")
     ax.set_ylabel("P(NPV ≤ x)")
     ax.set_title("NPV risk profiles (further right is better; steeper is surer)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    _legend(ax, "lower right")
     return _laid_out(fig)
 
 
@@ -158,10 +278,12 @@ def payback_curves(profiles: Profiles) -> Figure:
     horizon = profiles.horizon
     months = np.arange(horizon)
     fig, ax = _subplots(figsize=(8, 5))
-    for subject, paid in profiles.payback.items():
+    colours = line_colours(len(profiles.payback))
+    for (subject, paid), colour in zip(profiles.payback.items(), colours, strict=True):
         counts = np.bincount(paid[paid >= 0], minlength=horizon)[:horizon]
         style = "-" if subject in profiles.plans else ":"
         ax.step(months, np.cumsum(counts) / paid.size, where="post", lw=1.8, ls=style,
+                color=colour,
                 label=subject + ("" if subject in profiles.plans else " (initiative)"))
     ax.set_ylim(0, 1)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
@@ -169,7 +291,7 @@ def payback_curves(profiles: Profiles) -> Figure:
     ax.set_ylabel("P(paid back by the end of the month)")
     ax.set_title("Payback probability")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left")
+    _legend(ax, "upper left")
     return _laid_out(fig)
 
 
@@ -177,17 +299,16 @@ def risk_return(ranking: pd.DataFrame, currency: str) -> Figure:
     """Expected npv against CVaR 5% (the mean of the worst 5%), one labelled point per subject."""
     fig, ax = _subplots(figsize=(8, 5.5))
     ax.scatter(ranking["cvar5_npv"], ranking["expected_npv"], s=60, color="#4C72B0", zorder=3)
-    for subject, row in ranking.iterrows():
-        ax.annotate(str(subject), (row["cvar5_npv"], row["expected_npv"]), fontsize=8,
-                    xytext=(5, 5), textcoords="offset points")
     ax.axhline(0.0, color="black", lw=0.8)
     ax.axvline(0.0, color="black", lw=0.8, ls="--")
-    money_axis(ax.xaxis, currency)
-    money_axis(ax.yaxis, currency)
+    money_axis(ax.xaxis)
+    money_axis(ax.yaxis)
     ax.set_xlabel(f"CVaR 5%: mean NPV of the worst 5% of trials [{currency}]  (right = safer)")
     ax.set_ylabel(f"expected NPV [{currency}]  (up = better)")
     ax.set_title("Risk and return")
     ax.grid(alpha=0.3)
+    label_points(ax, list(zip(ranking["cvar5_npv"], ranking["expected_npv"], strict=True)),
+                 [str(subject) for subject in ranking.index])
     return _laid_out(fig)
 
 
@@ -207,10 +328,6 @@ def prioritisation(ranking: pd.DataFrame, currency: str) -> Figure | None:
     points = ax.scatter(scored["feasibility"] + offsets, scored["strategic_impact"] + offsets,
                         s=size, c=scored["p_loss"], cmap="RdYlGn_r", vmin=0, vmax=1,
                         alpha=0.8, edgecolors="black", zorder=3)
-    for (subject, row), off in zip(scored.iterrows(), offsets, strict=True):
-        ax.annotate(f"{subject}\nE[NPV] {row['expected_npv'] / 1000:,.0f}k", fontsize=8,
-                    xy=(row["feasibility"] + off, row["strategic_impact"] + off),
-                    xytext=(8, -12), textcoords="offset points")
     fig.colorbar(points, ax=ax, label="P(loss)", format=PercentFormatter(1.0))
     ax.set_xlim(0.5, 6.6)
     ax.set_ylim(0.5, 5.9)
@@ -220,8 +337,12 @@ def prioritisation(ranking: pd.DataFrame, currency: str) -> Figure | None:
     ax.axhline(3, color="grey", lw=0.8, ls="--")
     ax.set_xlabel("feasibility (1-5)")
     ax.set_ylabel("strategic impact (1-5)")
-    ax.set_title(f"Prioritisation (point size = expected NPV in {currency}; "
+    ax.set_title(f"Prioritisation\n(point size: expected NPV in {currency}; "
                  "negative shown smallest)", fontsize=10)
+    label_points(ax, list(zip(scored["feasibility"] + offsets, scored["strategic_impact"] + offsets,
+                              strict=True)),
+                 [f"{subject}: E[NPV] {money(row['expected_npv'])}"
+                  for subject, row in scored.iterrows()], key_at="below")
     return _laid_out(fig)
 
 
@@ -237,7 +358,7 @@ def tornado(table: pd.DataFrame, subject: str, mean_npv: float, currency: str,
         ax.barh(y, values - mean_npv, left=mean_npv, color=colour, alpha=0.85, label=label)
     ax.axvline(mean_npv, color="black", lw=1)
     ax.set_yticks(y, [str(i) for i in rows.index], fontsize=8)
-    money_axis(ax.xaxis, currency)
+    money_axis(ax.xaxis)
     ax.set_xlabel(f"mean NPV [{currency}] (line: overall mean)")
     ax.set_title(f"{subject}: what moves the NPV" + _top(len(rows), len(table)), fontsize=10)
     ax.legend(fontsize=8, loc="lower right")
@@ -260,7 +381,7 @@ def value_of_information(table: pd.DataFrame, currency: str, top: int = 12) -> F
             capsize=2)
     ax.axvline(evpi, color="black", ls="--", lw=1, label=f"EVPI {evpi:,.0f}")
     ax.set_yticks(y, [str(i) for i in rows.index], fontsize=8)
-    money_axis(ax.xaxis, currency)
+    money_axis(ax.xaxis)
     ax.set_xlabel(f"expected value of perfect information on the input [{currency}]")
     ax.set_title("What to measure before deciding (EVPPI, 95% interval)" + _top(len(rows), len(table)),
                  fontsize=10)
@@ -286,7 +407,7 @@ def convergence(result: SimulationResult) -> Figure:
     ax.set_xlabel("trials")
     ax.set_ylabel(target.label)
     if target.kind in ("mean", "percentile"):
-        money_axis(ax.yaxis, result.scenario.scenario.currency)
+        money_axis(ax.yaxis)
     else:
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_title(f"Convergence of {target.label} (band: 95% interval)", fontsize=10)
@@ -330,14 +451,16 @@ def cash_fan(result: SimulationResult) -> Figure:
         ax.axhline(0.0, color="black", lw=0.8)
         ax.set_title(subject, fontsize=10)
         ax.set_xlabel("month")
-        money_axis(ax.yaxis, currency)
+        money_axis(ax.yaxis)
         ax.grid(alpha=0.3)
     for ax in axes.flat[len(subjects):]:
         ax.set_visible(False)
     axes[0, 0].set_ylabel(f"cumulative net cash [{currency}]")
     axes[0, 0].legend(fontsize=8, loc="upper left")
-    fig.suptitle("Cumulative cash (undiscounted)")
-    return _laid_out(fig)
+    # the title's room in inches, not as a share of a figure whose height grows with rows
+    height = fig.get_figheight()
+    fig.suptitle("Cumulative cash (undiscounted)", y=1.0 - 0.1 / height, va="top")
+    return _laid_out(fig, rect=(0.0, 0.0, 1.0, 1.0 - 0.45 / height))
 
 
 def chart_jobs(result: SimulationResult, folder: Path) -> list[Callable[[], list[str]]]:
