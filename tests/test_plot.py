@@ -219,7 +219,7 @@ def test_labels_that_would_collide_become_numbers_with_a_key(fourteen, chart):
     assert fig.bbox.contains(box.x0, box.y0) and fig.bbox.contains(box.x1, box.y1)
 
 
-@pytest.mark.parametrize("chart", ["npv_cdf", "payback_curve"])
+@pytest.mark.parametrize("chart", ["npv_cdf", "payback_curve", "convergence"])
 def test_many_lines_get_colours_of_their_own_and_a_legend_beside_them(fourteen, chart):
     ax = fourteen.plot(chart).axes[0]
     colours = [to_hex(line.get_color()) for line in ax.get_lines() if not

@@ -399,10 +399,11 @@ def convergence(result: SimulationResult) -> Figure:
     profiles = result.profiles()
     frame = trace(profiles.npv, profiles.payback, target)
     fig, ax = _subplots(figsize=(8, 5))
-    for subject, rows in frame.groupby("subject", sort=False):
-        line, = ax.plot(rows["trials"], rows["estimate"], lw=1.6, label=str(subject))
+    groups = frame.groupby("subject", sort=False)
+    for (subject, rows), colour in zip(groups, line_colours(groups.ngroups), strict=True):
+        ax.plot(rows["trials"], rows["estimate"], lw=1.6, label=str(subject), color=colour)
         ax.fill_between(rows["trials"], rows["estimate"] - rows["half_width"],
-                        rows["estimate"] + rows["half_width"], color=line.get_color(), alpha=0.2)
+                        rows["estimate"] + rows["half_width"], color=colour, alpha=0.2)
     ax.set_xscale("log")
     ax.set_xlabel("trials")
     ax.set_ylabel(target.label)
@@ -412,7 +413,7 @@ def convergence(result: SimulationResult) -> Figure:
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_title(f"Convergence of {target.label} (band: 95% interval)", fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    _legend(ax, "best")
     return _laid_out(fig)
 
 
