@@ -52,11 +52,42 @@ seed = 3
 """
 
 
+def initiative_text(body: str, *, horizon: int = 24, rate: float = 0.0, extra: str = "") -> str:
+    """The TOML of a one-initiative scenario named 'A' whose [[initiatives]] body is ``body``.
+
+    ``extra`` ([inputs], ...) comes before the initiative.
+    """
+    return (HEADER.format(horizon=horizon, rate=rate) + textwrap.dedent(extra)
+            + '\n[[initiatives]]\nname = "A"\n' + textwrap.dedent(body))
+
+
 def initiative(body: str, *, horizon: int = 24, rate: float = 0.0, extra: str = "") -> roisim.Scenario:
-    """A one-initiative scenario named 'A' whose [[initiatives]] body is ``body``."""
-    text = HEADER.format(horizon=horizon, rate=rate) + textwrap.dedent(extra) + \
-        '\n[[initiatives]]\nname = "A"\n' + textwrap.dedent(body)
-    return scenario(text)
+    """:func:`initiative_text`, parsed."""
+    return scenario(initiative_text(body, horizon=horizon, rate=rate, extra=extra))
+
+
+def initiatives(names: list[str], *, horizon: int = 36) -> roisim.Scenario:
+    """A scenario of one initiative per name, each a fee at month 0 and a monthly saving.
+
+    The k-th costs and saves a little more than the one before, and has its
+    own strategic impact and feasibility (1-5).
+    """
+    blocks = [f"""
+        [[initiatives]]
+        name = "{name}"
+        strategic_impact = {1 + k % 5}
+        feasibility = {1 + k * 3 % 5}
+        costs = [{{ name = "fee", amount = ["fee", {1 + k / 10}], month = 0 }}]
+        benefits = [{{ name = "time", amount = ["saving", {1 + k / 20}], every = "month" }}]
+        """ for k, name in enumerate(names)]
+    return scenario(f"""
+        [scenario]
+        name = "initiatives"
+        horizon_months = {horizon}
+        [inputs]
+        saving = {{ dist = "normal", mean = 100, sd = 30 }}
+        fee = {{ dist = "uniform", min = 500, max = 3000 }}
+        """ + "".join(blocks))
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import sys
 import time
 
 import pytest
-from conftest import SCENARIOS, live_processes, scenario
+from conftest import SCENARIOS, initiatives, live_processes
 
 import roisim
 from roisim import chart_process, charts
@@ -206,22 +206,7 @@ def test_file_names_keep_words_and_drop_accents(name, expected):
 def test_subjects_whose_names_give_one_file_name_get_a_file_each(tmp_path):
     assert slugs(["Pilot A", "pilot-a", "pilot_a_2", "B"]) == {
         "Pilot A": "pilot_a", "pilot-a": "pilot_a_2", "pilot_a_2": "pilot_a_2_2", "B": "b"}
-    text = """
-        [scenario]
-        name = "twins"
-        horizon_months = 12
-        [inputs]
-        saving = { dist = "normal", mean = 100, sd = 10 }
-        [[initiatives]]
-        name = "Pilot A"
-        costs = [{ name = "fee", amount = 900, month = 0 }]
-        benefits = [{ name = "time", amount = "saving", every = "month" }]
-        [[initiatives]]
-        name = "pilot-a"
-        costs = [{ name = "fee", amount = 500, month = 0 }]
-        benefits = [{ name = "time", amount = "saving", every = "month" }]
-        """
-    result = roisim.simulate(scenario(text), trials=1000, seed=1)
+    result = roisim.simulate(initiatives(["Pilot A", "pilot-a"]), trials=1000, seed=1)
     files = charts.write_charts(result, tmp_path)
     for chart in ("roi_hist", "tornado"):
         assert {f"{chart}_pilot_a.png", f"{chart}_pilot_a_2.png"} <= set(files)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from conftest import SCENARIOS, scenario
+from conftest import SCENARIOS, initiative, initiative_text
 
 import roisim as roisim_api
 from roisim.cli import _figure, worst_decile
@@ -62,61 +62,54 @@ def test_run_names_what_to_measure_and_what_the_worst_trials_share(bakery_run):
     assert f"In the worst 10% of trials of Catering CRM: {'; '.join(parts)}." in printed
 
 
-RISKY = """
-[scenario]
-name = "risky"
-horizon_months = 12
-
+INPUTS = """
 [inputs]
 saving = { dist = "normal", mean = 100, sd = 10 }
 noise = { dist = "uniform", min = 0, max = 1 }
-
-[[initiatives]]
-name = "Tool"
-costs = [{ name = "fee", amount = 900, month = 0 }, { name = "n", amount = ["noise", 0], month = 0 }]
-benefits = [{ name = "time", amount = "saving", every = "month" }]
-risks = [{ name = "Outage", probability = 0.2, cost = 1_000 }]
 """
+FEE = 'costs = [{ name = "fee", amount = 900, month = 0 }, { name = "n", amount = ["noise", 0], month = 0 }]\n'
 
 
 def test_the_worst_trials_line_says_how_often_a_risk_struck():
-    result = roisim_api.simulate(scenario(RISKY), trials=20_000, seed=1)
-    row = result.sensitivity("Tool").loc["risk:Tool:Outage"]
+    risky = initiative(FEE + """
+        benefits = [{ name = "time", amount = "saving", every = "month" }]
+        risks = [{ name = "Outage", probability = 0.2, cost = 1_000 }]
+        """, horizon=12, extra=INPUTS)
+    result = roisim_api.simulate(risky, trials=20_000, seed=1)
+    row = result.sensitivity("A").loc["risk:A:Outage"]
     # the outage (1,000) outweighs any month's spread of the saving (sd 10 a month):
     # every trial of the worst decile has it, and nothing else is shifted as far
     assert row["input_mean_worst_decile"] == 1.0
     line = worst_decile(result)
-    assert line.startswith(f"In the worst 10% of trials of Tool: Outage struck in 100% "
+    assert line.startswith(f"In the worst 10% of trials of A: Outage struck in 100% "
                            f"(all trials: {row['input_mean']:.0%}); saving ")
     assert "noise" not in line
 
 
 def test_the_worst_trials_line_when_nothing_sets_them_apart():
-    flat = RISKY.replace('risks = [{ name = "Outage", probability = 0.2, cost = 1_000 }]', "")
-    flat = flat.replace('amount = "saving"', "amount = 100")
-    result = roisim_api.simulate(scenario(flat), trials=2_000, seed=1)
-    assert worst_decile(result) == ("The worst 10% of trials of Tool have no input half a "
+    flat = initiative(FEE + 'benefits = [{ name = "time", amount = 100, every = "month" }]\n',
+                      horizon=12, extra=INPUTS)
+    result = roisim_api.simulate(flat, trials=2_000, seed=1)
+    assert worst_decile(result) == ("The worst 10% of trials of A have no input half a "
                                     "standard deviation or more from its mean.")
 
 
 def test_a_scenario_without_inputs_runs_and_says_nothing_is_uncertain(tmp_path):
     # every amount fixed: every trial is the same, and no table or chart of inputs is empty
-    fixed = RISKY.replace('risks = [{ name = "Outage", probability = 0.2, cost = 1_000 }]', "")
-    fixed = fixed.replace('amount = "saving"', "amount = 100").replace(
-        ', { name = "n", amount = ["noise", 0], month = 0 }', "")
-    fixed = fixed.replace('saving = { dist = "normal", mean = 100, sd = 10 }\n', "").replace(
-        'noise = { dist = "uniform", min = 0, max = 1 }\n', "")
     path = tmp_path / "fixed.toml"
-    path.write_text(fixed)
+    path.write_text(initiative_text("""
+        costs = [{ name = "fee", amount = 900, month = 0 }]
+        benefits = [{ name = "time", amount = 100, every = "month" }]
+        """, horizon=12))
     proc = roisim("run", str(path), "--trials", "1000", "--out", str(tmp_path / "out"))
     assert proc.returncode == 0, proc.stderr
-    assert "Best choice now: Tool. Nothing is uncertain, so nothing is worth measuring." in proc.stdout
+    assert "Best choice now: A. Nothing is uncertain, so nothing is worth measuring." in proc.stdout
     assert "worst 10%" not in proc.stdout
     folder = tmp_path / "out" / "fixed"
     assert not list(folder.glob("tornado_*.png")) and not (folder / "value_of_information.png").exists()
     assert pd.read_csv(folder / "sensitivity.csv").empty
     summary = pd.read_csv(folder / "summary.csv", index_col=0)
-    assert summary.loc["Tool", "npv_sd"] == 0.0 and summary.loc["Tool", "npv_mean"] == 300.0
+    assert summary.loc["A", "npv_sd"] == 0.0 and summary.loc["A", "npv_mean"] == 300.0
 
 
 @pytest.mark.parametrize(("value", "text"), [

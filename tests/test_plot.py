@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import SCENARIOS, initiative, scenario
+from conftest import SCENARIOS, initiative, initiatives
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
@@ -116,17 +116,12 @@ def test_prioritisation_without_scores_is_an_error_not_an_empty_chart():
 
 
 def test_charts_of_inputs_are_an_error_where_there_is_no_input():
-    fixed = scenario("""
-        [scenario]
-        name = "fixed"
-        horizon_months = 12
-        [[initiatives]]
-        name = "Tool"
+    fixed = initiative("""
         costs = [{ name = "fee", amount = 900, month = 0 }]
         benefits = [{ name = "time", amount = 100, every = "month" }]
-        """)
+        """, horizon=12)
     result = roisim.simulate(fixed, trials=100, seed=1)
-    for chart, subject in (("tornado", "Tool"), ("value_of_information", None)):
+    for chart, subject in (("tornado", "A"), ("value_of_information", None)):
         with pytest.raises(ValueError, match=f"chart '{chart}' shows the inputs, and the "
                                              "scenario has none"):
             result.plot(chart, subject)
@@ -171,29 +166,10 @@ def test_a_single_amount_keeps_three_digits(value, text):
     assert money(value) == text
 
 
-def many_subjects(n: int) -> roisim.SimulationResult:
-    blocks = [f"""
-        [[initiatives]]
-        name = "Automation project number {k + 1} with a long descriptive name"
-        strategic_impact = {1 + k % 5}
-        feasibility = {1 + k * 3 % 5}
-        costs = [{{ name = "fee", amount = ["fee", {1 + k / 10}], month = 0 }}]
-        benefits = [{{ name = "time", amount = ["saving", {1 + k / 20}], every = "month" }}]
-        """ for k in range(n)]
-    text = """
-        [scenario]
-        name = "many"
-        horizon_months = 36
-        [inputs]
-        saving = { dist = "normal", mean = 100, sd = 30 }
-        fee = { dist = "uniform", min = 500, max = 3000 }
-        """ + "".join(blocks)
-    return roisim.simulate(scenario(text), trials=2000, seed=1)
-
-
 @pytest.fixture(scope="module")
 def fourteen():
-    return many_subjects(14)
+    names = [f"Automation project number {k} with a long descriptive name" for k in range(1, 15)]
+    return roisim.simulate(initiatives(names), trials=2000, seed=1)
 
 
 def test_labels_that_fit_are_written_beside_their_points(bakery):
