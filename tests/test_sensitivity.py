@@ -139,6 +139,23 @@ def test_evppi_of_an_irrelevant_input_is_zero_and_of_a_decisive_one_is_the_evpi(
     assert decisive <= total + 4 * decisive_se
 
 
+def test_the_error_of_evppi_is_its_spread_over_repeated_runs():
+    # B beats A only where x is in its top 5%: bins of half the trials cannot see it.
+    # The error must still match how much the estimate moves from run to run (it once
+    # came from batches binned more coarsely than the whole, and was nine times too small)
+    values, errors = [], []
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        x = rng.normal(size=20_000)
+        a = 1.0 + rng.normal(size=x.size)
+        b = 0.4 + 5.0 * (x > stats.norm.ppf(0.95)) + rng.normal(size=x.size)
+        value, se = evppi(np.vstack([a, b]), x, seed=seed)
+        values.append(value)
+        errors.append(se)
+    # the sd of 40 estimates is known to about 1/sqrt(2 * 39) = 11%: 0.7..1.4 is 3 of those
+    assert 0.7 < np.mean(errors) / np.std(values, ddof=1) < 1.4
+
+
 def test_evppi_never_exceeds_evpi_beyond_its_error(linear):
     table = linear.value_of_information()
     assert set(table.index) == {"x", "y", "unused"}
