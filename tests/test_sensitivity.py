@@ -156,6 +156,25 @@ def test_the_error_of_evppi_is_its_spread_over_repeated_runs():
     assert 0.7 < np.mean(errors) / np.std(values, ddof=1) < 1.4
 
 
+@pytest.mark.parametrize("n", [20_000, 200_000])
+def test_an_input_with_few_values_is_binned_by_value(n):
+    # a risk striking in 4% of trials decides the project: struck, it gains 2.5 on average;
+    # else it loses 2, so without information the choice is none. EVPPI = 0.04 x 2.5.
+    # In equal-count bins (10 at 20,000 trials) the struck trials share the top bin with
+    # as many again that were not struck, whose mean (-0.2) hides the gain: EVPPI 0
+    rng = np.random.default_rng(7)
+    struck = (rng.random(n) < 0.04).astype(float)
+    npv = -2.0 + 4.5 * struck + rng.normal(size=n)
+    value, se = evppi(npv[None, :], struck)
+    assert value == pytest.approx(0.04 * 2.5, abs=4 * se + 0.002)
+    assert se > 0
+    # an input of three values: the same gain where it is 2, met in a third of the trials
+    level = rng.integers(0, 3, n).astype(float)
+    npv = -1.0 + 1.5 * (level == 2) + rng.normal(size=n)
+    value, se = evppi(npv[None, :], level)
+    assert value == pytest.approx(0.5 / 3, abs=4 * se + 0.002)
+
+
 def test_evppi_never_exceeds_evpi_beyond_its_error(linear):
     table = linear.value_of_information()
     assert set(table.index) == {"x", "y", "unused"}

@@ -27,13 +27,15 @@ one picks the subject with the highest expected npv (or none).
 - EVPPI of input X = E_X[max(0, max_s E[npv_s | X])] - max(0, max_s E[npv_s]),
   with E[npv_s | X] estimated by the mean within equal-count bins of X
   (Sadatsafavi et al. 2013, "one-pass" estimation; at most 50 bins of at
-  least 2,000 trials each). Noise in the bin means
+  least 2,000 trials each; an input taking no more distinct values than
+  that, such as a risk, gets one bin per value). Noise in the bin means
   biases the estimate up; that bias is estimated with the trials in a
   shuffled order (where the true EVPPI is 0) and subtracted. It depends on
-  the trials and the number of bins, not on the input, so one shuffle serves
-  every input (their EVPPIs then differ by exactly the difference of their
-  binned values). The standard error comes from 10 independent batches of
-  trials.
+  the trials and the bins' sizes, not on the input, so one shuffle serves
+  every input binned in equal counts (their EVPPIs then differ by exactly the
+  difference of their binned values); an input binned by value gets a
+  shuffle with bins of its own sizes. The standard error comes from 10
+  independent batches of trials, each binned as the whole is.
 """
 
 from __future__ import annotations
@@ -165,53 +167,89 @@ def _n_bins(n: int) -> int:
     return int(min(50, max(2, n // 2000)))
 
 
-def _binned(rows: np.ndarray, order: np.ndarray) -> tuple[float, list[float]]:
-    """E over equal-count bins of max(0, max_s mean npv in the bin), trials taken in ``order``.
+def _bin_starts(n: int, bins: int, values: np.ndarray | None) -> np.ndarray:
+    """Where each bin of n ranked trials starts.
+
+    ``bins`` equal-count bins; or, where ``values`` (the trials' input values
+    in rank order) take at most ``bins`` distinct values, one bin per value.
+    Equal-count bins would mix a value's trials with its neighbours': a risk
+    that strikes in 4% of trials would share its bin with trials where it did
+    not, and what knowing it is worth would be diluted, to nothing at 10 bins.
+    """
+    if values is not None and values.size:
+        changes = np.flatnonzero(values[1:] != values[:-1]) + 1
+        if changes.size < bins:
+            return np.concatenate(([0], changes))
+    return np.linspace(0, n, bins + 1).astype(np.int64)[:-1]
+
+
+def _binned(rows: np.ndarray, order: np.ndarray, values: np.ndarray | None = None
+            ) -> tuple[float, list[float]]:
+    """E over bins of max(0, max_s mean npv in the bin), trials taken in ``order``.
 
     ``rows`` (n_trials, n_subjects) holds each trial's npvs in one row, so
-    that gathering a trial reads one cache line. Returns the value for all
-    the trials and for each batch of them, whose trials keep their order.
+    that gathering a trial reads one cache line. ``values`` gives the input
+    value of each place in ``order`` (sorted), where an input with few values
+    is binned by value (:func:`_bin_starts`). Returns the value for all the
+    trials and for each batch of them, whose trials keep their order.
     """
-    def best(part: np.ndarray, n_bins: int) -> float:
-        edges = np.linspace(0, part.shape[0], n_bins + 1).astype(np.int64)
-        sums = np.add.reduceat(part, edges[:-1], axis=0)  # (n_bins, n_subjects)
+    def best(part: np.ndarray, part_values: np.ndarray | None) -> float:
+        starts = _bin_starts(part.shape[0], bins, part_values)
+        sums = np.add.reduceat(part, starts, axis=0)  # (n_bins, n_subjects)
         return float(np.maximum(sums.max(axis=1), 0.0).sum()) / part.shape[0]
 
     n = rows.shape[0]
+    bins = _n_bins(n)
     ranked = np.take(rows, order, axis=0)  # several times faster than rows[order]
     size = n // BATCHES
     if size <= 1:
-        return best(ranked, _n_bins(n)), []
+        return best(ranked, values), []
     # the trials of each batch side by side, in order: a stable sort on the
     # batch number (a radix sort of small integers)
     batch_of = np.minimum(order // size, BATCHES).astype(np.int8)
-    grouped = np.take(ranked, np.argsort(batch_of, kind="stable"), axis=0)
+    by_batch = np.argsort(batch_of, kind="stable")
+    grouped = np.take(ranked, by_batch, axis=0)
+    grouped_values = None if values is None else values[by_batch]
     # each batch is binned as finely as the whole: its bins then hold the same
     # quantile ranges of the input, so that it estimates what the whole does, from a
     # tenth of the trials (with the bins of its own size, a batch of a small run had
     # two bins, too coarse to see any decision change: its estimates, all 0, gave an
     # error of 0 next to an EVPPI that was not)
-    bins = _n_bins(n)
-    return best(ranked, bins), [best(grouped[b * size:(b + 1) * size], bins)
-                                for b in range(BATCHES)]
+    return best(ranked, values), [
+        best(grouped[b * size:(b + 1) * size],
+             None if grouped_values is None else grouped_values[b * size:(b + 1) * size])
+        for b in range(BATCHES)]
 
 
-def _shuffled(rows: np.ndarray, seed: int) -> tuple[float, list[float]]:
+def _shuffled(rows: np.ndarray, seed: int, values: np.ndarray | None = None
+              ) -> tuple[float, list[float]]:
     """What binning noise adds to EVPPI: :func:`_binned` of the trials in a shuffled order.
 
     For all the trials and for each batch (a random order of all the trials
-    is a random order of each batch's); the same for every input.
+    is a random order of each batch's). Equal-count bins depend on the number
+    of trials alone, so one shuffle serves every input binned so; an input
+    binned by value (``values``, sorted) gets bins of its own values' sizes.
     """
-    return _binned(rows, np.random.default_rng(seed).permutation(rows.shape[0]))
+    return _binned(rows, np.random.default_rng(seed).permutation(rows.shape[0]), values)
 
 
-def _evppi(rows: np.ndarray, order: np.ndarray, bias: tuple[float, list[float]]
-           ) -> tuple[float, float]:
-    """:func:`evppi` of the input whose :func:`ranked_order` is ``order``, with ``rows`` = npv.T."""
-    whole, batches = _binned(rows, order)
+def _evppi(rows: np.ndarray, order: np.ndarray, bias: tuple[float, list[float]],
+           values: np.ndarray | None = None) -> tuple[float, float]:
+    """:func:`evppi` of the input whose :func:`ranked_order` is ``order``, with ``rows`` = npv.T.
+
+    ``values`` are the input's values in that order, where it is binned by value.
+    """
+    whole, batches = _binned(rows, order, values)
     corrected = [value - shift for value, shift in zip(batches, bias[1], strict=True)]
     se = float(np.std(corrected, ddof=1)) / math.sqrt(BATCHES) if corrected else math.nan
     return whole - bias[0], se
+
+
+def _by_value(x: np.ndarray, order: np.ndarray) -> np.ndarray | None:
+    """``x`` in ``order`` where it takes few enough values to be binned by value, else None."""
+    values = x[order]
+    changes = np.count_nonzero(values[1:] != values[:-1]) if values.size else 0
+    return values if changes < _n_bins(x.size) else None
 
 
 def evppi(matrix: np.ndarray, x: np.ndarray, *, seed: int = 0,
@@ -227,7 +265,8 @@ def evppi(matrix: np.ndarray, x: np.ndarray, *, seed: int = 0,
     """
     rows = np.ascontiguousarray(matrix.T)
     order = ranked_order(x) if order is None else order
-    return _evppi(rows, order, _shuffled(rows, seed))
+    values = _by_value(np.asarray(x), order)
+    return _evppi(rows, order, _shuffled(rows, seed, values), values)
 
 
 def value_of_information(npv: Mapping[str, np.ndarray], inputs: pd.DataFrame,
@@ -244,7 +283,9 @@ def value_of_information(npv: Mapping[str, np.ndarray], inputs: pd.DataFrame,
     bias = _shuffled(npv_rows, 0)
     rows = []
     for name in inputs.columns:
-        value, se = _evppi(npv_rows, orders[name], bias)
+        values = _by_value(inputs[name].to_numpy(), orders[name])
+        shift = bias if values is None else _shuffled(npv_rows, 0, values)
+        value, se = _evppi(npv_rows, orders[name], shift, values)
         rows.append({"input": name, "evppi": value, "evppi_se": se})
     table = pd.DataFrame(rows, columns=["input", "evppi", "evppi_se"])
     # differences of equal sums leave rounding noise around 0: show it as 0
