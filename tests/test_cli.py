@@ -13,11 +13,10 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from conftest import SCENARIOS, initiative, initiative_text
+from conftest import SCENARIOS, initiative_text
 
-import roisim as roisim_api
-from roisim.cli import _figure, worst_decile
 from roisim.output import sha256
+from roisim.report import figure
 
 BAKERY = SCENARIOS / "bakery_catering_crm.toml"
 
@@ -57,41 +56,9 @@ def test_run_names_what_to_measure_and_what_the_worst_trials_share(bakery_run):
     shift = table["worst_decile_shift"].abs()
     far = table.loc[shift[shift >= 0.5].sort_values(ascending=False).index[:3]]
     assert len(far) == 3
-    parts = [f"{name} {_figure(row['input_mean_worst_decile'])} "
-             f"(all trials: {_figure(row['input_mean'])})" for name, row in far.iterrows()]
+    parts = [f"{name} {figure(row['input_mean_worst_decile'])} "
+             f"(all trials: {figure(row['input_mean'])})" for name, row in far.iterrows()]
     assert f"In the worst 10% of trials of Catering CRM: {'; '.join(parts)}." in printed
-
-
-INPUTS = """
-[inputs]
-saving = { dist = "normal", mean = 100, sd = 10 }
-noise = { dist = "uniform", min = 0, max = 1 }
-"""
-FEE = 'costs = [{ name = "fee", amount = 900, month = 0 }, { name = "n", amount = ["noise", 0], month = 0 }]\n'
-
-
-def test_the_worst_trials_line_says_how_often_a_risk_struck():
-    risky = initiative(FEE + """
-        benefits = [{ name = "time", amount = "saving", every = "month" }]
-        risks = [{ name = "Outage", probability = 0.2, cost = 1_000 }]
-        """, horizon=12, extra=INPUTS)
-    result = roisim_api.simulate(risky, trials=20_000, seed=1)
-    row = result.sensitivity("A").loc["risk:A:Outage"]
-    # the outage (1,000) outweighs any month's spread of the saving (sd 10 a month):
-    # every trial of the worst decile has it, and nothing else is shifted as far
-    assert row["input_mean_worst_decile"] == 1.0
-    line = worst_decile(result)
-    assert line.startswith(f"In the worst 10% of trials of A: Outage struck in 100% "
-                           f"(all trials: {row['input_mean']:.0%}); saving ")
-    assert "noise" not in line
-
-
-def test_the_worst_trials_line_when_nothing_sets_them_apart():
-    flat = initiative(FEE + 'benefits = [{ name = "time", amount = 100, every = "month" }]\n',
-                      horizon=12, extra=INPUTS)
-    result = roisim_api.simulate(flat, trials=2_000, seed=1)
-    assert worst_decile(result) == ("The worst 10% of trials of A have no input half a "
-                                    "standard deviation or more from its mean.")
 
 
 def test_a_scenario_without_inputs_runs_and_says_nothing_is_uncertain(tmp_path):
@@ -110,13 +77,6 @@ def test_a_scenario_without_inputs_runs_and_says_nothing_is_uncertain(tmp_path):
     assert pd.read_csv(folder / "sensitivity.csv").empty
     summary = pd.read_csv(folder / "summary.csv", index_col=0)
     assert summary.loc["A", "npv_sd"] == 0.0 and summary.loc["A", "npv_mean"] == 300.0
-
-
-@pytest.mark.parametrize(("value", "text"), [
-    (16_812.4, "16,800"), (-16_812.4, "-16,800"), (0.6254, "0.625"), (4.364, "4.36"),
-    (999.7, "1,000"), (0.000123456, "0.000123"), (123.0, "123"), (0.0, "0")])
-def test_figures_keep_three_significant_digits(value, text):
-    assert _figure(value) == text
 
 
 def test_run_writes_every_file(bakery_run):

@@ -31,8 +31,8 @@ from hypothesis import strategies as st
 from oracle import Trial, discount_factors, outcomes
 
 import roisim
-from roisim.cli import measure_next
 from roisim.output import write_results
+from roisim.report import measure_next
 
 TRIALS = 16
 #: generated scenarios per run; a longer search: ROISIM_ORACLE_EXAMPLES=3000 pytest tests/test_oracle.py

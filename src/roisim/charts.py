@@ -467,16 +467,10 @@ def cash_fan(result: SimulationResult) -> Figure:
 def chart_jobs(result: SimulationResult, folder: Path) -> list[Callable[[], list[str]]]:
     """Every chart of a run as a job that draws it and returns the files written.
 
-    A chart's file is named after it (:data:`CHARTS`), with the subject's
-    :func:`~roisim.output.slugs` (unique within the run) for the charts drawn
-    per subject.
+    A chart's file is named by :func:`chart_file`.
     """
-    from roisim.output import slugs
-
-    files = slugs(result.subjects)
-
     def job(chart: str, subject: str | None = None) -> Callable[[], list[str]]:
-        name = f"{chart}_{files[subject]}.png" if subject is not None else f"{chart}.png"
+        name = chart_file(chart, result, subject)
         return lambda: _save(figure(result, chart, subject), folder, name)
 
     jobs = [job("roi_hist", s) for s in result.subjects]
@@ -488,6 +482,16 @@ def chart_jobs(result: SimulationResult, folder: Path) -> list[Callable[[], list
         jobs.append(job("value_of_information"))
     jobs.append(job("convergence"))
     return jobs
+
+
+def chart_file(chart: str, result: SimulationResult, subject: str | None = None) -> str:
+    """The file a chart of ``result`` is saved as: ``chart.png``, or ``chart_<subject>.png``.
+
+    Subjects are named by :func:`~roisim.output.slugs`, unique within the run.
+    """
+    from roisim.output import slugs
+
+    return f"{chart}_{slugs(result.subjects)[subject]}.png" if subject is not None else f"{chart}.png"
 
 
 def _has_inputs(result: SimulationResult) -> bool:

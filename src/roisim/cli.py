@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import math
 import os
 import signal
 import sys
@@ -156,62 +155,6 @@ def summary_table(title: str, summary, currency: str) -> Table:  # type: ignore[
     return table
 
 
-def measure_next(result) -> str:  # type: ignore[no-untyped-def]
-    """One line naming the three inputs most worth measuring before deciding."""
-    table = result.value_of_information()
-    if table.empty:  # no input: every trial is the same
-        means = result.summary()["npv_mean"]
-        choice = str(means.idxmax()) if means.max() > 0 else "none"
-        return f"Best choice now: {choice}. Nothing is uncertain, so nothing is worth measuring."
-    evpi, choice = float(table["evpi"].iloc[0]), table["default_choice"].iloc[0]
-    currency = result.scenario.scenario.currency
-    worth = table[table["evppi"] > 2 * table["evppi_se"]].head(3)
-    if evpi <= 0 or worth.empty:
-        return (f"Best choice now: {choice}. No single input is worth measuring first "
-                f"(EVPI {evpi:,.0f} {currency}).")
-    names = ", ".join(f"{name} ({row['evppi']:,.0f})" for name, row in worth.iterrows())
-    return (f"Best choice now: {choice}. Perfect information is worth {evpi:,.0f} {currency}; "
-            f"measure first: {names}.")
-
-
-def worst_decile(result) -> str | None:  # type: ignore[no-untyped-def]
-    """One line: what the worst 10% of the best subject's trials have in common.
-
-    The best subject is the one with the highest expected npv. Named are the
-    (at most three) inputs whose mean over those trials lies half a standard
-    deviation or more from their mean over all trials, the furthest first.
-    None where the scenario has no input (every trial is the same).
-    """
-    summary = result.summary()
-    subject = str(summary["npv_mean"].idxmax())
-    table = result.sensitivity(subject)
-    if table.empty:
-        return None
-    shift = table["worst_decile_shift"].abs()
-    far = table.loc[shift[shift >= 0.5].sort_values(ascending=False, kind="stable").index[:3]]
-    if far.empty:
-        return (f"The worst 10% of trials of {subject} have no input half a standard deviation "
-                f"or more from its mean.")
-    risks = {f"risk:{ini.name}:{risk.name}": risk.name
-             for ini in result.scenario.initiatives for risk in ini.risks}
-    parts = []
-    for name, row in far.iterrows():
-        worst, mean = row["input_mean_worst_decile"], row["input_mean"]
-        if name in risks:
-            parts.append(f"{risks[name]} struck in {worst:.0%} (all trials: {mean:.0%})")
-        else:
-            parts.append(f"{name} {_figure(worst)} (all trials: {_figure(mean)})")
-    return f"In the worst 10% of trials of {subject}: {'; '.join(parts)}."
-
-
-def _figure(value: float) -> str:
-    """``value`` to three significant digits, with thousands separators: 12,300, 0.625."""
-    if value == 0 or not math.isfinite(value):
-        return f"{value:g}"
-    digits = 2 - math.floor(math.log10(abs(value)))
-    return f"{round(value, digits):,.{max(digits, 0)}f}"
-
-
 @app.command(epilog=EXIT_CODES)
 def run(
     paths: Annotated[list[Path], typer.Argument(
@@ -344,6 +287,8 @@ def _run_one(path: Path, scenario: Scenario, report: Report, drawer: ChartProces
     out.print(summary_table(f"{scenario.name}  ({result.n_trials:,} trials, seed "
                             f"{result.seed}, {result.wall_time:.2f} s)",
                             result.summary(), scenario.scenario.currency))
+    from roisim.report import measure_next, worst_decile
+
     out.print(measure_next(result), highlight=False)
     worst = worst_decile(result)
     if worst:

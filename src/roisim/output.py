@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 
 from roisim import __version__
 from roisim.model import subject_count
+from roisim.report import write_report
 from roisim.result import Profiles, SimulationResult, subject_scores
 
 if TYPE_CHECKING:
@@ -133,6 +134,7 @@ def write_results(result: SimulationResult, out: str | Path, *, charts: bool = T
             files += write_charts(result, work, workers=result.threads, meanwhile=write_data)
         else:
             write_data()
+        files += write_report(result, work, files)
         info = build_manifest(result, files, manifest or {})
         (work / "manifest.json").write_text(json.dumps(info, indent=2) + "\n")
         _swap_into_place(work, final)

@@ -1,0 +1,183 @@
+"""What a run says in words: the sentences ``roisim run`` prints, and ``report.html``.
+
+The report is one page for the person deciding: the headline numbers, what
+to measure next, what the worst trials have in common, the charts and the
+tables, with a link to every file of the run. It is plain HTML with the
+charts as the PNG files beside it, so it opens in any browser, offline, and
+goes with its folder.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from roisim.result import SimulationResult
+
+#: an input is named among what the worst trials have in common from this shift
+#: (in its standard deviations; @RISK's scenario analysis flags the same)
+WORST_SHIFT = 0.5
+
+
+def measure_next(result: SimulationResult) -> str:
+    """One line naming the three inputs most worth measuring before deciding."""
+    table = result.value_of_information()
+    if table.empty:  # no input: every trial is the same
+        means = result.summary()["npv_mean"]
+        choice = str(means.idxmax()) if means.max() > 0 else "none"
+        return f"Best choice now: {choice}. Nothing is uncertain, so nothing is worth measuring."
+    evpi, choice = float(table["evpi"].iloc[0]), table["default_choice"].iloc[0]
+    currency = result.scenario.scenario.currency
+    worth = table[table["evppi"] > 2 * table["evppi_se"]].head(3)
+    if evpi <= 0 or worth.empty:
+        return (f"Best choice now: {choice}. No single input is worth measuring first "
+                f"(EVPI {evpi:,.0f} {currency}).")
+    names = ", ".join(f"{name} ({row['evppi']:,.0f})" for name, row in worth.iterrows())
+    return (f"Best choice now: {choice}. Perfect information is worth {evpi:,.0f} {currency}; "
+            f"measure first: {names}.")
+
+
+def worst_decile(result: SimulationResult) -> str | None:
+    """One line: what the worst 10% of the best subject's trials have in common.
+
+    The best subject is the one with the highest expected npv. Named are the
+    (at most three) inputs whose mean over those trials lies
+    :data:`WORST_SHIFT` standard deviations or more from their mean over all
+    trials, the furthest first. None where the scenario has no input (every
+    trial is the same).
+    """
+    summary = result.summary()
+    subject = str(summary["npv_mean"].idxmax())
+    table = result.sensitivity(subject)
+    if table.empty:
+        return None
+    shift = table["worst_decile_shift"].abs()
+    far = table.loc[shift[shift >= WORST_SHIFT].sort_values(ascending=False, kind="stable").index[:3]]
+    if far.empty:
+        return (f"The worst 10% of trials of {subject} have no input half a standard deviation "
+                f"or more from its mean.")
+    risks = {f"risk:{ini.name}:{risk.name}": risk.name
+             for ini in result.scenario.initiatives for risk in ini.risks}
+    parts = []
+    for name, row in far.iterrows():
+        worst, mean = row["input_mean_worst_decile"], row["input_mean"]
+        if name in risks:
+            parts.append(f"{risks[name]} struck in {worst:.0%} (all trials: {mean:.0%})")
+        else:
+            parts.append(f"{name} {figure(worst)} (all trials: {figure(mean)})")
+    return f"In the worst 10% of trials of {subject}: {'; '.join(parts)}."
+
+
+def figure(value: float) -> str:
+    """``value`` to three significant digits, with thousands separators: 12,300, 0.625."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    digits = 2 - math.floor(math.log10(abs(value)))
+    return f"{round(value, digits):,.{max(digits, 0)}f}"
+
+
+#: the charts of every subject together, in the order the report shows them
+OVERVIEW = (("npv_cdf.png", "Risk profiles: the distribution of NPV"),
+            ("payback_curve.png", "When each pays back"),
+            ("risk_return.png", "Return against the risk of the worst 5% of trials"),
+            ("prioritisation.png", "Strategic impact and feasibility"),
+            ("cash_fan.png", "Cumulative cash by month"))
+
+STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 72rem; margin: 2rem auto;
+       padding: 0 1rem; color: #222; line-height: 1.45; }
+h1 { margin-bottom: 0.2rem; }
+.meta { color: #666; margin-top: 0; }
+table { border-collapse: collapse; margin: 0.5rem 0 1rem; font-size: 0.9rem; }
+th, td { padding: 0.25rem 0.6rem; border-bottom: 1px solid #ddd; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+figure { margin: 1rem 0 2rem; }
+figcaption { color: #555; font-size: 0.9rem; }
+img { max-width: 100%; height: auto; }
+"""
+
+
+def write_report(result: SimulationResult, folder: Path, files: list[str]) -> list[str]:
+    """``report.html`` in ``folder``: the run on one page, showing the charts among ``files``."""
+    from roisim.charts import chart_file
+
+    header = result.scenario.scenario
+    e = html.escape
+    present = set(files)
+
+    def img(name: str, caption: str) -> str:
+        if name not in present:
+            return ""
+        return (f'<figure><img src="{e(name)}" alt="{e(caption)}">'
+                f"<figcaption>{e(caption)}</figcaption></figure>")
+
+    def table(frame: pd.DataFrame) -> str:
+        return frame.to_html(border=0, na_rep="", escape=True)
+
+    source = Path(result.scenario.source).name if result.scenario.source else "(not from a file)"
+    worst = worst_decile(result)
+    body = [
+        f"<h1>{e(result.scenario.name)}</h1>",
+        f'<p class="meta">{e(source)}: {result.n_trials:,} trials, seed {result.seed}, '
+        f"{e(result.sampling)} sampling; {header.horizon_months} months, discounted at "
+        f"{header.discount_rate:.2%} a year; NPV in {e(header.currency)}</p>",
+        "<h2>In short</h2>",
+        "<ul>" + "".join(f"<li>{e(line)}</li>" for line in (measure_next(result), worst) if line)
+        + "</ul>",
+        "<h2>Outcomes</h2>",
+        result._repr_html_(),
+        *(img(name, caption) for name, caption in OVERVIEW),
+        "<h2>Ranking</h2>",
+        table(_readable(result.ranking())),
+    ]
+    gates = result.gates()
+    if not gates.empty:
+        body += ["<h2>Gates</h2>", "<p>How often each go/no-go gate failed, and what the gates "
+                 "are worth: the plan's expected NPV against the same plan without gates, on the "
+                 "same trials.</p>", table(_readable(gates.set_index(["plan", "phase"])))]
+    body.append("<h2>Each initiative and plan</h2>")
+    for subject in result.subjects:
+        body.append(f"<h3>{e(subject)}</h3>")
+        body.append(img(chart_file("roi_hist", result, subject), f"{subject}: ROI"))
+        body.append(img(chart_file("tornado", result, subject), f"{subject}: what moves the NPV"))
+    voi = result.value_of_information()
+    if not voi.empty:
+        body += ["<h2>What to measure next</h2>",
+                 img("value_of_information.png", "Expected value of perfect information"),
+                 table(_readable(voi[["evppi", "evppi_se", "evppi_share"]].head(10)))]
+    body += [img("convergence.png", "How precise the estimates are"), "<h2>Files</h2>",
+             "<ul>" + "".join(f'<li><a href="{e(name)}">{e(name)}</a></li>'
+                              for name in sorted({*files, "manifest.json", "report.html"}))
+             + "</ul>"]
+    page = (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            f"<title>{e(result.scenario.name)}: roisim</title>\n<style>{STYLE}</style>\n"
+            "</head>\n<body>\n" + "\n".join(part for part in body if part) + "\n</body>\n</html>\n")
+    (folder / "report.html").write_text(page, encoding="utf-8")
+    return ["report.html"]
+
+
+#: columns in money, by a part of their names: shown to the unit
+MONEY = ("npv", "evppi", "value_of_gates")
+
+
+def _readable(frame: pd.DataFrame) -> pd.DataFrame:
+    """Numbers as text to read; blank where there is none.
+
+    Shares (``p_``, ``_share``) in per cent, money (:data:`MONEY`) to the
+    unit, other numbers to three significant digits.
+    """
+    out = frame.astype(object).where(frame.notna(), "")
+    for column in frame.columns:
+        values = frame[column]
+        if not pd.api.types.is_float_dtype(values):
+            continue
+        share = column.startswith("p_") or column.endswith("_share")
+        money = any(part in column for part in MONEY)
+        out[column] = [("" if not math.isfinite(v) else f"{v:.1%}" if share else
+                        f"{v:,.0f}" if money or v == round(v) else figure(v)) for v in values]
+    return out

@@ -1,0 +1,139 @@
+"""What a run says in words: the printed sentences and report.html."""
+
+from __future__ import annotations
+
+import html
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import SCENARIOS, initiative, scenario
+
+import roisim
+from roisim.metrics import headline
+from roisim.output import write_results
+from roisim.report import figure, measure_next, worst_decile
+
+INPUTS = """
+[inputs]
+saving = { dist = "normal", mean = 100, sd = 10 }
+noise = { dist = "uniform", min = 0, max = 1 }
+"""
+FEE = 'costs = [{ name = "fee", amount = 900, month = 0 }, { name = "n", amount = ["noise", 0], month = 0 }]\n'
+
+
+def test_the_worst_trials_line_says_how_often_a_risk_struck():
+    risky = initiative(FEE + """
+        benefits = [{ name = "time", amount = "saving", every = "month" }]
+        risks = [{ name = "Outage", probability = 0.2, cost = 1_000 }]
+        """, horizon=12, extra=INPUTS)
+    result = roisim.simulate(risky, trials=20_000, seed=1)
+    row = result.sensitivity("A").loc["risk:A:Outage"]
+    # the outage (1,000) outweighs any month's spread of the saving (sd 10 a month):
+    # every trial of the worst decile has it, and nothing else is shifted as far
+    assert row["input_mean_worst_decile"] == 1.0
+    line = worst_decile(result)
+    assert line.startswith(f"In the worst 10% of trials of A: Outage struck in 100% "
+                           f"(all trials: {row['input_mean']:.0%}); saving ")
+    assert "noise" not in line
+
+
+def test_the_worst_trials_line_when_nothing_sets_them_apart():
+    flat = initiative(FEE + 'benefits = [{ name = "time", amount = 100, every = "month" }]\n',
+                      horizon=12, extra=INPUTS)
+    result = roisim.simulate(flat, trials=2_000, seed=1)
+    assert worst_decile(result) == ("The worst 10% of trials of A have no input half a "
+                                    "standard deviation or more from its mean.")
+
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    (16_812.4, "16,800"), (-16_812.4, "-16,800"), (0.6254, "0.625"), (4.364, "4.36"),
+    (999.7, "1,000"), (0.000123456, "0.000123"), (123.0, "123"), (0.0, "0")])
+def test_figures_keep_three_significant_digits(value, text):
+    assert figure(value) == text
+
+
+class Page(HTMLParser):
+    """The parts of a page the tests read; fails on a closing tag that closes nothing open."""
+
+    VOID = {"meta", "img", "br", "hr", "link", "input"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open: list[str] = []
+        self.images: list[str] = []
+        self.links: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "img":
+            self.images.append(str(found["src"]))
+        if tag == "a":
+            self.links.append(str(found["href"]))
+        if tag not in self.VOID:
+            self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.open and self.open[-1] == tag, (tag, self.open[-3:])
+        self.open.pop()
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def read_page(path: Path) -> Page:
+    page = Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    page.close()
+    assert page.open == [], page.open  # every element closed
+    return page
+
+
+@pytest.fixture(scope="module")
+def bakery():
+    return roisim.simulate(roisim.load(SCENARIOS / "bakery_catering_crm.toml"), trials=5000,
+                           seed=4)
+
+
+def test_the_report_shows_every_chart_and_links_every_file(bakery, tmp_path):
+    folder = write_results(bakery, tmp_path)
+    page = read_page(folder / "report.html")
+    on_disk = sorted(p.name for p in folder.iterdir())
+    charts = [name for name in on_disk if name.endswith(".png")]
+    assert sorted(page.images) == charts  # every chart once, and nothing missing
+    assert sorted(page.links) == on_disk  # every file, manifest and report included
+    text = " ".join(" ".join(page.text).split())
+    # the printed sentences and the headline numbers, as the command line prints them
+    assert measure_next(bakery) in text and worst_decile(bakery) in text
+    for subject, row in headline(bakery.summary()).iterrows():
+        assert subject in text and row["E[NPV]"] in text and row["P(loss)"] in text
+    gates = pd.read_csv(folder / "gates.csv")
+    assert f"{gates['p_fail'].iloc[0]:.1%}" in text
+
+
+def test_a_report_without_charts_shows_the_tables_alone(bakery, tmp_path):
+    folder = write_results(bakery, tmp_path, charts=False)
+    page = read_page(folder / "report.html")
+    assert page.images == []
+    assert sorted(page.links) == sorted(p.name for p in folder.iterdir())
+
+
+def test_names_are_escaped_in_the_report(tmp_path):
+    odd = scenario("""
+        [scenario]
+        name = '<i>R&D</i> "tools"'
+        horizon_months = 12
+        [[initiatives]]
+        name = '<b>Bots</b> & co'
+        costs = [{ name = "fee", amount = 900, month = 0 }]
+        benefits = [{ name = "time", amount = { dist = "uniform", min = 50, max = 150 }, every = "month" }]
+        """)
+    folder = write_results(roisim.simulate(odd, trials=500, seed=1), tmp_path, charts=False)
+    source = (folder / "report.html").read_text()
+    for name in ('<i>R&D</i> "tools"', "<b>Bots</b> & co"):
+        assert name not in source and html.escape(name) in source
+    assert "<i>" not in source and "<b>" not in source
+    read_page(folder / "report.html")
