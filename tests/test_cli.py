@@ -49,7 +49,7 @@ def test_run_names_what_to_measure_and_what_the_worst_trials_share(bakery_run):
     voi = pd.read_csv(folder / "value_of_information.csv", index_col=0)
     worth = voi[voi["evppi"] > 2 * voi["evppi_se"]].head(3)
     assert len(worth) == 3
-    names = ", ".join(f"{name} ({value:,.0f})" for name, value in worth["evppi"].items())
+    names = ", ".join(f"{name}: {value:,.0f}" for name, value in worth["evppi"].items())
     assert (f"Best choice now: Catering CRM. Perfect information is worth "
             f"{voi['evpi'].iloc[0]:,.0f} USD; measure first: {names}.") in printed
     table = pd.read_csv(folder / "sensitivity.csv", index_col=[0, 1]).loc["Catering CRM"]

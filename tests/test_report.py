@@ -13,7 +13,7 @@ from conftest import SCENARIOS, initiative, scenario
 import roisim
 from roisim.metrics import headline
 from roisim.output import write_results
-from roisim.report import figure, measure_next, worst_decile
+from roisim.report import figure, input_name, measure_next, worst_decile
 
 INPUTS = """
 [inputs]
@@ -137,3 +137,29 @@ def test_names_are_escaped_in_the_report(tmp_path):
         assert name not in source and html.escape(name) in source
     assert "<i>" not in source and "<b>" not in source
     read_page(folder / "report.html")
+
+
+def test_inputs_are_named_as_a_reader_would_say_them():
+    result = roisim.simulate(scenario("""
+        [scenario]
+        name = "names"
+        horizon_months = 24
+        [inputs]
+        fee = { dist = "uniform", min = 100, max = 200 }
+        [[initiatives]]
+        name = "Robots"
+        adoption = { curve = "linear", ceiling = { dist = "beta", alpha = 8, beta = 2 }, ramp_months = 3 }
+        costs = [{ name = "Lease", amount = [2, { dist = "uniform", min = 900, max = 1100 }], every = "month" }]
+        benefits = [{ name = "Time", amount = 3_000, every = "month" }]
+        risks = [{ name = "Aisles too narrow", probability = 0.3, cost = "fee" }]
+        [[plans]]
+        name = "Pilot"
+        phases = [{ initiative = "Robots", start_month = 0, share = 0.5 },
+                  { initiative = "Robots", start_month = { dist = "uniform", min = 6, max = 9 }, share = 0.5 }]
+        """), trials=100, seed=1)
+    said = {label: input_name(result, label) for label in result.inputs(1).columns}
+    assert said == {"fee": "fee",
+                    "initiatives[0].adoption.ceiling": "adoption ceiling (Robots)",
+                    "initiatives[0].costs[0].amount[1]": "Lease amount (Robots)",
+                    "risk:Robots:Aisles too narrow": "Aisles too narrow (risk)",
+                    "plans[0].phases[1].start_month": "phase 2 start month (Pilot)"}

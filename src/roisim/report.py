@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,33 @@ if TYPE_CHECKING:
 #: an input is named among what the worst trials have in common from this shift
 #: (in its standard deviations; @RISK's scenario analysis flags the same)
 WORST_SHIFT = 0.5
+
+
+def input_name(result: SimulationResult, label: str) -> str:
+    """An input's label as a reader would say it.
+
+    A risk's ``risk:<initiative>:<risk>`` becomes "<risk> (risk)"; a
+    distribution written in place, labelled by that place, is named by the
+    line, risk or phase and the initiative or plan it belongs to:
+    ``initiatives[1].adoption.ceiling`` -> "adoption ceiling (Reporting
+    automation)". Named inputs keep their names.
+    """
+    for ini in result.scenario.initiatives:
+        for risk in ini.risks:
+            if label == f"risk:{ini.name}:{risk.name}":
+                return f"{risk.name} (risk)"
+    found = re.fullmatch(r"(initiatives|plans)\[(\d+)\]\.(.+)", label)
+    if not found:
+        return label
+    owner = (result.scenario.initiatives if found[1] == "initiatives"
+             else result.scenario.plans)[int(found[2])]
+    rest = found[3]
+    part = re.fullmatch(r"(costs|benefits|risks|phases)\[(\d+)\]\.?(.*)", rest)
+    if part:
+        item = getattr(owner, part[1])[int(part[2])]
+        rest = f"{getattr(item, 'name', None) or f'phase {int(part[2]) + 1}'} {part[3]}"
+    rest = re.sub(r"\[\d+\]$", "", rest.strip()).replace(".", " ").replace("_", " ")
+    return f"{rest} ({owner.name})"
 
 
 def measure_next(result: SimulationResult) -> str:
@@ -37,7 +65,8 @@ def measure_next(result: SimulationResult) -> str:
     if evpi <= 0 or worth.empty:
         return (f"Best choice now: {choice}. No single input is worth measuring first "
                 f"(EVPI {evpi:,.0f} {currency}).")
-    names = ", ".join(f"{name} ({row['evppi']:,.0f})" for name, row in worth.iterrows())
+    names = ", ".join(f"{input_name(result, name)}: {row['evppi']:,.0f}"
+                      for name, row in worth.iterrows())
     return (f"Best choice now: {choice}. Perfect information is worth {evpi:,.0f} {currency}; "
             f"measure first: {names}.")
 
@@ -61,15 +90,14 @@ def worst_decile(result: SimulationResult) -> str | None:
     if far.empty:
         return (f"The worst 10% of trials of {subject} have no input half a standard deviation "
                 f"or more from its mean.")
-    risks = {f"risk:{ini.name}:{risk.name}": risk.name
-             for ini in result.scenario.initiatives for risk in ini.risks}
     parts = []
     for name, row in far.iterrows():
         worst, mean = row["input_mean_worst_decile"], row["input_mean"]
-        if name in risks:
-            parts.append(f"{risks[name]} struck in {worst:.0%} (all trials: {mean:.0%})")
+        said = input_name(result, name)
+        if said.endswith(" (risk)"):
+            parts.append(f"{said[:-7]} struck in {worst:.0%} (all trials: {mean:.0%})")
         else:
-            parts.append(f"{name} {figure(worst)} (all trials: {figure(mean)})")
+            parts.append(f"{said} {figure(worst)} (all trials: {figure(mean)})")
     return f"In the worst 10% of trials of {subject}: {'; '.join(parts)}."
 
 
