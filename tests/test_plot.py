@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 
 import roisim
 from roisim.charts import CHART_TRIALS, CHARTS, MoneyFormatter, line_colours, money
+from roisim.report import input_name
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +79,10 @@ def test_tornado_bars_are_the_sensitivity_table(bakery):
     table = bakery.sensitivity(subject).head(12).iloc[::-1]
     fig = bakery.plot("tornado", subject)
     ax = fig.axes[0]
-    assert [label.get_text() for label in ax.get_yticklabels()] == list(table.index)
+    # named as a reader would say them: "Integration failure (risk)", not its label
+    assert [label.get_text() for label in ax.get_yticklabels()] == [
+        input_name(bakery, label) for label in table.index]
+    assert "Integration failure (risk)" in [label.get_text() for label in ax.get_yticklabels()]
     mean = bakery.npv(subject).mean()
     lows = [bar.get_x() + bar.get_width() for bar in ax.containers[0]]
     np.testing.assert_allclose(lows, table["npv_low_decile"], rtol=1e-12)

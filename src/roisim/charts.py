@@ -494,6 +494,13 @@ def chart_file(chart: str, result: SimulationResult, subject: str | None = None)
     return f"{chart}_{slugs(result.subjects)[subject]}.png" if subject is not None else f"{chart}.png"
 
 
+def _named(result: SimulationResult, table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with its inputs named as a reader would say them (:func:`~roisim.report.input_name`)."""
+    from roisim.report import input_name
+
+    return table.rename(index=lambda label: input_name(result, str(label)))
+
+
 def _has_inputs(result: SimulationResult) -> bool:
     """Whether the scenario has an uncertain input; without one, no input moves the npv."""
     return not result.value_of_information().empty
@@ -523,7 +530,8 @@ def figure(result: SimulationResult, chart: str, subject: str | None = None) -> 
         return roi_histogram(result, str(subject))
     if chart == "tornado":
         table = result.sensitivity(str(subject))
-        return tornado(table, str(subject), float(result.npv(str(subject)).mean()), currency)
+        return tornado(_named(result, table), str(subject), float(result.npv(str(subject)).mean()),
+                       currency)
     if chart == "npv_cdf":
         return npv_cdfs(result.profiles())
     if chart == "payback_curve":
@@ -538,7 +546,7 @@ def figure(result: SimulationResult, chart: str, subject: str | None = None) -> 
             raise ValueError("no initiative or plan has both strategic_impact and feasibility")
         return fig
     if chart == "value_of_information":
-        return value_of_information(result.value_of_information(), currency)
+        return value_of_information(_named(result, result.value_of_information()), currency)
     return convergence(result)
 
 

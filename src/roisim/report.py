@@ -177,7 +177,8 @@ def write_report(result: SimulationResult, folder: Path, files: list[str]) -> li
     if not voi.empty:
         body += ["<h2>What to measure next</h2>",
                  img("value_of_information.png", "Expected value of perfect information"),
-                 table(_readable(voi[["evppi", "evppi_se", "evppi_share"]].head(10)))]
+                 table(_readable(voi[["evppi", "evppi_se", "evppi_share"]].head(10).rename(
+                     index=lambda label: input_name(result, str(label)))))]
     body += [img("convergence.png", "How precise the estimates are"), "<h2>Files</h2>",
              "<ul>" + "".join(f'<li><a href="{e(name)}">{e(name)}</a></li>'
                               for name in sorted({*files, "manifest.json", "report.html"}))
