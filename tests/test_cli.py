@@ -41,6 +41,15 @@ def test_run_exits_0_and_prints_a_summary(bakery_run):
     assert "Catering CRM" in proc.stdout and "P(loss)" in proc.stdout
     assert proc.stderr.strip().endswith("1 scenario simulated, 0 failed.")
     assert "Traceback" not in proc.stderr
+    folder = out_folder(proc)
+    assert (folder / "report.html").is_file()
+
+
+def out_folder(proc: subprocess.CompletedProcess[str]) -> Path:
+    """The results folder a run says it wrote, with the report to start with."""
+    found = re.search(r"^wrote (.+); start with (.+)$", proc.stderr, re.MULTILINE)
+    assert found and Path(found[2]) == Path(found[1]) / "report.html", proc.stderr
+    return Path(found[1])
 
 
 def test_run_names_what_to_measure_and_what_the_worst_trials_share(bakery_run):

@@ -293,7 +293,7 @@ def _run_one(path: Path, scenario: Scenario, report: Report, drawer: ChartProces
     worst = worst_decile(result)
     if worst:
         out.print(worst, highlight=False)
-    err.print(f"wrote {folder}", highlight=False)
+    err.print(f"wrote {folder}; start with {folder / 'report.html'}", highlight=False)
     report.done += 1
 
 
