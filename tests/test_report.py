@@ -115,7 +115,9 @@ def test_the_report_shows_every_chart_and_links_every_file(bakery, tmp_path):
 
 
 def test_a_report_without_charts_shows_the_tables_alone(bakery, tmp_path):
-    folder = write_results(bakery, tmp_path, charts=False)
+    folder = bakery.save(tmp_path, charts=False)  # what write_results writes, from a notebook
+    assert folder == tmp_path / "bakery_catering_crm"
+    assert {"summary.csv", "trials.parquet", "manifest.json"} <= {p.name for p in folder.iterdir()}
     page = read_page(folder / "report.html")
     assert page.images == []
     assert sorted(page.links) == sorted(p.name for p in folder.iterdir())

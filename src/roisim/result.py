@@ -438,6 +438,17 @@ class SimulationResult:
 
         return figure(self, chart, subject)
 
+    def save(self, out: str | Path = "results", *, charts: bool = True) -> Path:
+        """Write the files ``roisim run`` writes, into ``out/<scenario file name>/``.
+
+        Returns that folder. As on the command line, the folder is written
+        whole or not at all, replacing an earlier run's (see
+        :func:`roisim.output.write_results`).
+        """
+        from roisim.output import write_results
+
+        return write_results(self, out, charts=charts)
+
     def sensitivity(self, subject: str) -> pd.DataFrame:
         """Tornado table of ``subject``'s npv (see :mod:`roisim.sensitivity`).
 
