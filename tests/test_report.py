@@ -120,6 +120,7 @@ def test_a_report_without_charts_shows_the_tables_alone(bakery, tmp_path):
     assert {"summary.csv", "trials.parquet", "manifest.json"} <= {p.name for p in folder.iterdir()}
     page = read_page(folder / "report.html")
     assert page.images == []
+    assert "Each initiative and plan" not in page.text  # no headings over nothing
     assert sorted(page.links) == sorted(p.name for p in folder.iterdir())
 
 

@@ -168,11 +168,12 @@ def write_report(result: SimulationResult, folder: Path, files: list[str]) -> li
         body += ["<h2>Gates</h2>", "<p>How often each go/no-go gate failed, and what the gates "
                  "are worth: the plan's expected NPV against the same plan without gates, on the "
                  "same trials.</p>", table(_readable(gates.set_index(["plan", "phase"])))]
-    body.append("<h2>Each initiative and plan</h2>")
-    for subject in result.subjects:
-        body.append(f"<h3>{e(subject)}</h3>")
-        body.append(img(chart_file("roi_hist", result, subject), f"{subject}: ROI"))
-        body.append(img(chart_file("tornado", result, subject), f"{subject}: what moves the NPV"))
+    each = [(subject, img(chart_file("roi_hist", result, subject), f"{subject}: ROI")
+             + img(chart_file("tornado", result, subject), f"{subject}: what moves the NPV"))
+            for subject in result.subjects]
+    if any(charts for _, charts in each):
+        body.append("<h2>Each initiative and plan</h2>")
+        body += [f"<h3>{e(subject)}</h3>{charts}" for subject, charts in each if charts]
     voi = result.value_of_information()
     if not voi.empty:
         body += ["<h2>What to measure next</h2>",
