@@ -203,6 +203,16 @@ def test_file_names_keep_words_and_drop_accents(name, expected):
     assert slug(name) == expected
 
 
+def test_file_names_fit_any_file_system():
+    # 255 bytes at most, with room for "tornado_" and ".png"; the cut keeps whole characters
+    for name in ("Automation " * 40, "Кофе " * 60):
+        cut = slug(name)
+        assert 100 < len(cut.encode()) <= 120 and not cut.endswith("_")
+        assert name.lower().replace(" ", "_").startswith(cut)
+    long = ["x" * 300 + " first", "x" * 300 + " second"]  # the same once cut: a file each
+    assert slugs(long) == {long[0]: "x" * 120, long[1]: "x" * 120 + "_2"}
+
+
 def test_subjects_whose_names_give_one_file_name_get_a_file_each(tmp_path):
     assert slugs(["Pilot A", "pilot-a", "pilot_a_2", "B"]) == {
         "Pilot A": "pilot_a", "pilot-a": "pilot_a_2", "pilot_a_2": "pilot_a_2_2", "B": "b"}

@@ -57,6 +57,10 @@ def run_memory(scenario: Scenario, charts: bool) -> tuple[float, float]:
     return per_trial, RUN_BASE_BYTES * (1 + charts)
 
 
+#: the longest name :func:`slug` gives, in bytes of UTF-8
+SLUG_BYTES = 120
+
+
 def slug(text: str) -> str:
     """A file-name-safe version of a name: lower case, words joined by '_'.
 
@@ -65,6 +69,9 @@ def slug(text: str) -> str:
     """
     plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     cleaned = re.sub(r"[\W_]+", "_", plain).strip("_").lower()
+    # file systems take names of at most 255 bytes; room is left for a chart's name
+    while len(cleaned.encode()) > SLUG_BYTES:
+        cleaned = cleaned[:-1].rstrip("_")
     return cleaned or "scenario"
 
 
