@@ -216,3 +216,15 @@ def test_the_cash_fans_title_stays_clear_of_its_panels(fourteen):
     tops = [ax.title.get_window_extent(renderer).y1 for ax in fig.axes if ax.get_visible()]
     assert title.y0 > max(tops)
     assert title.y1 <= fig.bbox.y1
+
+
+def test_the_cash_fan_says_its_bands_come_from_a_sample(bakery):
+    title = bakery.plot("cash_fan")._suptitle.get_text()
+    assert title == ("Cumulative cash (undiscounted): bands of the first 4,096 of 5,000 trials, "
+                     "a random sample")
+    small = roisim.simulate(bakery.scenario, trials=1000, seed=1)
+    assert small.plot("cash_fan")._suptitle.get_text() == "Cumulative cash (undiscounted)"
+    bands = bakery.bands("Catering CRM")
+    paths = bakery.outcomes.band_paths[0]
+    assert paths.shape[0] == 4096
+    np.testing.assert_allclose(bands["p50"], np.percentile(paths, 50, axis=0))

@@ -460,7 +460,10 @@ def cash_fan(result: SimulationResult) -> Figure:
     axes[0, 0].legend(fontsize=8, loc="upper left")
     # the title's room in inches, not as a share of a figure whose height grows with rows
     height = fig.get_figheight()
-    fig.suptitle("Cumulative cash (undiscounted)", y=1.0 - 0.1 / height, va="top")
+    sample = result.outcomes.band_paths.shape[1]
+    drawn = "" if sample == result.n_trials else \
+        f": bands of the first {sample:,} of {result.n_trials:,} trials, a random sample"
+    fig.suptitle(f"Cumulative cash (undiscounted){drawn}", y=1.0 - 0.1 / height, va="top")
     return _laid_out(fig, rect=(0.0, 0.0, 1.0, 1.0 - 0.45 / height))
 
 
