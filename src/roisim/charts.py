@@ -206,9 +206,9 @@ def warm_up() -> None:
     fig.canvas.draw()
 
 
-def _laid_out(fig: Figure, rect: tuple[float, float, float, float] | None = None) -> Figure:
-    """``fig`` laid out once (within ``rect``, in figure fractions), and not again on drawing."""
-    fig.tight_layout(rect=rect)
+def _laid_out(fig: Figure) -> Figure:
+    """``fig`` laid out once, and not again on drawing."""
+    fig.tight_layout()
     # the layout is done: without this, every draw (savefig, a notebook's) would lay
     # the figure out again before drawing it (a fifth of a chart's time)
     fig.set_layout_engine(None)
@@ -458,13 +458,14 @@ def cash_fan(result: SimulationResult) -> Figure:
         ax.set_visible(False)
     axes[0, 0].set_ylabel(f"cumulative net cash [{currency}]")
     axes[0, 0].legend(fontsize=8, loc="upper left")
-    # the title's room in inches, not as a share of a figure whose height grows with rows
-    height = fig.get_figheight()
     sample = result.outcomes.band_paths.shape[1]
     drawn = "" if sample == result.n_trials else \
-        f": bands of the first {sample:,} of {result.n_trials:,} trials, a random sample"
-    fig.suptitle(f"Cumulative cash (undiscounted){drawn}", y=1.0 - 0.1 / height, va="top")
-    return _laid_out(fig, rect=(0.0, 0.0, 1.0, 1.0 - 0.45 / height))
+        f"\nbands from the first {sample:,} of {result.n_trials:,} trials"
+    # 0.1 inch from the top, not 2% of a figure whose height grows with its rows (which
+    # put the title over the top panels' titles from about four rows on)
+    fig.suptitle(f"Cumulative cash (undiscounted){drawn}", y=1.0 - 0.1 / fig.get_figheight(),
+                 va="top", fontsize=11)
+    return _laid_out(fig)
 
 
 def chart_jobs(result: SimulationResult, folder: Path) -> list[Callable[[], list[str]]]:
