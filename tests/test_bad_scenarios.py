@@ -53,6 +53,14 @@ def test_a_file_not_saved_as_utf8_is_named_where_its_first_odd_byte_is(tmp_path)
                                  "expected the file saved as UTF-8")
 
 
+def test_the_column_of_an_odd_byte_counts_characters(tmp_path):
+    # UTF-8 text with one stray cp1252 byte (ü) after a two-byte character (é)
+    path = tmp_path / "mixed.toml"
+    path.write_bytes('# note\nname = "Café '.encode() + b"\xfc" + b'"\n')
+    with pytest.raises(roisim.ScenarioError, match=r"line 2, column 14: byte 0xfc is not UTF-8"):
+        roisim.load(path)
+
+
 def test_a_byte_order_mark_is_skipped(tmp_path):
     # some Windows editors start UTF-8 files with one; TOML parsers take it for a statement
     source = ROOT / "scenarios" / "bakery_catering_crm.toml"

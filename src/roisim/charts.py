@@ -96,8 +96,9 @@ def line_colours(n: int) -> list[Any]:
     """
     if n <= 10:
         return [f"C{k}" for k in range(n)]
-    cmap = colormaps["tab20"] if n <= 20 else colormaps["turbo"]
-    return [cmap(k) for k in range(n)] if n <= 20 else [cmap(k / (n - 1)) for k in range(n)]
+    if n <= 20:
+        return [colormaps["tab20"](k) for k in range(n)]
+    return [colormaps["turbo"](k / (n - 1)) for k in range(n)]
 
 
 def label_points(ax: Any, points: list[tuple[float, float]], labels: list[str],

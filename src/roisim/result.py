@@ -334,9 +334,9 @@ class SimulationResult:
     def inputs(self, trials: int | None = None) -> pd.DataFrame:
         """Input values of the first ``trials`` trials (default, or more than run: all).
 
-        One column per input. Columns are the named inputs, inline distributions (named by their
-        place in the file, such as ``initiatives[0].go_live_month``) and one
-        ``risk:<initiative>:<risk>`` column per risk, 1.0 where it struck.
+        One column per input: the named inputs, inline distributions (named by
+        their place in the file, such as ``initiatives[0].go_live_month``) and
+        one ``risk:<initiative>:<risk>`` column per risk, 1.0 where it struck.
         Inputs resampled monthly give their mean over the trial's months.
         Recomputed from (seed, trial): identical to what the run used.
         """

@@ -309,7 +309,8 @@ def load(path: str | Path, *, repair_correlations: bool = False) -> Scenario:
         text = data.decode("utf-8-sig")  # a byte-order mark, as some Windows editors write, is skipped
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        before = data[data.rfind(b"\n", 0, exc.start) + 1:exc.start]  # the line up to the byte
+        column = len(before.decode("utf-8", errors="replace")) + 1
         raise ScenarioError(path, f"line {line}, column {column}",
                             f"byte 0x{data[exc.start]:02x} is not UTF-8 text; expected the file "
                             "saved as UTF-8") from None
