@@ -6,6 +6,7 @@ import html
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import SCENARIOS, initiative, scenario
@@ -13,7 +14,16 @@ from conftest import SCENARIOS, initiative, scenario
 import roisim
 from roisim.metrics import headline
 from roisim.output import write_results
-from roisim.report import figure, input_name, measure_next, worst_decile
+from roisim.report import (
+    assumptions,
+    describe_value,
+    figure,
+    head_to_head,
+    input_name,
+    measure_next,
+    risk_table,
+    worst_decile,
+)
 
 INPUTS = """
 [inputs]
@@ -112,6 +122,8 @@ def test_the_report_shows_every_chart_and_links_every_file(bakery, tmp_path):
         assert subject in text and row["E[NPV]"] in text and row["P(loss)"] in text
     gates = pd.read_csv(folder / "gates.csv")
     assert f"{gates['p_fail'].iloc[0]:.1%}" in text
+    for section in ("Head to head", "Assumptions", "Risks", "lognormal p5 8,000, p95 20,000"):
+        assert section in text
 
 
 def test_a_report_without_charts_shows_the_tables_alone(bakery, tmp_path):
@@ -166,3 +178,41 @@ def test_inputs_are_named_as_a_reader_would_say_them():
                     "initiatives[0].costs[0].amount[1]": "Lease amount (Robots)",
                     "risk:Robots:Aisles too narrow": "Aisles too narrow (risk)",
                     "plans[0].phases[1].start_month": "phase 2 start month (Pilot)"}
+
+
+def test_the_assumptions_state_each_input_and_what_was_drawn(bakery):
+    table = assumptions(bakery)
+    assert list(table.index) == list(bakery.scenario.inputs)
+    assert table.loc["setup_cost", "stated"] == "lognormal p5 8,000, p95 20,000"
+    assert table.loc["hourly_wage", "stated"] == "normal mean 28, sd 3, at least 15"
+    drawn = bakery.analysis_inputs()
+    assert table.loc["setup_cost", "mean"] == pytest.approx(drawn["setup_cost"].mean())
+    assert table.loc["setup_cost", "p95"] == pytest.approx(np.percentile(drawn["setup_cost"], 95))
+    # drawn each month: a per-trial percentile would be one of means of months
+    assert table.loc["extra_orders", "drawn"] == "each month"
+    assert np.isnan(table.loc["extra_orders", "p5"])
+
+
+def test_the_risks_say_how_often_they_struck(bakery):
+    table = risk_table(bakery)
+    assert len(table) == 1
+    row = table.iloc[0]
+    assert (row["initiative"], row["risk"], row["probability"]) == (
+        "Catering CRM", "Integration failure", "0.15")
+    assert row["p_struck"] == bakery.analysis_inputs()["risk:Catering CRM:Integration failure"].mean()
+    assert row["effects"] == "cost rework_cost; delay months 2"
+
+
+def test_head_to_head_is_the_paired_comparison(bakery):
+    matrix = head_to_head(bakery)
+    assert list(matrix.index) == list(matrix.columns) == bakery.subjects
+    for _, pair in bakery.compare().iterrows():
+        assert matrix.loc[pair["a"], pair["b"]] == pair["p_a_beats_b"]
+    assert np.isnan(np.diag(matrix.to_numpy())).all()
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    (4000.0, "4,000"), (0.083, "0.083"), ("wms_fee", "wms_fee"),
+    (["hours_saved", "hourly_wage", 2.5], "hours_saved × hourly_wage × 2.5")])
+def test_values_are_described_as_written(value, text):
+    assert describe_value(value) == text

@@ -13,9 +13,12 @@ import html
 import math
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
+
+from roisim.distributions import Dist
 
 if TYPE_CHECKING:
     from roisim.result import SimulationResult
@@ -109,6 +112,83 @@ def figure(value: float) -> str:
     return f"{round(value, digits):,.{max(digits, 0)}f}"
 
 
+def describe_value(value: Any) -> str:
+    """A value of the scenario file as its author wrote it.
+
+    4,000; ``wms_fee``; "pert min 900, mode 1,100, max 1,500"; a product as
+    "robots × amr_lease".
+    """
+    if isinstance(value, list):
+        return " × ".join(describe_value(factor) for factor in value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Dist):
+        return describe_dist(value)
+    number = float(value)
+    return f"{number:,.0f}" if number == round(number) else f"{number:,.6g}"
+
+
+def describe_dist(dist: Dist) -> str:
+    """A distribution by its kind and parameters, as the file states them."""
+    spec = dist.model_dump(exclude_none=True, exclude_defaults=True)
+    kind = spec.pop("dist")
+    spec.pop("resample", None)
+    spec.pop("data", None)  # an empirical distribution's values: the file says where they are
+    for bound in ("at_least", "at_most"):  # truncation last, after the parameters it bounds
+        if bound in spec:
+            spec[bound] = spec.pop(bound)
+    parts = [f"{key.replace('_', ' ')} "
+             + (", ".join(describe_value(v) for v in value) if isinstance(value, list | tuple)
+                else describe_value(value) if not isinstance(value, str) else value)
+             for key, value in spec.items()]
+    return f"{kind} {', '.join(parts)}".strip()
+
+
+def assumptions(result: SimulationResult) -> pd.DataFrame:
+    """Each named input as stated in the file, next to what the trials drew.
+
+    Drawn: the mean, P5 and P95 over the trials analysed (the first 200,000);
+    for an input drawn each month, the mean alone (its per-trial figures
+    would be means of months, not draws).
+    """
+    drawn = result.analysis_inputs()
+    rows = []
+    for name, dist in result.scenario.inputs.items():
+        values = drawn[name].to_numpy()
+        monthly = getattr(dist, "resample", "trial") == "monthly"
+        p5, p95 = (math.nan, math.nan) if monthly else np.percentile(values, [5, 95])
+        rows.append({"input": name, "stated": describe_dist(dist),
+                     "drawn": "each month" if monthly else "once per trial",
+                     "mean": float(values.mean()), "p5": float(p5), "p95": float(p95)})
+    return pd.DataFrame(rows, columns=["input", "stated", "drawn", "mean", "p5", "p95"]
+                        ).set_index("input")
+
+
+def risk_table(result: SimulationResult) -> pd.DataFrame:
+    """Each risk: its probability as stated, how often it struck in the trials, its effects."""
+    drawn = result.analysis_inputs()
+    rows = []
+    for ini in result.scenario.initiatives:
+        for risk in ini.risks:
+            effects = [f"{what} {describe_value(value)}" for what, value in (
+                ("cost", risk.cost), ("delay months", risk.delay_months),
+                ("benefit loss", risk.benefit_loss)) if value is not None]
+            if risk.abandon:
+                effects.append("abandons the initiative")
+            rows.append({"initiative": ini.name, "risk": risk.name,
+                         "probability": describe_value(risk.probability),
+                         "p_struck": float(drawn[f"risk:{ini.name}:{risk.name}"].mean()),
+                         "effects": "; ".join(effects)})
+    return pd.DataFrame(rows, columns=["initiative", "risk", "probability", "p_struck", "effects"])
+
+
+def head_to_head(result: SimulationResult) -> pd.DataFrame:
+    """P(the row's npv > the column's), trial by trial, for every pair of subjects."""
+    pairs = result.compare()
+    matrix = pairs.pivot(index="a", columns="b", values="p_a_beats_b")
+    return matrix.reindex(index=result.subjects, columns=result.subjects)
+
+
 #: the charts of every subject together, in the order the report shows them
 OVERVIEW = (("npv_cdf.png", "Risk profiles: the distribution of NPV"),
             ("payback_curve.png", "When each pays back"),
@@ -163,6 +243,16 @@ def write_report(result: SimulationResult, folder: Path, files: list[str]) -> li
         "<h2>Ranking</h2>",
         table(_readable(result.ranking())),
     ]
+    if len(result.subjects) > 1:
+        body += ["<h2>Head to head</h2>", "<p>How often the row's NPV beats the column's, "
+                 "trial by trial: every subject meets the same trials.</p>",
+                 table(head_to_head(result).map(
+                     lambda p: "" if not math.isfinite(p) else f"{p:.0%}"))]
+    body += ["<h2>Assumptions</h2>", "<p>Each input as the scenario file states it, and what "
+             "the trials drew.</p>", table(_readable(assumptions(result)))]
+    risks = risk_table(result)
+    if not risks.empty:
+        body += ["<h2>Risks</h2>", table(_readable(risks.set_index(["initiative", "risk"])))]
     gates = result.gates()
     if not gates.empty:
         body += ["<h2>Gates</h2>", "<p>How often each go/no-go gate failed, and what the gates "
