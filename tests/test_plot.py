@@ -227,3 +227,20 @@ def test_the_cash_fan_says_its_bands_come_from_a_sample(bakery):
     paths = bakery.outcomes.band_paths[0]
     assert paths.shape[0] == 4096
     np.testing.assert_allclose(bands["p50"], np.percentile(paths, 50, axis=0))
+
+
+def test_the_value_of_information_chart_says_when_no_input_is_worth_measuring():
+    def chart_texts(cost: float) -> list[str]:
+        one = initiative(f"""
+            costs = [{{ name = "fee", amount = {cost}, month = 0 }}]
+            benefits = [{{ name = "b", amount = {{ dist = "uniform", min = 0, max = 100 }},
+                          every = "month" }}]
+            """, horizon=12)
+        axes = roisim.simulate(one, trials=4000, seed=1).plot("value_of_information").axes[0]
+        return [text.get_text() for text in axes.texts]
+
+    # a close call (npv about 0 either way): knowing the benefit decides it
+    assert chart_texts(600.0) == []
+    # always pays: nothing can change the decision to go ahead
+    assert chart_texts(100.0) == [
+        "no single input is worth measuring first:\nnone changes the decision on its own"]

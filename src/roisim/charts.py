@@ -386,6 +386,10 @@ def value_of_information(table: pd.DataFrame, currency: str, top: int = 12) -> F
     ax.set_xlabel(f"expected value of perfect information on the input [{currency}]")
     ax.set_title("What to measure before deciding (EVPPI, 95% interval)" + _top(len(rows), len(table)),
                  fontsize=10)
+    if not (table["evppi"] > 2 * table["evppi_se"]).any():  # as the printed summary says
+        ax.text(0.5, 0.5, "no single input is worth measuring first:\nnone changes the decision "
+                "on its own", transform=ax.transAxes, ha="center", va="center", fontsize=10,
+                color="#555555")
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.3, axis="x")
     return _laid_out(fig)
