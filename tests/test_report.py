@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import html
+import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -216,3 +218,17 @@ def test_head_to_head_is_the_paired_comparison(bakery):
     (["hours_saved", "hourly_wage", 2.5], "hours_saved × hourly_wage × 2.5")])
 def test_values_are_described_as_written(value, text):
     assert describe_value(value) == text
+
+
+def test_results_without_charts_load_no_matplotlib(tmp_path):
+    # matplotlib takes most of a second to import: a run with --no-charts, report included,
+    # must not pay for it
+    code = f"""
+import sys, roisim
+result = roisim.simulate(roisim.load({str(SCENARIOS / "bakery_catering_crm.toml")!r}), trials=500)
+result.save({str(tmp_path)!r}, charts=False)
+assert "matplotlib" not in sys.modules, "matplotlib was imported"
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "bakery_catering_crm" / "report.html").is_file()

@@ -476,8 +476,10 @@ def cash_fan(result: SimulationResult) -> Figure:
 def chart_jobs(result: SimulationResult, folder: Path) -> list[Callable[[], list[str]]]:
     """Every chart of a run as a job that draws it and returns the files written.
 
-    A chart's file is named by :func:`chart_file`.
+    A chart's file is named by :func:`~roisim.output.chart_file`.
     """
+    from roisim.output import chart_file
+
     def job(chart: str, subject: str | None = None) -> Callable[[], list[str]]:
         name = chart_file(chart, result, subject)
         return lambda: _save(figure(result, chart, subject), folder, name)
@@ -491,16 +493,6 @@ def chart_jobs(result: SimulationResult, folder: Path) -> list[Callable[[], list
         jobs.append(job("value_of_information"))
     jobs.append(job("convergence"))
     return jobs
-
-
-def chart_file(chart: str, result: SimulationResult, subject: str | None = None) -> str:
-    """The file a chart of ``result`` is saved as: ``chart.png``, or ``chart_<subject>.png``.
-
-    Subjects are named by :func:`~roisim.output.slugs`, unique within the run.
-    """
-    from roisim.output import slugs
-
-    return f"{chart}_{slugs(result.subjects)[subject]}.png" if subject is not None else f"{chart}.png"
 
 
 def _named(result: SimulationResult, table: pd.DataFrame) -> pd.DataFrame:

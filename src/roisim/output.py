@@ -94,6 +94,14 @@ def slugs(names: list[str]) -> dict[str, str]:
     return out
 
 
+def chart_file(chart: str, result: SimulationResult, subject: str | None = None) -> str:
+    """The file a chart of ``result`` is saved as: ``chart.png``, or ``chart_<subject>.png``.
+
+    Subjects are named by :func:`slugs`, unique within the run.
+    """
+    return f"{chart}_{slugs(result.subjects)[subject]}.png" if subject is not None else f"{chart}.png"
+
+
 def sha256(path: str | Path) -> str:
     """Hex digest of a file's bytes."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()

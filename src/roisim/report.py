@@ -212,7 +212,7 @@ img { max-width: 100%; height: auto; }
 
 def write_report(result: SimulationResult, folder: Path, files: list[str]) -> list[str]:
     """``report.html`` in ``folder``: the run on one page, showing the charts among ``files``."""
-    from roisim.charts import chart_file
+    from roisim.output import chart_file  # not from charts: a run without charts loads no matplotlib
 
     header = result.scenario.scenario
     e = html.escape
