@@ -180,11 +180,16 @@ def test_inputs_are_named_as_a_reader_would_say_them():
                     "initiatives[0].costs[0].amount[1]": "Lease amount (Robots)",
                     "risk:Robots:Aisles too narrow": "Aisles too narrow (risk)",
                     "plans[0].phases[1].start_month": "phase 2 start month (Pilot)"}
+    # the assumptions list every input but the risks, which have a table of their own
+    assert list(assumptions(result).index) == [name for name in said.values()
+                                               if not name.endswith("(risk)")]
 
 
 def test_the_assumptions_state_each_input_and_what_was_drawn(bakery):
     table = assumptions(bakery)
-    assert list(table.index) == list(bakery.scenario.inputs)
+    # the named inputs, then what is written in place: the go-live month here
+    assert list(table.index) == [*bakery.scenario.inputs, "go live month (Catering CRM)"]
+    assert table.loc["go live month (Catering CRM)", "stated"] == "triangular min 1, mode 2, max 4"
     assert table.loc["setup_cost", "stated"] == "lognormal p5 8,000, p95 20,000"
     assert table.loc["hourly_wage", "stated"] == "normal mean 28, sd 3, at least 15"
     drawn = bakery.analysis_inputs()

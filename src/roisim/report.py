@@ -145,19 +145,23 @@ def describe_dist(dist: Dist) -> str:
 
 
 def assumptions(result: SimulationResult) -> pd.DataFrame:
-    """Each named input as stated in the file, next to what the trials drew.
+    """Each input as stated in the file, next to what the trials drew.
 
-    Drawn: the mean, P5 and P95 over the trials analysed (the first 200,000);
-    for an input drawn each month, the mean alone (its per-trial figures
-    would be means of months, not draws).
+    The named inputs and the distributions written in place (named as
+    :func:`input_name` says them), in the order of the inputs' columns. Drawn: the mean, P5 and P95 over the
+    trials analysed (the first 200,000); for an input drawn each month, the
+    mean alone (its per-trial figures would be means of months, not draws).
     """
+    from roisim.model import inline_dists
+
     drawn = result.analysis_inputs()
+    stated = {**result.scenario.inputs, **inline_dists(result.scenario)}
     rows = []
-    for name, dist in result.scenario.inputs.items():
-        values = drawn[name].to_numpy()
+    for label in (label for label in drawn.columns if label in stated):  # in the inputs' order
+        dist, values = stated[label], drawn[label].to_numpy()
         monthly = getattr(dist, "resample", "trial") == "monthly"
         p5, p95 = (math.nan, math.nan) if monthly else np.percentile(values, [5, 95])
-        rows.append({"input": name, "stated": describe_dist(dist),
+        rows.append({"input": input_name(result, label), "stated": describe_dist(dist),
                      "drawn": "each month" if monthly else "once per trial",
                      "mean": float(values.mean()), "p5": float(p5), "p95": float(p95)})
     return pd.DataFrame(rows, columns=["input", "stated", "drawn", "mean", "p5", "p95"]
