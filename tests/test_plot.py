@@ -244,3 +244,25 @@ def test_the_value_of_information_chart_says_when_no_input_is_worth_measuring():
     # always pays: nothing can change the decision to go ahead
     assert chart_texts(100.0) == [
         "no single input is worth measuring first:\nnone changes the decision on its own"]
+
+
+def test_a_one_month_horizon_still_shows_its_month():
+    one = initiative("""
+        costs = [{ name = "fee", amount = 90, month = 0 }]
+        benefits = [{ name = "b", amount = { dist = "normal", mean = 100, sd = 50 }, month = 0 }]
+        """, horizon=1)
+    result = roisim.simulate(one, trials=2000, seed=1)
+    ax = result.plot("payback_curve").axes[0]
+    line = ax.get_lines()[0]
+    assert line.get_marker() == "o"  # one point: a step of it would draw nothing
+    assert line.get_ydata()[0] == pytest.approx(np.mean(result.npv("A") >= 0))
+    assert ax.get_xlim() == (-0.5, 0.5) and shown_ticks(ax) == [0]
+    fan = result.plot("cash_fan").axes[0]
+    band = fan.collections[0].get_paths()[0].vertices
+    assert (band[:, 0].min(), band[:, 0].max()) == (-0.5, 0.5)  # half a month either side
+    assert shown_ticks(fan) == [0]
+
+
+def shown_ticks(ax) -> list[float]:
+    lo, hi = ax.get_xlim()
+    return [float(t) for t in ax.get_xticks() if lo <= t <= hi]

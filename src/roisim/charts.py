@@ -28,7 +28,7 @@ from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import Formatter, PercentFormatter
+from matplotlib.ticker import Formatter, MaxNLocator, PercentFormatter
 
 from roisim.chart_process import fork
 from roisim.metrics import sorted_quantiles
@@ -207,6 +207,18 @@ def warm_up() -> None:
     fig.canvas.draw()
 
 
+def _month_axis(ax: Any, horizon: int) -> None:
+    """An axis of the months 0 .. horizon-1, with ticks on whole months only.
+
+    Where there are so few months that matplotlib would zoom in between them,
+    the axis shows half a month either side.
+    """
+    ax.set_xlabel("month")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    if horizon <= 3:
+        ax.set_xlim(-0.5, horizon - 0.5)
+
+
 def _laid_out(fig: Figure) -> Figure:
     """``fig`` laid out once, and not again on drawing."""
     fig.tight_layout()
@@ -283,12 +295,13 @@ def payback_curves(profiles: Profiles) -> Figure:
     for (subject, paid), colour in zip(profiles.payback.items(), colours, strict=True):
         counts = np.bincount(paid[paid >= 0], minlength=horizon)[:horizon]
         style = "-" if subject in profiles.plans else ":"
+        # a short horizon's few steps are marked, so that one month still shows
         ax.step(months, np.cumsum(counts) / paid.size, where="post", lw=1.8, ls=style,
-                color=colour,
+                color=colour, marker="o" if horizon <= 3 else None,
                 label=subject + ("" if subject in profiles.plans else " (initiative)"))
     ax.set_ylim(0, 1)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set_xlabel("month")
+    _month_axis(ax, horizon)
     ax.set_ylabel("P(paid back by the end of the month)")
     ax.set_title("Payback probability")
     ax.grid(alpha=0.3)
@@ -448,6 +461,8 @@ def cash_fan(result: SimulationResult) -> Figure:
                              sharey=True)
     for ax, subject in zip(axes.flat, subjects, strict=False):
         bands = result.bands(subject)
+        if len(bands) == 1:  # one month has no width: drawn half a month either side
+            bands = pd.concat([bands, bands]).set_axis([-0.5, 0.5])
         months = bands.index.to_numpy()
         ax.fill_between(months, bands["p5"], bands["p95"], color="#4C72B0", alpha=0.2,
                         label="P5–P95")
@@ -456,7 +471,7 @@ def cash_fan(result: SimulationResult) -> Figure:
         ax.plot(months, bands["p50"], color="#1f3b6f", lw=1.8, label="median")
         ax.axhline(0.0, color="black", lw=0.8)
         ax.set_title(subject, fontsize=10)
-        ax.set_xlabel("month")
+        _month_axis(ax, result.scenario.scenario.horizon_months)
         money_axis(ax.yaxis)
         ax.grid(alpha=0.3)
     for ax in axes.flat[len(subjects):]:
