@@ -37,10 +37,9 @@ def input_name(result: SimulationResult, label: str) -> str:
     ``initiatives[1].adoption.ceiling`` -> "adoption ceiling (Reporting
     automation)". Named inputs keep their names.
     """
-    for ini in result.scenario.initiatives:
-        for risk in ini.risks:
-            if label == f"risk:{ini.name}:{risk.name}":
-                return f"{risk.name} (risk)"
+    risk = risk_names(result).get(label)
+    if risk is not None:
+        return f"{risk} (risk)"
     found = re.fullmatch(r"(initiatives|plans)\[(\d+)\]\.(.+)", label)
     if not found:
         return label
@@ -53,6 +52,12 @@ def input_name(result: SimulationResult, label: str) -> str:
         rest = f"{getattr(item, 'name', None) or f'phase {int(part[2]) + 1}'} {part[3]}"
     rest = re.sub(r"\[\d+\]$", "", rest.strip()).replace(".", " ").replace("_", " ")
     return f"{rest} ({owner.name})"
+
+
+def risk_names(result: SimulationResult) -> dict[str, str]:
+    """Each risk's input label (``risk:<initiative>:<risk>``) and the risk's name."""
+    return {f"risk:{ini.name}:{risk.name}": risk.name
+            for ini in result.scenario.initiatives for risk in ini.risks}
 
 
 def measure_next(result: SimulationResult) -> str:
@@ -93,14 +98,14 @@ def worst_decile(result: SimulationResult) -> str | None:
     if far.empty:
         return (f"The worst 10% of trials of {subject} have no input half a standard deviation "
                 f"or more from its mean.")
+    risks = risk_names(result)
     parts = []
     for name, row in far.iterrows():
         worst, mean = row["input_mean_worst_decile"], row["input_mean"]
-        said = input_name(result, name)
-        if said.endswith(" (risk)"):
-            parts.append(f"{said[:-7]} struck in {worst:.0%} (all trials: {mean:.0%})")
+        if name in risks:
+            parts.append(f"{risks[name]} struck in {worst:.0%} (all trials: {mean:.0%})")
         else:
-            parts.append(f"{said} {figure(worst)} (all trials: {figure(mean)})")
+            parts.append(f"{input_name(result, name)} {figure(worst)} (all trials: {figure(mean)})")
     return f"In the worst 10% of trials of {subject}: {'; '.join(parts)}."
 
 
