@@ -210,11 +210,19 @@ def test_until_stops_on_precision_and_records_why(tmp_path):
     (["--until", "mean npv"], "--until needs --within"),
     (["--within", "1"], "--within and --max-trials go with --until"),
     (["--sampling", "halton"], "--sampling must be one of random, lhs, sobol"),
+    # 2 meant 2 percentage points; as a fraction it is met by any run
+    (["--until", "P(npv<0)", "--within", "2"], "--within: a half-width of 2 for P(npv<0), a "
+     "probability, is met by any run; expected a fraction below 1, such as 0.02"),
+    # the bakery's horizon is 36 months: a payback by month 48 cannot be told
+    (["--until", "P(payback<=48)", "--within", "0.01"], "bakery_catering_crm.toml: --until: "
+     "P(payback<=48) counts paybacks by month 48, outside what a 36-month horizon can tell; "
+     "expected 1 to 36 months"),
 ])
 def test_bad_run_options_exit_2(args, message, tmp_path):
     proc = roisim("run", str(BAKERY), *args, "--out", str(tmp_path))
     assert proc.returncode == 2
     assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert not any(tmp_path.iterdir())  # nothing simulated, nothing written
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/meminfo"), reason="available memory is known on Linux")

@@ -82,6 +82,12 @@ def test_bad_arguments(bakery):
             ask()
     with pytest.raises(ValueError, match="trials must be at least 0, got -3"):
         result.inputs(-3)
+    with pytest.raises(ValueError, match="a half-width of 5 for P.npv<0., a probability"):
+        roisim.simulate(bakery, until="P(npv<0)", within=5)
+    for months in (0, 37):
+        with pytest.raises(ValueError, match=f"paybacks by month {months}, outside what a "
+                                             "36-month horizon can tell; expected 1 to 36"):
+            roisim.simulate(bakery, until=f"P(payback<={months})", within=0.01)
     assert len(result.inputs(3)) == 3 and len(result.inputs(50)) == 10  # as DataFrame.head
 
 

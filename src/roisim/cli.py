@@ -190,7 +190,7 @@ def run(
         err.print(f"error: --threads must be at most {numba.config.NUMBA_NUM_THREADS} "
                   f"(the cores numba can use), got {threads}", highlight=False)
         raise typer.Exit(BAD_INPUT)
-    from roisim.convergence import parse_target
+    from roisim.convergence import parse_target, target_problem
     from roisim.sampling import SAMPLINGS
 
     problem = None
@@ -198,11 +198,13 @@ def run(
         problem = f"--sampling must be one of {', '.join(SAMPLINGS)}, got '{sampling}'"
     elif until is not None:
         try:
-            parse_target(until)
+            target = parse_target(until)
         except ValueError as exc:
             problem = f"--until: {exc}"
         if within is None or within <= 0:
             problem = problem or "--until needs --within, a positive half-width"
+        elif not problem and (unmeant := target_problem(target, within)):
+            problem = f"--within: {unmeant}"
     elif within is not None or max_trials is not None:
         problem = "--within and --max-trials go with --until"
     if problem:
@@ -244,6 +246,13 @@ def _run_one(path: Path, scenario: Scenario, report: Report, drawer: ChartProces
     from roisim.output import run_memory, write_results
     from roisim.result import memory_shortfall
 
+    if until is not None and within is not None:  # checked against this scenario's horizon
+        from roisim.convergence import parse_target, target_problem
+
+        unmeant = target_problem(parse_target(until), within, scenario.scenario.horizon_months)
+        if unmeant:
+            report.bad_input(f"{path}: --until: {unmeant}")
+            return
     n = trials or scenario.scenario.trials
     short = memory_shortfall(n, *run_memory(scenario, charts))
     if short is not None:

@@ -59,6 +59,23 @@ def parse_target(text: str) -> Target:
     raise ValueError(f"unknown statistic {text!r}; expected one of: {FORMS}")
 
 
+def target_problem(target: Target, within: float, horizon: int | None = None) -> str | None:
+    """Why ``within`` (or, given the horizon, the target itself) cannot be what was meant.
+
+    A probability's half-width of 1 or more is met by any run: 2 meant 0.02.
+    Payback is known within the horizon only: P(payback<=99) of a 36-month
+    scenario would be P(payback<=36) under another name, and P(payback<=0)
+    is 0 in every trial. None where both make sense.
+    """
+    if target.kind in ("p_loss", "p_payback") and within >= 1:
+        return (f"a half-width of {within:g} for {target.label}, a probability, is met by any "
+                f"run; expected a fraction below 1, such as 0.02 for 2 percentage points")
+    if target.kind == "p_payback" and horizon is not None and not 1 <= target.param <= horizon:
+        return (f"{target.label} counts paybacks by month {target.param:g}, outside what a "
+                f"{horizon}-month horizon can tell; expected 1 to {horizon} months")
+    return None
+
+
 def estimate(target: Target, npv: np.ndarray, payback: np.ndarray) -> tuple[float, float]:
     """The statistic on these trials and the half-width of its 95% interval."""
     n = npv.size

@@ -67,7 +67,7 @@ def simulate(
     -------
     SimulationResult
     """
-    from roisim.convergence import parse_target, precise_enough
+    from roisim.convergence import parse_target, precise_enough, target_problem
 
     n = scenario.scenario.trials if trials is None else trials
     seed = scenario.scenario.seed if seed is None else seed
@@ -87,6 +87,9 @@ def simulate(
         target = parse_target(until)
         if within is None or not within > 0:
             raise ValueError(f"within must be a positive number with until, got {within!r}")
+        problem = target_problem(target, within, scenario.scenario.horizon_months)
+        if problem:
+            raise ValueError(problem)
 
     model, labels, ungated = compile_with_labels(scenario)
     out = Outcomes.empty(model.sb_ph0.size, int(n), model.horizon, until=target is not None)
