@@ -510,13 +510,6 @@ def chart_jobs(result: SimulationResult, folder: Path) -> list[Callable[[], list
     return jobs
 
 
-def _named(result: SimulationResult, table: pd.DataFrame) -> pd.DataFrame:
-    """``table`` with its inputs named as a reader would say them (:func:`~roisim.report.input_name`)."""
-    from roisim.report import input_name
-
-    return table.rename(index=lambda label: input_name(result, str(label)))
-
-
 def _has_inputs(result: SimulationResult) -> bool:
     """Whether the scenario has an uncertain input; without one, no input moves the npv."""
     return not result.value_of_information().empty
@@ -538,6 +531,8 @@ def figure(result: SimulationResult, chart: str, subject: str | None = None) -> 
         raise ValueError(f"chart {chart!r} shows every subject: pass no subject")
     if subject is not None:
         result.index(subject)  # KeyError naming the subjects there are
+    from roisim.report import named
+
     if chart in ("tornado", "value_of_information") and not _has_inputs(result):
         raise ValueError(f"chart {chart!r} shows the inputs, and the scenario has none: "
                          "every trial is the same")
@@ -546,7 +541,7 @@ def figure(result: SimulationResult, chart: str, subject: str | None = None) -> 
         return roi_histogram(result, str(subject))
     if chart == "tornado":
         table = result.sensitivity(str(subject))
-        return tornado(_named(result, table), str(subject), float(result.npv(str(subject)).mean()),
+        return tornado(named(result, table), str(subject), float(result.npv(str(subject)).mean()),
                        currency)
     if chart == "npv_cdf":
         return npv_cdfs(result.profiles())
@@ -562,7 +557,7 @@ def figure(result: SimulationResult, chart: str, subject: str | None = None) -> 
             raise ValueError("no initiative or plan has both strategic_impact and feasibility")
         return fig
     if chart == "value_of_information":
-        return value_of_information(_named(result, result.value_of_information()), currency)
+        return value_of_information(named(result, result.value_of_information()), currency)
     return convergence(result)
 
 

@@ -150,6 +150,11 @@ def subject_count(scenario: Scenario) -> int:
     return len(scenario.subjects) + len(gated_plans(scenario))
 
 
+def risk_label(initiative: str, risk: str) -> str:
+    """The label of a risk's input, 1 where it strikes: ``risk:<initiative>:<risk>``."""
+    return f"risk:{initiative}:{risk}"
+
+
 def inline_label(location: str, value: Any, n: int) -> str:
     """The label of a distribution written in place: its location in the file.
 
@@ -186,7 +191,7 @@ def compile_with_labels(scenario: Scenario) -> tuple[Model, list[str], dict[str,
                 line_rows.append(_line_row(b, line, kind == "benefits", f"{at}.{kind}[{k}]"))
         for k, risk in enumerate(ini.risks):
             where = f"{at}.risks[{k}]"
-            occurs = b.add_input(f"risk:{ini.name}:{risk.name}", None)
+            occurs = b.add_input(risk_label(ini.name, risk.name), None)
             risk_rows.append((
                 b.value(risk.probability, f"{where}.probability"), occurs,
                 b.value(risk.cost, f"{where}.cost"),

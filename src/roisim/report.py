@@ -54,9 +54,16 @@ def input_name(result: SimulationResult, label: str) -> str:
     return f"{rest} ({owner.name})"
 
 
+def named(result: SimulationResult, table: pd.DataFrame) -> pd.DataFrame:
+    """``table``, indexed by input labels, with its inputs named by :func:`input_name`."""
+    return table.rename(index=lambda label: input_name(result, str(label)))
+
+
 def risk_names(result: SimulationResult) -> dict[str, str]:
     """Each risk's input label (``risk:<initiative>:<risk>``) and the risk's name."""
-    return {f"risk:{ini.name}:{risk.name}": risk.name
+    from roisim.model import risk_label
+
+    return {risk_label(ini.name, risk.name): risk.name
             for ini in result.scenario.initiatives for risk in ini.risks}
 
 
@@ -175,6 +182,8 @@ def assumptions(result: SimulationResult) -> pd.DataFrame:
 
 def risk_table(result: SimulationResult) -> pd.DataFrame:
     """Each risk: its probability as stated, how often it struck in the trials, its effects."""
+    from roisim.model import risk_label
+
     drawn = result.analysis_inputs()
     rows = []
     for ini in result.scenario.initiatives:
@@ -186,7 +195,7 @@ def risk_table(result: SimulationResult) -> pd.DataFrame:
                 effects.append("abandons the initiative")
             rows.append({"initiative": ini.name, "risk": risk.name,
                          "probability": describe_value(risk.probability),
-                         "p_struck": float(drawn[f"risk:{ini.name}:{risk.name}"].mean()),
+                         "p_struck": float(drawn[risk_label(ini.name, risk.name)].mean()),
                          "effects": "; ".join(effects)})
     return pd.DataFrame(rows, columns=["initiative", "risk", "probability", "p_struck", "effects"])
 
@@ -277,8 +286,7 @@ def write_report(result: SimulationResult, folder: Path, files: list[str]) -> li
     if not voi.empty:
         body += ["<h2>What to measure next</h2>",
                  img("value_of_information.png", "Expected value of perfect information"),
-                 table(_readable(voi[["evppi", "evppi_se", "evppi_share"]].head(10).rename(
-                     index=lambda label: input_name(result, str(label)))))]
+                 table(_readable(named(result, voi[["evppi", "evppi_se", "evppi_share"]].head(10))))]
     body += [img("convergence.png", "How precise the estimates are"), "<h2>Files</h2>",
              "<ul>" + "".join(f'<li><a href="{e(name)}">{e(name)}</a></li>'
                               for name in sorted({*files, "manifest.json", "report.html"}))

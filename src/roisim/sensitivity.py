@@ -170,17 +170,13 @@ def _n_bins(n: int) -> int:
 def _bin_starts(n: int, bins: int, values: np.ndarray | None) -> np.ndarray:
     """Where each bin of n ranked trials starts.
 
-    ``bins`` equal-count bins; or, where ``values`` (the trials' input values
-    in rank order) take at most ``bins`` distinct values, one bin per value.
-    Equal-count bins would mix a value's trials with its neighbours': a risk
-    that strikes in 4% of trials would share its bin with trials where it did
-    not, and what knowing it is worth would be diluted, to nothing at 10 bins.
+    ``bins`` equal-count bins; or, given ``values`` (the trials' input values
+    in rank order, of an input :func:`_by_value` bins by value), one bin per
+    value.
     """
-    if values is not None and values.size:
-        changes = np.flatnonzero(values[1:] != values[:-1]) + 1
-        if changes.size < bins:
-            return np.concatenate(([0], changes))
-    return np.linspace(0, n, bins + 1).astype(np.int64)[:-1]
+    if values is None:
+        return np.linspace(0, n, bins + 1).astype(np.int64)[:-1]
+    return np.concatenate(([0], np.flatnonzero(values[1:] != values[:-1]) + 1))
 
 
 def _binned(rows: np.ndarray, order: np.ndarray, values: np.ndarray | None = None
@@ -246,7 +242,14 @@ def _evppi(rows: np.ndarray, order: np.ndarray, bias: tuple[float, list[float]],
 
 
 def _by_value(x: np.ndarray, order: np.ndarray) -> np.ndarray | None:
-    """``x`` in ``order`` where it takes few enough values to be binned by value, else None."""
+    """``x`` in ``order`` where it is binned by value, else None (equal-count bins).
+
+    An input taking no more distinct values than there are bins (a risk, a
+    choice) gets one bin per value: equal-count bins would mix a value's
+    trials with its neighbours', so a risk that strikes in 4% of trials would
+    share its bin with trials where it did not, and what knowing it is worth
+    would be diluted, to nothing at 10 bins.
+    """
     values = x[order]
     changes = np.count_nonzero(values[1:] != values[:-1]) if values.size else 0
     return values if changes < _n_bins(x.size) else None
