@@ -74,12 +74,12 @@ def shared_folders(files: list[Path], out_dir: Path) -> tuple[list[Path], list[s
     two files of the same name from different folders would write the same
     folder, the second replacing the first.
     """
-    from roisim.output import slug
+    from roisim.output import folder_name
 
     first: dict[str, Path] = {}
     kept, problems = [], []
     for path in files:
-        name = slug(path.stem)
+        name = folder_name(path)
         if name in first:
             problems.append(f"{path}: its results would replace those of {first[name]} in "
                             f"{out_dir / name}, written by this same run; rename one of the "

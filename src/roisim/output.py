@@ -110,7 +110,12 @@ def sha256(path: str | Path) -> str:
 def result_folder(result: SimulationResult, out: Path) -> Path:
     """Where a result goes: ``out/<scenario file stem>`` (or the scenario name)."""
     source = result.scenario.source
-    return out / (slug(Path(source).stem) if source else slug(result.scenario.name))
+    return out / (folder_name(source) if source else slug(result.scenario.name))
+
+
+def folder_name(scenario_file: str | Path) -> str:
+    """The results folder of a scenario file: its name without ``.toml``, as :func:`slug`."""
+    return slug(Path(scenario_file).stem)
 
 
 def write_results(result: SimulationResult, out: str | Path, *, charts: bool = True,
