@@ -70,6 +70,19 @@ def test_a_byte_order_mark_is_skipped(tmp_path):
             == roisim.load(source).model_dump(exclude={"source"}))
 
 
+def test_whole_numbers_may_be_written_as_floats_without_a_fraction(tmp_path):
+    # TOML reads 1e6 and 36.0 as floats; an analyst means the whole numbers
+    source = ROOT / "scenarios" / "bakery_catering_crm.toml"
+    text = source.read_text()
+    assert "trials = 1_000_000" in text and "horizon_months = 36" in text
+    path = tmp_path / "floats.toml"
+    path.write_text(text.replace("trials = 1_000_000", "trials = 1e6")
+                    .replace("horizon_months = 36", "horizon_months = 36.0"))
+    loaded = roisim.load(path)
+    assert loaded.scenario.trials == 1_000_000 and type(loaded.scenario.trials) is int
+    assert loaded.model_dump(exclude={"source"}) == roisim.load(source).model_dump(exclude={"source"})
+
+
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "roisim", *args], capture_output=True,
                           text=True, env={**os.environ, "COLUMNS": "200"}, timeout=600)

@@ -190,9 +190,20 @@ def test_help_documents_exit_codes():
     assert "Exit codes: 0" in proc.stdout and "2 bad input" in proc.stdout
 
 
-def test_bad_option_exits_2():
-    proc = roisim("run", str(BAKERY), "--trials", "0")
+@pytest.mark.parametrize("trials", ["0", "1.5", "1,5", "ten", "1e400"])
+def test_a_trial_count_that_is_not_a_whole_number_exits_2(trials, tmp_path):
+    proc = roisim("run", str(BAKERY), "--trials", trials, "--out", str(tmp_path))
     assert proc.returncode == 2
+    assert f"expected a whole number of trials of at least 1, such as 1000000, 1_000_000 or 1e6; " \
+           f"got '{trials}'" in proc.stderr
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("trials", ["2e3", "2_000", "2,000"])
+def test_trials_may_be_written_as_analysts_write_them(trials, tmp_path):
+    proc = roisim("run", str(BAKERY), "--trials", trials, "--no-charts", "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((tmp_path / "bakery_catering_crm" / "manifest.json").read_text())["trials"] == 2000
 
 
 def test_until_stops_on_precision_and_records_why(tmp_path):

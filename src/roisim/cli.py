@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import atexit
+import math
 import os
+import re
 import signal
 import sys
 import time
@@ -113,6 +115,19 @@ class Report:
         return FAILED if self.failed else OK
 
 
+def trial_count(text: str) -> int:
+    """A number of trials as an analyst writes it: ``1000000``, ``1_000_000``, ``1,000,000`` or ``1e6``."""
+    grouped = re.fullmatch(r"\d{1,3}(,\d{3})+", text)  # 1,000,000; never a decimal comma (1,5)
+    try:
+        value = float(text.replace(",", "") if grouped else text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value.is_integer() and value >= 1):
+        raise typer.BadParameter(f"expected a whole number of trials of at least 1, such as 1000000, "
+                                 f"1_000_000 or 1e6; got '{text}'")
+    return int(value)
+
+
 def _progress_callback(label: str):  # type: ignore[no-untyped-def]
     """A progress bar on stderr that appears once a run has lasted about a second."""
     began = time.perf_counter()
@@ -160,7 +175,8 @@ def run(
     paths: Annotated[list[Path], typer.Argument(
         metavar="PATH", help="Scenario files or folders of them.")],
     trials: Annotated[int | None, typer.Option(
-        min=1, metavar="N", help="Trials (default: each scenario's own).")] = None,
+        parser=trial_count, metavar="N", help="Trials, such as 1000000 or 1e6 (default: each "
+                                              "scenario's own).")] = None,
     seed: Annotated[int | None, typer.Option(
         min=0, metavar="N", help="Seed (default: each scenario's own).")] = None,
     out_dir: Annotated[Path, typer.Option(
@@ -180,7 +196,7 @@ def run(
     within: Annotated[float | None, typer.Option(
         metavar="W", help="With --until: the 95% half-width to reach, for every subject.")] = None,
     max_trials: Annotated[int | None, typer.Option(
-        min=1, metavar="N", help="With --until: the most trials to run (default 10,000,000).")] = None,
+        parser=trial_count, metavar="N", help="With --until: the most trials to run (default 10,000,000).")] = None,
 ) -> None:
     """Simulate scenarios and write results/<scenario>/ for each."""
     import numba

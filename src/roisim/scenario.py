@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 import tomli
-from pydantic import Discriminator, Field, PrivateAttr, Tag, ValidationError, model_validator
+from pydantic import BeforeValidator, Discriminator, Field, PrivateAttr, Tag, ValidationError, model_validator
 
 from roisim.distributions import DISTRIBUTIONS, AnyDist, Dist, Strict, fail
 
@@ -82,15 +82,26 @@ Value = Annotated[
 ]
 
 
+def _whole(value: Any) -> Any:
+    """A float with no fraction (TOML's ``1e6``) as the int it names; anything else as it is."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+#: a whole number, written as an integer (``1_000_000``) or as a float with no fraction (``1e6``)
+Whole = Annotated[int, BeforeValidator(_whole)]
+
+
 class Header(Strict):
     """The ``[scenario]`` table."""
 
     name: str = Field(min_length=1)
     currency: str = "USD"
-    horizon_months: int = Field(ge=1, le=MAX_HORIZON)
+    horizon_months: Whole = Field(ge=1, le=MAX_HORIZON)
     discount_rate: float = Field(0.0, gt=-1.0, le=10.0)
-    trials: int = Field(100_000, ge=1, le=10**10)
-    seed: int = Field(0, ge=0, le=2**63 - 1)
+    trials: Whole = Field(100_000, ge=1, le=10**10)
+    seed: Whole = Field(0, ge=0, le=2**63 - 1)
     sampling: Literal["random", "lhs", "sobol"] = "random"
 
 
@@ -185,8 +196,8 @@ class Initiative(Strict):
     """An automation initiative: its timing, adoption, cash-flow lines and risks."""
 
     name: str = Field(min_length=1)
-    strategic_impact: int | None = Field(None, ge=1, le=5)
-    feasibility: int | None = Field(None, ge=1, le=5)
+    strategic_impact: Whole | None = Field(None, ge=1, le=5)
+    feasibility: Whole | None = Field(None, ge=1, le=5)
     go_live_month: Value = 0.0
     adoption: Adoption = Adoption()
     costs: list[Cost] = []
@@ -422,6 +433,8 @@ def _show(value: Any) -> str:
         return "a table {...}"
     if isinstance(value, list):
         return f"a list of {len(value)}"
+    if isinstance(value, (int, float)) and math.isfinite(value) and abs(value) >= 1e16:
+        return f"{value:.3g}"  # not thirty digits of a float's binary expansion
     if isinstance(value, float) and math.isfinite(value) and value.is_integer():
         return str(int(value))
     return repr(value)
