@@ -172,6 +172,16 @@ def test_keep_and_stop_by_hand():
     np.testing.assert_array_equal(stop["benefits"][:6], keep["benefits"][:6])
 
 
+def test_on_fail_may_be_written_beside_the_gate():
+    # the format page lists on_fail with the gate's keys; written on the phase it means the same
+    never = 'metric = "adoption", at_least = 2'
+    inside = plans(pilot("stop", never + ', on_fail = "stop"'), trials=3)
+    beside = plans(pilot("stop", never).replace("} },", '}, on_fail = "stop" },'), trials=3)
+    assert beside.scenario.plans[0].phases[1].gate.on_fail == "stop"
+    assert beside.scenario.plans == inside.scenario.plans
+    np.testing.assert_array_equal(beside.npv("stop"), inside.npv("stop"))
+
+
 def test_fixed_costs_are_paid_once_in_full():
     result = plans(pilot("two phases"), trials=3)
     flows = result.cash_flows("two phases", 0)

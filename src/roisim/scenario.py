@@ -235,6 +235,26 @@ class Phase(Strict):
     share: Value = 1.0
     gate: Gate | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _on_fail_beside_gate(cls, data: Any) -> Any:
+        """Take ``on_fail`` written beside the gate, on the phase, as the gate's own."""
+        if not isinstance(data, dict) or "on_fail" not in data:
+            return data
+        data = dict(data)
+        on_fail, gate = data.pop("on_fail"), data.get("gate")
+        if gate is None:
+            raise fail("on_fail_without_gate", "on_fail = {value} applies to a gate, and this phase "
+                                               "has none; expected a gate = { metric = ..., "
+                                               "at_least = ... } beside it", value=_show(on_fail))
+        if isinstance(gate, dict):
+            if "on_fail" in gate and gate["on_fail"] != on_fail:
+                raise fail("on_fail_twice", "on_fail is {outer} on the phase and {inner} in its gate; "
+                                            "expected one of them", outer=_show(on_fail),
+                           inner=_show(gate["on_fail"]))
+            data["gate"] = {**gate, "on_fail": on_fail}
+        return data
+
 
 class Plan(Strict):
     """A rollout plan: phases, possibly gated."""
