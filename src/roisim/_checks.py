@@ -142,6 +142,13 @@ def check_scenario(scenario: Scenario, source: Path, *, repair_correlations: boo
     return _check_correlations(scenario, error, repair_correlations)
 
 
+def _horizon(horizon: int) -> str:
+    """The horizon as messages name it: 'the horizon (36 months: 0 to 35)'."""
+    if horizon == 1:
+        return "the horizon (1 month: month 0 only)"
+    return f"the horizon ({horizon} months: 0 to {horizon - 1})"
+
+
 def _check_timing(scenario: Scenario, horizon: int, error: Any) -> None:
     inputs = scenario.inputs
     for i, ini in enumerate(scenario.initiatives):
@@ -152,8 +159,8 @@ def _check_timing(scenario: Scenario, horizon: int, error: Any) -> None:
         early = any(b.month is not None and not b.scaled_by_adoption for b in ini.benefits)
         if ini.benefits and not early and _month(live_lo) >= horizon:
             raise error(f"initiatives[{i}].go_live_month",
-                        f"go_live_month {_fmt(live_lo)} is beyond the horizon ({horizon} months: "
-                        f"0 to {horizon - 1}), so none of its benefits would ever count")
+                        f"go_live_month {_fmt(live_lo)} is beyond {_horizon(horizon)}, so none of its "
+                        f"benefits would ever count")
         for kind, lines in (("costs", ini.costs), ("benefits", ini.benefits)):
             for k, line in enumerate(lines):
                 where = f"initiatives[{i}].{kind}[{k}]"
@@ -165,8 +172,8 @@ def _check_timing(scenario: Scenario, horizon: int, error: Any) -> None:
                     lo, _ = value_range(getattr(line, key), inputs)
                     if _month(lo) >= horizon:
                         raise error(f"{where}.{key}",
-                                    f"{key} {_fmt(lo)} is beyond the horizon ({horizon} months: "
-                                    f"0 to {horizon - 1}), so this line would never count")
+                                    f"{key} {_fmt(lo)} is beyond {_horizon(horizon)}, so this line would "
+                                    f"never count")
                 if line.until_month is not None:
                     _, until_hi = value_range(line.until_month, inputs)
                     start = 0.0 if line.from_month is None else value_range(line.from_month,
@@ -190,8 +197,7 @@ def _check_before_go_live(line: Any, benefit: bool, live_lo: float, horizon: int
     """
     if benefit and line.month is None and _month(live_lo) >= horizon:
         raise error(where, f"this benefit starts at go-live (month {_fmt(live_lo)} at the "
-                           f"earliest), beyond the horizon ({horizon} months: 0 to "
-                           f"{horizon - 1}), so it would never count")
+                           f"earliest), beyond {_horizon(horizon)}, so it would never count")
     scaled = line.scaled_by_adoption
     if line.month is not None and scaled:
         month_hi = value_range(line.month, inputs)[1]
@@ -251,8 +257,8 @@ def _check_plans(scenario: Scenario, error: Any) -> None:
             start_lo = value_range(phase.start_month, scenario.inputs)[0]
             if _month(start_lo) >= horizon:
                 raise error(f"{where}.start_month",
-                            f"start_month {_fmt(start_lo)} is beyond the horizon ({horizon} "
-                            f"months: 0 to {horizon - 1}), so this phase would never start")
+                            f"start_month {_fmt(start_lo)} is beyond {_horizon(horizon)}, so this phase "
+                            f"would never start")
             _, share_hi = value_range(phase.share, scenario.inputs)
             total[phase.initiative] = total.get(phase.initiative, 0.0) + share_hi
             if total[phase.initiative] > 1.0 + 1e-9:

@@ -196,7 +196,8 @@ def run(
     within: Annotated[float | None, typer.Option(
         metavar="W", help="With --until: the 95% half-width to reach, for every subject.")] = None,
     max_trials: Annotated[int | None, typer.Option(
-        parser=trial_count, metavar="N", help="With --until: the most trials to run (default 10,000,000).")] = None,
+        parser=trial_count, metavar="N",
+        help="With --until: the most trials to run (default 10,000,000).")] = None,
 ) -> None:
     """Simulate scenarios and write results/<scenario>/ for each."""
     import numba
