@@ -60,6 +60,16 @@ def test_the_worst_trials_line_when_nothing_sets_them_apart():
 
 
 
+def test_when_every_subject_loses_the_best_choice_is_to_do_nothing():
+    losing = initiative(FEE + 'benefits = [{ name = "time", amount = "saving", every = "month" }]\n',
+                        horizon=6, extra=INPUTS)  # 900 against six months of about 100
+    result = roisim.simulate(losing, trials=2_000, seed=1)
+    assert result.npv("A").max() < 0 and result.value_of_information()["default_choice"].iloc[0] == "none"
+    assert measure_next(result) == ("Best choice now: none of them (every expected npv is below 0, what "
+                                    "doing nothing is worth). No single input is worth measuring "
+                                    "first (EVPI 0 USD).")
+
+
 @pytest.mark.parametrize(("value", "text"), [
     (16_812.4, "16,800"), (-16_812.4, "-16,800"), (0.6254, "0.625"), (4.364, "4.36"),
     (999.7, "1,000"), (0.000123456, "0.000123"), (123.0, "123"), (0.0, "0")])

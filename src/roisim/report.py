@@ -67,14 +67,22 @@ def risk_names(result: SimulationResult) -> dict[str, str]:
             for ini in result.scenario.initiatives for risk in ini.risks}
 
 
+def _choice(subject: str | None) -> str:
+    """The best choice now, as a sentence names it; None where doing nothing (npv 0) is best."""
+    if subject is None:
+        return "none of them (every expected npv is below 0, what doing nothing is worth)"
+    return subject
+
+
 def measure_next(result: SimulationResult) -> str:
     """One line naming the three inputs most worth measuring before deciding."""
     table = result.value_of_information()
     if table.empty:  # no input: every trial is the same
         means = result.summary()["npv_mean"]
-        choice = str(means.idxmax()) if means.max() > 0 else "none"
+        choice = _choice(str(means.idxmax()) if means.max() > 0 else None)
         return f"Best choice now: {choice}. Nothing is uncertain, so nothing is worth measuring."
     evpi, choice = float(table["evpi"].iloc[0]), table["default_choice"].iloc[0]
+    choice = _choice(None if choice == "none" else choice)
     currency = result.scenario.scenario.currency
     worth = table[table["evppi"] > 2 * table["evppi_se"]].head(3)
     if evpi <= 0 or worth.empty:
