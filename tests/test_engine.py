@@ -75,8 +75,9 @@ def test_bad_arguments(bakery):
     with pytest.raises(ValueError, match="threads must be between 1 and"):
         roisim.simulate(bakery, threads=10_000)
     result = roisim.simulate(bakery, trials=10)
-    with pytest.raises(KeyError, match="no initiative or plan named 'Nope'"):
-        result.trials("Nope")
+    for ask in (result.trials, result.npv, result.sensitivity, result.bands):
+        with pytest.raises(KeyError, match="no initiative or plan named 'Nope'; subjects: Catering"):
+            ask("Nope")
     for ask in (lambda: result.cash_flows("Catering CRM", 10), lambda: result.monthly_inputs(-1)):
         with pytest.raises(IndexError, match="trial must be in 0..9, got"):
             ask()

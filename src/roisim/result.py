@@ -454,6 +454,7 @@ class SimulationResult:
 
         Uses the first min(n_trials, 200,000) trials.
         """
+        self.index(subject)  # a KeyError naming the subjects, for a name not among them
         return self.sensitivity_tables()[subject]
 
     def sensitivity_tables(self) -> dict[str, pd.DataFrame]:
