@@ -123,6 +123,22 @@ def test_an_invalid_matrix_is_repaired_on_request():
     assert got == pytest.approx(matrix[0, 1], abs=0.015)
 
 
+def test_a_repair_leaves_correlations_outside_the_contradiction_as_given():
+    # d~e is valid on its own; only a, b and c contradict each other
+    spec = {**INVALID, ("d", "e"): 0.5}
+    with pytest.raises(roisim.ScenarioError) as caught:
+        scenario(BASE + pairs(spec))
+    assert "d~e" not in str(caught.value) and "a~d" not in str(caught.value)
+    sc = scenario(BASE + pairs(spec), repair_correlations=True)
+    assert {(a, b) for a, b, _, _ in sc.correlation_repairs} == {("a", "b"), ("a", "c"), ("b", "c")}
+    ranks = {tuple(entry.inputs): entry.rank for entry in sc.correlations}
+    assert ranks[("d", "e")] == 0.5 and len(ranks) == 4
+    # the triangle's repair is the one it gets alone
+    alone = scenario(BASE + pairs(INVALID), repair_correlations=True)
+    assert {tuple(e.inputs): e.rank for e in alone.correlations} == {
+        pair: rank for pair, rank in ranks.items() if pair != ("d", "e")}
+
+
 def test_nearest_correlation_of_a_valid_matrix_is_itself():
     valid = np.array([[1, 0.3, 0.2], [0.3, 1, 0.1], [0.2, 0.1, 1.0]])
     np.testing.assert_allclose(nearest_correlation(valid), valid, atol=1e-5)

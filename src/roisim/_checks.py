@@ -336,21 +336,25 @@ def _check_correlations(scenario: Scenario, error: Any, repair: bool) -> Scenari
     for entry in scenario.correlations:
         i, j = index[entry.inputs[0]], index[entry.inputs[1]]
         matrix[i, j] = matrix[j, i] = entry.rank
-    normal = corr.spearman_to_normal(matrix)
-    np.fill_diagonal(normal, 1.0)
-    if corr.is_valid(matrix) and corr.is_valid(normal):
+    # only the groups of linked inputs that contradict themselves are repaired:
+    # correlations among other inputs stay as given
+    nearest, broken = matrix.copy(), []
+    for group in corr.groups(matrix):
+        block = np.ix_(group, group)
+        if not corr.usable(matrix[block]):
+            nearest[block] = corr.nearest_usable(matrix[block])
+            broken.append(group)
+    if not broken:
         return scenario
-    nearest = corr.nearest_correlation(matrix)
-    while not corr.is_valid(np.where(np.eye(len(names)) == 1, 1.0,
-                                     corr.spearman_to_normal(nearest))):
-        nearest = 0.999 * nearest + 0.001 * np.eye(len(names))
     if not repair:
-        bad = corr.offending_inputs(matrix, names)
+        group = broken[0]
+        bad = corr.offending_inputs(matrix[np.ix_(group, group)], [names[i] for i in group])
+        proposal = "; ".join(corr.format_matrix(nearest[np.ix_(g, g)], [names[i] for i in g])
+                             for g in broken)
         raise error("correlations",
                     f"the rank correlations among {', '.join(bad)} contradict each other (they "
                     "do not form a valid correlation matrix). The nearest valid matrix is: "
-                    f"{corr.format_matrix(nearest, names)}; run with --repair-correlations "
-                    "to use it")
+                    f"{proposal}; run with --repair-correlations to use it")
     from roisim.scenario import Correlation
 
     repaired, changes = [], []

@@ -68,6 +68,44 @@ def nearest_correlation(matrix: np.ndarray, *, tol: float = 1e-10,
     return (y + y.T) / 2
 
 
+def groups(matrix: np.ndarray) -> list[list[int]]:
+    """Indices of the inputs linked by non-zero correlations, directly or through others.
+
+    A matrix is valid exactly when each group's block is, and the nearest
+    valid matrix changes only the blocks that are not.
+    """
+    linked = matrix != 0
+    unseen, found = set(range(len(matrix))), []
+    while unseen:
+        group, todo = [], [min(unseen)]
+        unseen.discard(todo[0])
+        while todo:
+            i = todo.pop()
+            group.append(i)
+            for j in np.flatnonzero(linked[i]):
+                if j in unseen:
+                    unseen.discard(j)
+                    todo.append(int(j))
+        found.append(sorted(group))
+    return found
+
+
+def usable(rank_matrix: np.ndarray) -> bool:
+    """True when rank correlations ``rank_matrix`` and their normal scores are both valid."""
+    normal = spearman_to_normal(rank_matrix)
+    np.fill_diagonal(normal, 1.0)
+    return is_valid(rank_matrix) and is_valid(normal)
+
+
+def nearest_usable(rank_matrix: np.ndarray) -> np.ndarray:
+    """The nearest valid rank matrix whose normal scores the sampler can factorise too."""
+    nearest = nearest_correlation(rank_matrix)
+    identity = np.eye(len(rank_matrix))
+    while not usable(nearest):
+        nearest = 0.999 * nearest + 0.001 * identity
+    return nearest
+
+
 def cholesky_factor(rank_matrix: np.ndarray) -> np.ndarray:
     """Lower-triangular factor of the normal-score matrix for rank matrix ``rank_matrix``."""
     normal = spearman_to_normal(rank_matrix)
