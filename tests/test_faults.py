@@ -74,6 +74,42 @@ def _processes_running(args: list[str]) -> list[int]:
     return [pid for pid, _, cmdline in live_processes() if cmdline[-len(args):] == args]
 
 
+def test_files_added_to_a_results_folder_survive_a_rerun(tmp_path):
+    result = roisim.simulate(roisim.load(BAKERY), trials=500, seed=1)
+    folder = result.save(tmp_path, charts=False)
+    (folder / "notes.txt").write_text("call the vendor")
+    (folder / "drafts").mkdir()
+    (folder / "drafts" / "memo.md").write_text("pilot first")
+    (folder / "roi_hist_catering_crm.png").write_bytes(b"mine")  # a name the next run writes
+    again = roisim.simulate(roisim.load(BAKERY), trials=600, seed=2).save(tmp_path, charts=True)
+    assert again == folder
+    assert (folder / "notes.txt").read_text() == "call the vendor"
+    assert (folder / "drafts" / "memo.md").read_text() == "pilot first"
+    assert (folder / "roi_hist_catering_crm.png").read_bytes().startswith(b"\x89PNG")  # the run's own
+    assert json.loads((folder / "manifest.json").read_text())["trials"] == 600
+    assert [p.name for p in tmp_path.iterdir()] == [folder.name]  # no old or partial folder left
+
+
+def test_a_folder_that_is_not_a_results_folder_is_never_replaced(tmp_path):
+    # a scenario file named like a folder of the user's, with --out pointing beside it
+    scenario = tmp_path / "documents.toml"
+    scenario.write_text(BAKERY.read_text())
+    mine = tmp_path / "documents"
+    mine.mkdir()
+    (mine / "contract.pdf").write_bytes(b"%PDF")
+    with pytest.raises(FileExistsError, match="documents exists and is not a roisim results folder"):
+        roisim.simulate(roisim.load(scenario), trials=100).save(tmp_path, charts=False)
+    proc = _cli("run", str(scenario), "--trials", "100", "--out", str(tmp_path))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert (f"error: {scenario}: its results go to {mine}, which exists and is not a roisim results "
+            f"folder (it has no manifest.json from 'roisim run'); move it away, or choose another "
+            f"--out") in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["documents", "documents.toml"]
+    assert [p.name for p in mine.iterdir()] == ["contract.pdf"]
+    mine.joinpath("contract.pdf").unlink()  # an empty folder may be filled
+    assert roisim.simulate(roisim.load(scenario), trials=100).save(tmp_path, charts=False) == mine
+
+
 def test_rerun_from_the_manifest_reproduces_the_bytes(tmp_path):
     first = _cli("run", str(BAKERY), "--trials", "30000", "--seed", "11", "--threads", "2",
                  "--out", str(tmp_path / "a"))

@@ -70,18 +70,23 @@ def scenario_files(paths: list[Path]) -> tuple[list[Path], list[str]]:
 
 
 def shared_folders(files: list[Path], out_dir: Path) -> tuple[list[Path], list[str]]:
-    """``files`` less those whose results would replace another's in this run; and why.
+    """``files`` less those whose results would replace another's, or other files; and why.
 
     Results go to ``out_dir/<file name>`` (:func:`roisim.output.result_folder`):
     two files of the same name from different folders would write the same
-    folder, the second replacing the first.
+    folder, the second replacing the first; and a folder there that is not a
+    results folder is never replaced (:func:`roisim.output.not_replaceable`).
     """
-    from roisim.output import folder_name
+    from roisim.output import folder_name, not_replaceable
 
     first: dict[str, Path] = {}
     kept, problems = [], []
     for path in files:
         name = folder_name(path)
+        if problem := not_replaceable(out_dir / name):
+            problems.append(f"{path}: its results go to {out_dir / name}, which {problem}; "
+                            "move it away, or choose another --out")
+            continue
         if name in first:
             problems.append(f"{path}: its results would replace those of {first[name]} in "
                             f"{out_dir / name}, written by this same run; rename one of the "

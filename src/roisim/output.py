@@ -3,7 +3,9 @@
 Everything goes into a hidden temporary folder beside the target first; only
 when every file is written is it moved into place, replacing the previous
 results of that scenario. An interrupted run leaves the previous results as
-they were and no partial folder behind.
+they were and no partial folder behind. Files someone added to a previous
+results folder (those its manifest does not list) are carried over into the
+new one; a folder that is not a results folder is never replaced.
 """
 
 from __future__ import annotations
@@ -118,13 +120,49 @@ def folder_name(scenario_file: str | Path) -> str:
     return slug(Path(scenario_file).stem)
 
 
+def not_replaceable(folder: Path) -> str | None:
+    """Why ``folder`` must not be replaced by a results folder ("exists and ..."); None where it may be.
+
+    It may be where it does not exist, is empty, or holds the ``manifest.json``
+    of an earlier run.
+    """
+    if not folder.exists() and not folder.is_symlink():
+        return None
+    if folder.is_symlink() or not folder.is_dir():
+        return "exists and is not a folder"
+    if not any(folder.iterdir()) or _listed(folder) is not None:
+        return None
+    return "exists and is not a roisim results folder (it has no manifest.json from 'roisim run')"
+
+
+def _listed(folder: Path) -> list[str] | None:
+    """The files the manifest in ``folder`` lists; None where it has no readable one."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if "roisim_version" not in manifest or not isinstance(files, list):
+        return None
+    return [str(name) for name in files]
+
+
+def added_files(folder: Path) -> list[str]:
+    """Names in results folder ``folder`` that its manifest does not list: added by someone."""
+    listed = set(_listed(folder) or [])
+    return sorted(entry.name for entry in folder.iterdir() if entry.name not in listed)
+
+
 def write_results(result: SimulationResult, out: str | Path, *, charts: bool = True,
                   manifest: dict[str, Any] | None = None,
                   drawer: ChartProcess | None = None) -> Path:
     """Write every table, chart and the manifest of ``result`` under ``out``.
 
-    Returns the folder written. Raises OSError when ``out`` cannot be written;
-    nothing is left half-written in that case, nor on KeyboardInterrupt.
+    Returns the folder written. Raises OSError when ``out`` cannot be written,
+    and FileExistsError where the folder to write exists and is not a results
+    folder (:func:`not_replaceable`); nothing is left half-written in that
+    case, nor on KeyboardInterrupt. Files added to the previous results
+    folder are kept (:func:`added_files`).
     ``charts=False`` skips the PNG charts (most of the time of a small run).
     ``drawer``, a process started earlier (:mod:`roisim.chart_process`),
     draws the charts while this one writes the tables, where the result is
@@ -132,8 +170,10 @@ def write_results(result: SimulationResult, out: str | Path, *, charts: bool = T
     them while it writes the tables, and it joins them once done.
     """
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     final = result_folder(result, out)
+    if problem := not_replaceable(final):
+        raise FileExistsError(f"{final} {problem}; move it away, or write the results elsewhere")
+    out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=out))
     try:
         work.chmod(0o777 & ~_umask())  # mkdtemp makes it private; results are not
@@ -173,17 +213,23 @@ def _umask() -> int:
 
 
 def _swap_into_place(work: Path, final: Path) -> None:
-    if final.exists():
-        old = final.with_name(f".{final.name}.old-{os.getpid()}")
-        os.replace(final, old)
-        try:
-            os.replace(work, final)
-        except BaseException:
-            os.replace(old, final)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
-    else:
+    if not final.exists():
         os.replace(work, final)
+        return
+    if problem := not_replaceable(final):  # appeared since the run began
+        raise FileExistsError(f"{final} {problem}; move it away, or write the results elsewhere")
+    added = added_files(final)
+    old = final.with_name(f".{final.name}.old-{os.getpid()}")
+    os.replace(final, old)
+    try:
+        os.replace(work, final)
+    except BaseException:
+        os.replace(old, final)
+        raise
+    for name in added:  # renames on one file system: each moves whole or not at all
+        if not (final / name).exists():  # where the new run writes that name, its file wins
+            os.replace(old / name, final / name)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def jsonable(value: Any) -> Any:
