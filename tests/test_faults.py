@@ -25,6 +25,17 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
                           text=True, env={**os.environ, "COLUMNS": "200"}, timeout=600)
 
 
+def _start(*args: str) -> subprocess.Popen[str]:
+    """The command line, started with Ctrl-C's default action.
+
+    A shell starts background jobs with SIGINT ignored, and Python then never
+    raises KeyboardInterrupt; the suite may run as such a job.
+    """
+    return subprocess.Popen([sys.executable, "-m", "roisim", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_while_writing_leaves_the_previous_results(tmp_path, sig, code):
     out = tmp_path / "results"
@@ -32,9 +43,7 @@ def test_a_signal_while_writing_leaves_the_previous_results(tmp_path, sig, code)
     assert first.returncode == 0, first.stderr
     folder = out / "bakery_catering_crm"
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
-    proc = subprocess.Popen([sys.executable, "-m", "roisim", "run", str(BAKERY), "--trials",
-                             "4000000", "--seed", "2", "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = _start("run", str(BAKERY), "--trials", "4000000", "--seed", "2", "--out", str(out))
     deadline = time.monotonic() + 300
     while not list(out.glob(".bakery_catering_crm.*.partial")):  # it is writing now
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
@@ -53,8 +62,7 @@ def test_a_signal_while_the_chart_process_draws_leaves_nothing_behind(tmp_path, 
     # a small run: its charts are drawn by the process forked before the simulation
     out = tmp_path / "results"
     args = ["run", str(BAKERY), "--trials", "3000", "--seed", "3", "--out", str(out)]
-    proc = subprocess.Popen([sys.executable, "-m", "roisim", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = _start(*args)
     deadline = time.monotonic() + 300
     while not list(out.glob(".bakery_catering_crm.*.partial/*.png")):  # drawing now
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
