@@ -67,9 +67,19 @@ def test_common_random_numbers_across_subjects(bakery):
     np.testing.assert_array_equal(result.npv("Catering CRM"), result.npv("All at once"))
 
 
+def test_trials_and_seed_may_be_floats_without_a_fraction(bakery):
+    # a notebook's trials=1e4
+    by_float = roisim.simulate(bakery, trials=1e4, seed=3.0)
+    assert by_float.n_trials == 10_000
+    np.testing.assert_array_equal(by_float.npv("Catering CRM"),
+                                  roisim.simulate(bakery, trials=10_000, seed=3).npv("Catering CRM"))
+
+
 def test_bad_arguments(bakery):
     with pytest.raises(ValueError, match="trials must be a whole number of at least 1"):
         roisim.simulate(bakery, trials=0)
+    with pytest.raises(ValueError, match="trials must be a whole number of at least 1, got 1.5"):
+        roisim.simulate(bakery, trials=1.5)
     with pytest.raises(ValueError, match="seed must be a whole number of 0 or more"):
         roisim.simulate(bakery, seed=-1)
     with pytest.raises(ValueError, match="threads must be between 1 and"):

@@ -13,7 +13,7 @@ from roisim._random import seed_key
 from roisim.model import Model, compile_with_labels
 from roisim.result import BAND_TRIALS, Outcomes, Profiles, SimulationResult, subject_scores
 from roisim.sampling import DESIGN_BLOCK, SAMPLINGS, design
-from roisim.scenario import Scenario
+from roisim.scenario import Scenario, whole
 
 __all__ = ["BAND_TRIALS", "BLOCK_TRIALS", "Outcomes", "Profiles", "SimulationResult",
            "block_trials", "run_blocks", "simulate", "subject_scores"]
@@ -44,7 +44,8 @@ def simulate(
         A loaded scenario (:func:`roisim.load`).
     trials : int, optional
         Number of trials (with ``until``: the most to run); default: the
-        scenario's ``trials``.
+        scenario's ``trials``. A float with no fraction (``1e6``) is taken
+        as the whole number it names, here and for ``seed``.
     seed : int, optional
         Non-negative seed; default: the scenario's ``seed``. The same seed
         gives bit-identical outcomes whatever the thread count.
@@ -69,8 +70,8 @@ def simulate(
     """
     from roisim.convergence import parse_target, precise_enough, target_problem
 
-    n = scenario.scenario.trials if trials is None else trials
-    seed = scenario.scenario.seed if seed is None else seed
+    n = scenario.scenario.trials if trials is None else whole(trials)
+    seed = scenario.scenario.seed if seed is None else whole(seed)
     sampling = scenario.scenario.sampling if sampling is None else sampling
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
         raise ValueError(f"trials must be a whole number of at least 1, got {n!r}")

@@ -14,6 +14,7 @@ from difflib import get_close_matches
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
+import numpy as np
 import tomli
 from pydantic import BeforeValidator, Discriminator, Field, PrivateAttr, Tag, ValidationError, model_validator
 
@@ -82,15 +83,15 @@ Value = Annotated[
 ]
 
 
-def _whole(value: Any) -> Any:
+def whole(value: Any) -> Any:
     """A float with no fraction (TOML's ``1e6``) as the int it names; anything else as it is."""
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float | np.floating) and float(value).is_integer():
         return int(value)
     return value
 
 
 #: a whole number, written as an integer (``1_000_000``) or as a float with no fraction (``1e6``)
-Whole = Annotated[int, BeforeValidator(_whole)]
+Whole = Annotated[int, BeforeValidator(whole)]
 
 
 class Header(Strict):
