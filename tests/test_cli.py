@@ -220,6 +220,8 @@ def test_until_stops_on_precision_and_records_why(tmp_path):
     (["--until", "median", "--within", "1"], "--until: unknown statistic 'median'"),
     (["--until", "mean npv"], "--until needs --within"),
     (["--within", "1"], "--within and --max-trials go with --until"),
+    (["--until", "mean npv", "--within", "10", "--trials", "5000"], "--trials does not go with "
+     "--until, which adds trials until the estimate is precise; to cap them, use --max-trials"),
     (["--sampling", "halton"], "--sampling must be one of random, lhs, sobol"),
     # 2 meant 2 percentage points; as a fraction it is met by any run
     (["--until", "P(npv<0)", "--within", "2"], "--within: a half-width of 2 for P(npv<0), a "

@@ -227,6 +227,9 @@ def run(
             problem = problem or "--until needs --within, a positive half-width"
         elif not problem and (unmeant := target_problem(target, within)):
             problem = f"--within: {unmeant}"
+        if trials is not None:  # --until decides how many to run
+            problem = problem or "--trials does not go with --until, which adds trials until the " \
+                                 "estimate is precise; to cap them, use --max-trials"
     elif within is not None or max_trials is not None:
         problem = "--within and --max-trials go with --until"
     if problem:
