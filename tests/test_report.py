@@ -195,6 +195,20 @@ def test_inputs_are_named_as_a_reader_would_say_them():
                                                if not name.endswith("(risk)")]
 
 
+def test_a_risk_name_two_initiatives_share_is_named_with_its_initiative():
+    blocks = "".join(f"""
+        [[initiatives]]
+        name = "{name}"
+        costs = [{{ name = "fee", amount = 900, month = 0 }}]
+        benefits = [{{ name = "time", amount = 100, every = "month" }}]
+        risks = [{{ name = "{risk}", probability = 0.2, cost = 500 }}]
+        """ for name, risk in [("Crm: cloud", "Late"), ("Crm: on site", "Late"), ("Robots", "Jams")])
+    result = roisim.simulate(scenario('[scenario]\nname = "risks"\nhorizon_months = 12\n' + blocks),
+                             trials=100, seed=1)
+    assert [input_name(result, label) for label in result.inputs(1).columns] == [
+        "Late (risk, Crm: cloud)", "Late (risk, Crm: on site)", "Jams (risk)"]
+
+
 def test_the_assumptions_state_each_input_and_what_was_drawn(bakery):
     table = assumptions(bakery)
     # the named inputs, then what is written in place: the go-live month here

@@ -31,14 +31,23 @@ WORST_SHIFT = 0.5
 def input_name(result: SimulationResult, label: str) -> str:
     """An input's label as a reader would say it.
 
-    A risk's ``risk:<initiative>:<risk>`` becomes "<risk> (risk)"; a
+    A risk's ``risk:<initiative>:<risk>`` becomes "<risk> (risk)", or
+    "<risk> (risk, <initiative>)" where another initiative has a risk of that
+    name; a
     distribution written in place, labelled by that place, is named by the
     line, risk or phase and the initiative or plan it belongs to:
     ``initiatives[1].adoption.ceiling`` -> "adoption ceiling (Reporting
     automation)". Named inputs keep their names.
     """
-    risk = risk_names(result).get(label)
+    risks = risk_names(result)
+    risk = risks.get(label)
     if risk is not None:
+        if list(risks.values()).count(risk) > 1:
+            from roisim.model import risk_label
+
+            owner = next(ini.name for ini in result.scenario.initiatives
+                         if risk_label(ini.name, risk) == label)
+            return f"{risk} (risk, {owner})"
         return f"{risk} (risk)"
     found = re.fullmatch(r"(initiatives|plans)\[(\d+)\]\.(.+)", label)
     if not found:
