@@ -186,7 +186,7 @@ def test_summary_smallest_and_largest_are_the_trials_own():
 
 def test_payback_horizons():
     assert payback_horizons(36) == [12, 24, 36]
-    assert payback_horizons(30) == [12, 24]
+    assert payback_horizons(30) == [12, 24, 30]  # and whether it pays back at all
     assert payback_horizons(6) == [6]
 
 

@@ -181,8 +181,14 @@ def cvar(npv: np.ndarray, alpha: float = 0.05, *, in_place: bool = False) -> tup
 
 
 def payback_horizons(horizon: int) -> list[int]:
-    """The months m for which P(payback within m months) is reported."""
-    return list(range(12, horizon + 1, 12)) or [horizon]
+    """The months m for which P(payback within m months) is reported.
+
+    Whole years up to the horizon, and the horizon itself: whether it pays
+    back at all within what was simulated (a 30-month scenario reports 12,
+    24 and 30).
+    """
+    years = list(range(12, horizon + 1, 12))
+    return years if horizon in years else [*years, horizon]
 
 
 def subject_summary(result: SimulationResult, subject: str) -> dict[str, Any]:
