@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import numba
 import pytest
 
 import roisim
@@ -107,5 +108,6 @@ def test_run_memory(benchmark, tmp_path, n):
         seen.update(seconds=time.perf_counter() - began, peak_mb=peak / 1e6)
 
     benchmark.pedantic(run, rounds=1, iterations=1)
-    per_trial, base = run_memory(roisim.load(scenario), charts=True)
+    per_trial, base = run_memory(roisim.load(scenario), charts=True,
+                                 threads=numba.config.NUMBA_NUM_THREADS)
     benchmark.extra_info.update(trials=size, **seen, estimate_mb=(base + per_trial * size) / 1e6)

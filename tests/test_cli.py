@@ -250,10 +250,10 @@ def test_a_run_larger_than_memory_exits_2_before_simulating(args, where, instead
     # the most trials a scenario may ask for
     scenario.write_text(BAKERY.read_text().replace("trials = 1_000_000", "trials = 10_000_000_000"))
     out = tmp_path / "results"
-    proc = roisim("run", str(scenario), *args, "--out", str(out))
+    proc = roisim("run", str(scenario), *args, "--threads", "1", "--out", str(out))
     assert proc.returncode == 2
-    # 4 simulated subjects (the bakery's 3 and its gated plan's ungated twin):
-    # 10^10 x (16 + 4 x 48) bytes, 0.5 GB, and 0.5 GB for the charts
+    # 4 simulated subjects (the bakery's 3 and its gated plan's ungated twin), summarised on
+    # one thread: 10^10 x (16 + 4 x 48) bytes, 0.5 GB, and 0.5 GB for the charts
     assert re.search(rf"^error: {re.escape(str(scenario))}: {where}: 10,000,000,000 trials need "
                      rf"about 2,081\.0 GB of memory to simulate and write their results, more than "
                      rf"the [\d,.]+ GB available; expected at most about [\d,]+ trials, or "

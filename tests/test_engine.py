@@ -33,7 +33,11 @@ def test_same_seed_same_outcomes_for_one_and_two_threads(bakery):
     one = roisim.simulate(bakery, trials=30_000, seed=9, threads=1)
     two = roisim.simulate(bakery, trials=30_000, seed=9, threads=2)
     assert_same_outcomes(one, two)
+    # the analyses run on the result's threads, each piece on one: the same to the bit
     assert one.summary().equals(two.summary())
+    for subject, table in one.sensitivity_tables().items():
+        assert table.equals(two.sensitivity_tables()[subject])
+    assert one.value_of_information().equals(two.value_of_information())
 
 
 def test_outcomes_do_not_depend_on_block_size(bakery, monkeypatch):

@@ -279,7 +279,10 @@ def _run_one(path: Path, scenario: Scenario, report: Report, drawer: ChartProces
             report.bad_input(f"{path}: --until: {unmeant}")
             return
     n = trials or scenario.scenario.trials
-    short = memory_shortfall(n, *run_memory(scenario, charts))
+    import numba
+
+    short = memory_shortfall(n, *run_memory(scenario, charts,
+                                            threads or numba.config.NUMBA_NUM_THREADS))
     if short is not None:
         need, available, fit = short
         if until is not None:

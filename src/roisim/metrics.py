@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from roisim._parallel import dot
+
 if TYPE_CHECKING:
     from roisim.result import SimulationResult
 
@@ -59,7 +61,7 @@ def finite_moments(values: np.ndarray) -> tuple[int, float, float]:
     for lo in range(0, values.size, SLICE):
         part = values[lo:lo + SLICE]
         dev = part[np.isfinite(part)].astype(np.float64) - mean
-        squares += float(np.dot(dev, dev))
+        squares += dot(dev, dev)
     return n, mean, math.sqrt(squares / (n - 1))
 
 
@@ -175,7 +177,7 @@ def cvar(npv: np.ndarray, alpha: float = 0.05, *, in_place: bool = False) -> tup
     # Var(min(X - VaR, 0)): zero outside the worst k, so the tail alone gives it
     shortfall = worst - value_at_risk
     mean_shortfall = float(shortfall.sum()) / n
-    variance = float(np.dot(shortfall, shortfall)) / n - mean_shortfall**2
+    variance = dot(shortfall, shortfall) / n - mean_shortfall**2
     se = math.sqrt(max(variance, 0.0) * n / max(n - 1, 1)) / (alpha * math.sqrt(n))
     return float(worst.mean()), se
 
@@ -234,14 +236,18 @@ def summarize(result: SimulationResult) -> pd.DataFrame:
 
     A subject whose outcomes are copies of an earlier one's
     (:meth:`SimulationResult.identical_subjects`) takes that row's statistics.
+    The others are summarised on the run's threads, each holding one sorted
+    copy of an outcome at a time.
     """
-    rows: dict[str, dict[str, Any]] = {}
-    for subject, same in result.identical_subjects().items():
-        if same == subject:
-            rows[subject] = subject_summary(result, subject)
-        else:
-            rows[subject] = {**rows[same], "subject": subject, "kind": _kind(result, subject)}
-    return pd.DataFrame(list(rows.values())).set_index("subject")
+    from roisim._parallel import each
+
+    same = result.identical_subjects()
+    distinct = [subject for subject, first in same.items() if first == subject]
+    computed = dict(zip(distinct, each(lambda subject: subject_summary(result, subject), distinct,
+                                       result.threads), strict=True))
+    rows = [{**computed[first], "subject": subject, "kind": _kind(result, subject)}
+            for subject, first in same.items()]
+    return pd.DataFrame(rows).set_index("subject")
 
 
 #: what "payback P50" in :data:`HEADLINE` means

@@ -43,19 +43,21 @@ ROW_GROUP = 1 << 20
 #: simulated subject: the outcomes (28 bytes) and the summary's and
 #: comparisons' working arrays; 37-44 bytes in all, measured on the examples.
 RUN_SUBJECT_BYTES = 48
-#: and per trial whatever the subjects (the summary's sorted copies).
+#: and per trial and thread summarising subjects (its sorted copies).
 RUN_TRIAL_BYTES = 16
 #: and whatever the trials: the interpreter, its libraries and the analyses of
 #: the first 200,000 trials; the processes that draw the charts add as much.
 RUN_BASE_BYTES = 500e6
 
 
-def run_memory(scenario: Scenario, charts: bool) -> tuple[float, float]:
+def run_memory(scenario: Scenario, charts: bool, threads: int = 1) -> tuple[float, float]:
     """(bytes per trial, bytes whatever the trials) of simulating a run and writing its results.
 
-    An estimate from above, for :func:`roisim.result.memory_shortfall`.
+    An estimate from above, for :func:`roisim.result.memory_shortfall`;
+    ``threads`` summarise subjects at once.
     """
-    per_trial = RUN_TRIAL_BYTES + RUN_SUBJECT_BYTES * subject_count(scenario)
+    subjects = subject_count(scenario)
+    per_trial = RUN_TRIAL_BYTES * max(1, min(threads, subjects)) + RUN_SUBJECT_BYTES * subjects
     return per_trial, RUN_BASE_BYTES * (1 + charts)
 
 

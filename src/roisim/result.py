@@ -416,7 +416,7 @@ class SimulationResult:
         from roisim.sensitivity import input_orders
 
         if "orders" not in self._cache:
-            self._cache["orders"] = input_orders(self.analysis_inputs())
+            self._cache["orders"] = input_orders(self.analysis_inputs(), self.threads)
         return self._cache["orders"]  # type: ignore[return-value]
 
     def _analysis_npv(self) -> dict[str, np.ndarray]:
@@ -464,7 +464,7 @@ class SimulationResult:
         if "sensitivity" not in self._cache:
             same = self.identical_subjects()
             tables = sensitivity_tables(self._analysis_npv(), self.analysis_inputs(),
-                                        self._input_orders())
+                                        self._input_orders(), self.threads)
             self._cache["sensitivity"] = {s: tables[s] if same[s] == s else tables[same[s]].copy()
                                           for s in same}
         return self._cache["sensitivity"]  # type: ignore[return-value]
@@ -481,7 +481,7 @@ class SimulationResult:
             # a subject identical to an earlier one adds no choice: the best of
             # the choices, in every bin, is the same without it
             self._cache["voi"] = value_of_information(
-                self._analysis_npv(), self.analysis_inputs(), self._input_orders())
+                self._analysis_npv(), self.analysis_inputs(), self._input_orders(), self.threads)
         return self._cache["voi"].copy()  # type: ignore[attr-defined]
 
     def analyses(self) -> None:

@@ -46,6 +46,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from roisim._parallel import dot, each
+
 #: trials used for sensitivity and value of information (the first ones: a random sample).
 ANALYSIS_TRIALS = 200_000
 #: batches for the standard error of EVPPI.
@@ -75,9 +77,11 @@ def ranked_order(values: np.ndarray) -> np.ndarray:
     return np.sort(run * n + order) % n
 
 
-def input_orders(inputs: pd.DataFrame) -> dict[str, np.ndarray]:
+def input_orders(inputs: pd.DataFrame, threads: int = 1) -> dict[str, np.ndarray]:
     """:func:`ranked_order` of every input: sensitivity and value of information share them."""
-    return {name: ranked_order(inputs[name].to_numpy()) for name in inputs.columns}
+    names = list(inputs.columns)
+    return dict(zip(names, each(lambda name: ranked_order(inputs[name].to_numpy()), names, threads),
+                    strict=True))
 
 
 def _centred_ranks(order: np.ndarray) -> np.ndarray:
@@ -88,7 +92,7 @@ def _centred_ranks(order: np.ndarray) -> np.ndarray:
 
 
 def sensitivity_tables(npv: Mapping[str, np.ndarray], inputs: pd.DataFrame,
-                       orders: Mapping[str, np.ndarray] | None = None
+                       orders: Mapping[str, np.ndarray] | None = None, threads: int = 1
                        ) -> dict[str, pd.DataFrame]:
     """Tornado tables of every subject, inputs sorted by |swing| (largest first).
 
@@ -100,6 +104,8 @@ def sensitivity_tables(npv: Mapping[str, np.ndarray], inputs: pd.DataFrame,
         Each trial's input values (``SimulationResult.inputs``).
     orders : mapping of input to ndarray of int, optional
         Each input's :func:`ranked_order`, where already known.
+    threads : int
+        Inputs are taken on this many threads.
 
     Notes
     -----
@@ -111,30 +117,35 @@ def sensitivity_tables(npv: Mapping[str, np.ndarray], inputs: pd.DataFrame,
     """
     n = len(inputs)
     k = max(1, n // 10)
-    orders = input_orders(inputs) if orders is None else orders
-    npv_orders = {s: ranked_order(v) for s, v in npv.items()}
+    orders = input_orders(inputs, threads) if orders is None else orders
+    npv_orders = dict(zip(npv, each(ranked_order, list(npv.values()), threads), strict=True))
     npv_ranks = {s: _centred_ranks(order) for s, order in npv_orders.items()}
     rank_ss = n * (n * n - 1.0) / 12.0  # sum of squared centred ranks
-    rows: dict[str, list[dict[str, float | str]]] = {s: [] for s in npv}
-    for name in inputs.columns:
+    flat = {subject: values.min() == values.max() for subject, values in npv.items()}
+
+    def input_rows(name: str) -> dict[str, dict[str, float | str]]:
+        """Each subject's row for input ``name``."""
         x = inputs[name].to_numpy()
         order = orders[name]
         x_ranks = _centred_ranks(order)
         constant = x.min() == x.max()
         mean, sd = float(x.mean()), float(x.std())
+        rows = {}
         for subject, values in npv.items():
             low, high = float(values[order[:k]].mean()), float(values[order[-k:]].mean())
-            flat = constant or values.min() == values.max()
-            rho = 0.0 if flat else float(np.dot(x_ranks, npv_ranks[subject])) / rank_ss
+            rho = 0.0 if constant or flat[subject] else \
+                dot(x_ranks, npv_ranks[subject]) / rank_ss
             worst = float(x[npv_orders[subject][:k]].mean())
-            rows[subject].append({"input": name, "npv_low_decile": low,
-                                  "npv_high_decile": high, "swing": high - low,
-                                  "spearman": rho, "input_mean": mean,
-                                  "input_mean_worst_decile": worst,
-                                  "worst_decile_shift": 0.0 if constant else (worst - mean) / sd})
+            rows[subject] = {"input": name, "npv_low_decile": low, "npv_high_decile": high,
+                             "swing": high - low, "spearman": rho, "input_mean": mean,
+                             "input_mean_worst_decile": worst,
+                             "worst_decile_shift": 0.0 if constant else (worst - mean) / sd}
+        return rows
+
+    by_input = each(input_rows, list(inputs.columns), threads)
     tables = {}
-    for subject, subject_rows in rows.items():
-        table = pd.DataFrame(subject_rows, columns=COLUMNS)
+    for subject in npv:
+        table = pd.DataFrame([rows[subject] for rows in by_input], columns=COLUMNS)
         squares = table["spearman"] ** 2
         total = float(squares.sum())
         shares = squares / total if total > 0 else 0.0
@@ -273,23 +284,27 @@ def evppi(matrix: np.ndarray, x: np.ndarray, *, seed: int = 0,
 
 
 def value_of_information(npv: Mapping[str, np.ndarray], inputs: pd.DataFrame,
-                         orders: Mapping[str, np.ndarray] | None = None) -> pd.DataFrame:
+                         orders: Mapping[str, np.ndarray] | None = None,
+                         threads: int = 1) -> pd.DataFrame:
     """EVPPI of every input, sorted (what to measure next), with the EVPI alongside.
 
     Columns: evppi, evppi_se, evppi_share (of the EVPI), and the scalars
     evpi, evpi_se and default_choice (the same on every row). ``orders``
-    holds each input's :func:`ranked_order` where already known.
+    holds each input's :func:`ranked_order` where already known; inputs are
+    taken on ``threads`` threads.
     """
     total, total_se, choice = evpi(npv)
-    orders = input_orders(inputs) if orders is None else orders
+    orders = input_orders(inputs, threads) if orders is None else orders
     npv_rows = np.column_stack([npv[s] for s in npv])  # (n_trials, n_subjects)
     bias = _shuffled(npv_rows, 0)
-    rows = []
-    for name in inputs.columns:
+
+    def row(name: str) -> dict[str, float | str]:
         values = _by_value(inputs[name].to_numpy(), orders[name])
         shift = bias if values is None else _shuffled(npv_rows, 0, values)
         value, se = _evppi(npv_rows, orders[name], shift, values)
-        rows.append({"input": name, "evppi": value, "evppi_se": se})
+        return {"input": name, "evppi": value, "evppi_se": se}
+
+    rows = each(row, list(inputs.columns), threads)
     table = pd.DataFrame(rows, columns=["input", "evppi", "evppi_se"])
     # differences of equal sums leave rounding noise around 0: show it as 0
     table.loc[table["evppi"].abs() < 1e-9 * max(total, 1.0), "evppi"] = 0.0
