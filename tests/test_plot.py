@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,7 +14,8 @@ from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
 import roisim
-from roisim.charts import CHART_TRIALS, CHARTS, MoneyFormatter, line_colours, money
+from roisim import charts
+from roisim.charts import CHART_TRIALS, CHARTS, MoneyFormatter, line_colours, money, twins
 from roisim.report import input_name
 
 
@@ -23,15 +25,48 @@ def bakery():
                            seed=4)
 
 
+BAKERY_LINES = {"Catering CRM = All at once": "Catering CRM",
+                "Pilot, then roll out if adopted": "Pilot, then roll out if adopted"}
+
+
 def test_npv_cdf_draws_each_subjects_quantiles(bakery):
     fig = bakery.plot("npv_cdf")
     assert isinstance(fig, Figure)
-    lines = fig.axes[0].get_lines()[: len(bakery.subjects)]
-    assert [line.get_label() for line in lines] == bakery.subjects
+    # the initiative and its all-at-once plan are the same in every trial: one line
+    lines = fig.axes[0].get_lines()[: len(BAKERY_LINES)]
+    assert [line.get_label() for line in lines] == list(BAKERY_LINES)
     probs = np.linspace(0.0, 1.0, 501)
-    for line, subject in zip(lines, bakery.subjects, strict=True):
+    for line, subject in zip(lines, BAKERY_LINES.values(), strict=True):
         np.testing.assert_array_equal(line.get_xdata(), np.quantile(bakery.npv(subject), probs))
         np.testing.assert_array_equal(line.get_ydata(), probs)
+
+
+@pytest.mark.parametrize("chart", ["payback_curve", "convergence"])
+def test_subjects_equal_in_every_trial_are_one_line_named_after_each(bakery, chart):
+    labels = [line.get_label() for line in bakery.plot(chart).axes[0].get_lines()
+              if not line.get_label().startswith("_")]
+    if chart == "payback_curve":  # initiatives are marked as such
+        assert labels == ["Catering CRM (initiative) = All at once", "Pilot, then roll out if adopted"]
+    else:
+        assert labels == list(BAKERY_LINES)
+
+
+def test_the_convergence_axis_counts_trials_in_plain_figures(bakery):
+    fig = bakery.plot("convergence")  # 5,000 trials: from 1,000 on
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    shown = [t.get_text() for t in ax.get_xticklabels() + ax.get_xticklabels(minor=True) if t.get_text()]
+    assert "1,000" in shown and "2,000" in shown and not any("$" in text for text in shown)
+    assert charts.CountFormatter()._num_to_string(2_500_000, 1, 1) == "2.5M"
+
+
+def test_only_subjects_equal_in_npv_and_payback_are_twins(bakery):
+    profiles = bakery.profiles()
+    same_npv = replace(profiles, npv={**profiles.npv, "Late twin": profiles.npv["Catering CRM"]},
+                       payback={**profiles.payback, "Late twin": profiles.payback["Catering CRM"] + 1})
+    assert twins(same_npv) == {"Catering CRM": ["Catering CRM", "All at once"],
+                               "Pilot, then roll out if adopted": ["Pilot, then roll out if adopted"],
+                               "Late twin": ["Late twin"]}
 
 
 def test_roi_histogram_counts_the_trials_between_its_quantiles(bakery):
@@ -137,6 +172,7 @@ def test_charts_leave_a_notebooks_matplotlib_as_it_was(tmp_path):
     # neither switches the backend nor adds figures that pyplot would show a second time
     code = f"""
 import sys
+from dataclasses import replace
 import matplotlib
 import roisim
 result = roisim.simulate(roisim.load({str(SCENARIOS / "bakery_catering_crm.toml")!r}), trials=500)

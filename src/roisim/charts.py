@@ -28,7 +28,7 @@ from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import Formatter, MaxNLocator, PercentFormatter
+from matplotlib.ticker import Formatter, LogFormatter, MaxNLocator, PercentFormatter
 
 from roisim.chart_process import fork
 from roisim.metrics import sorted_quantiles
@@ -81,6 +81,18 @@ def money(value: float) -> str:
     rounded = float(f"{value:.3g}")
     scale, unit, decimals = money_style([rounded])
     return f"{rounded / scale:,.{decimals}f}{unit}"
+
+
+class CountFormatter(LogFormatter):
+    """Trial counts on a log axis in plain figures: ``1,000``, ``200,000``, ``2M``.
+
+    matplotlib's default writes ``10^4`` in mathtext, whose parser takes
+    0.3 s to build in each process that draws; which ticks get a label is
+    still matplotlib's choice (decades, and more where the axis spans few).
+    """
+
+    def _num_to_string(self, x: float, vmin: float, vmax: float) -> str:
+        return f"{x:,.0f}" if x < 1e6 else f"{x / 1e6:,.{0 if x % 1e6 == 0 else 1}f}M"
 
 
 def money_axis(axis: object) -> None:
@@ -267,14 +279,33 @@ def roi_histogram(result: SimulationResult, subject: str) -> Figure:
     return _laid_out(fig)
 
 
+def twins(profiles: Profiles) -> dict[str, list[str]]:
+    """The subjects to draw, each with those whose npv and payback equal its own in every trial.
+
+    An initiative and its all-at-once plan are the same trial by trial: drawn
+    twice, one line would hide the other, and the legend would name a line
+    that cannot be seen. Each is drawn once, named after both.
+    """
+    groups: dict[str, list[str]] = {}
+    for subject, npv in profiles.npv.items():
+        paid = profiles.payback[subject]
+        first = next((first for first in groups if np.array_equal(profiles.npv[first], npv)
+                      and np.array_equal(profiles.payback[first], paid)), None)
+        if first is None:
+            groups[subject] = [subject]
+        else:
+            groups[first].append(subject)
+    return groups
+
+
 def npv_cdfs(profiles: Profiles) -> Figure:
     """Overlaid NPV distribution functions: the risk profiles side by side."""
     fig, ax = _subplots(figsize=(8, 5))
     probs = np.linspace(0.0, 1.0, 501)
-    colours = line_colours(len(profiles.npv))
-    for (subject, npv), colour in zip(profiles.npv.items(), colours, strict=True):
-        ax.plot(sorted_quantiles(np.sort(_sample(npv)), probs), probs, lw=1.8, label=subject,
-                color=colour)
+    groups = twins(profiles)
+    for (subject, same), colour in zip(groups.items(), line_colours(len(groups)), strict=True):
+        ax.plot(sorted_quantiles(np.sort(_sample(profiles.npv[subject])), probs), probs, lw=1.8,
+                label=" = ".join(same), color=colour)
     ax.axvline(0.0, color="black", lw=1, ls="--")
     money_axis(ax.xaxis)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
@@ -291,14 +322,16 @@ def payback_curves(profiles: Profiles) -> Figure:
     horizon = profiles.horizon
     months = np.arange(horizon)
     fig, ax = _subplots(figsize=(8, 5))
-    colours = line_colours(len(profiles.payback))
-    for (subject, paid), colour in zip(profiles.payback.items(), colours, strict=True):
+    groups = twins(profiles)
+    for (subject, same), colour in zip(groups.items(), line_colours(len(groups)), strict=True):
+        paid = profiles.payback[subject]
         counts = np.bincount(paid[paid >= 0], minlength=horizon)[:horizon]
-        style = "-" if subject in profiles.plans else ":"
+        style = "-" if any(name in profiles.plans for name in same) else ":"
         # a short horizon's few steps are marked, so that one month still shows
         ax.step(months, np.cumsum(counts) / paid.size, where="post", lw=1.8, ls=style,
                 color=colour, marker="o" if horizon <= 3 else None,
-                label=subject + ("" if subject in profiles.plans else " (initiative)"))
+                label=" = ".join(name + ("" if name in profiles.plans else " (initiative)")
+                                 for name in same))
     ax.set_ylim(0, 1)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     _month_axis(ax, horizon)
@@ -415,14 +448,19 @@ def convergence(result: SimulationResult) -> Figure:
     target = result.target if isinstance(result.target, Target) else \
         Target("mean", 0.0, "mean npv")
     profiles = result.profiles()
-    frame = trace(profiles.npv, profiles.payback, target)
+    groups = twins(profiles)
+    frame = trace({s: profiles.npv[s] for s in groups}, {s: profiles.payback[s] for s in groups},
+                  target)
     fig, ax = _subplots(figsize=(8, 5))
-    groups = frame.groupby("subject", sort=False)
-    for (subject, rows), colour in zip(groups, line_colours(groups.ngroups), strict=True):
-        ax.plot(rows["trials"], rows["estimate"], lw=1.6, label=str(subject), color=colour)
+    traced = frame.groupby("subject", sort=False)
+    for (subject, rows), colour in zip(traced, line_colours(traced.ngroups), strict=True):
+        ax.plot(rows["trials"], rows["estimate"], lw=1.6, label=" = ".join(groups[str(subject)]),
+                color=colour)
         ax.fill_between(rows["trials"], rows["estimate"] - rows["half_width"],
                         rows["estimate"] + rows["half_width"], color=colour, alpha=0.2)
     ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(CountFormatter(labelOnlyBase=False))
+    ax.xaxis.set_minor_formatter(CountFormatter(labelOnlyBase=False))
     ax.set_xlabel("trials")
     ax.set_ylabel(target.label)
     if target.kind in ("mean", "percentile"):
