@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import SCENARIOS, initiative, scenario
+from scipy import stats
 
 import roisim
 from roisim.metrics import headline
@@ -219,9 +220,14 @@ def test_the_assumptions_state_each_input_and_what_was_drawn(bakery):
     drawn = bakery.analysis_inputs()
     assert table.loc["setup_cost", "mean"] == pytest.approx(drawn["setup_cost"].mean())
     assert table.loc["setup_cost", "p95"] == pytest.approx(np.percentile(drawn["setup_cost"], 95))
-    # drawn each month: a per-trial percentile would be one of means of months
+    # drawn each month: the percentiles are of months' draws (Poisson(20): 13 and 28), not of
+    # the trials' means of months (about 18.8 and 21.3 over 36 months)
     assert table.loc["extra_orders", "drawn"] == "each month"
-    assert np.isnan(table.loc["extra_orders", "p5"])
+    months = pd.concat([bakery.monthly_inputs(trial)["extra_orders"] for trial in range(200)])
+    assert months.size == 200 * 36
+    assert list(table.loc["extra_orders", ["p5", "p95"]]) == list(np.percentile(months, [5, 95]))
+    assert abs(table.loc["extra_orders", "p5"] - stats.poisson.ppf(0.05, 20)) <= 1
+    assert abs(table.loc["extra_orders", "p95"] - stats.poisson.ppf(0.95, 20)) <= 1
 
 
 def test_the_risks_say_how_often_they_struck(bakery):

@@ -173,23 +173,33 @@ def describe_dist(dist: Dist) -> str:
     return f"{kind} {', '.join(parts)}".strip()
 
 
+#: trials whose monthly draws give the P5 and P95 of an input drawn each month
+MONTHLY_TRIALS = 200
+
+
 def assumptions(result: SimulationResult) -> pd.DataFrame:
     """Each input as stated in the file, next to what the trials drew.
 
     The named inputs and the distributions written in place (named as
-    :func:`input_name` says them), in the order of the inputs' columns. Drawn: the mean, P5 and P95 over the
-    trials analysed (the first 200,000); for an input drawn each month, the
-    mean alone (its per-trial figures would be means of months, not draws).
+    :func:`input_name` says them), in the order of the inputs' columns.
+    Drawn: the mean, P5 and P95 over the trials analysed (the first
+    200,000). For an input drawn each month, P5 and P95 are those of its
+    monthly draws in the first :data:`MONTHLY_TRIALS` trials (its per-trial
+    figures are means of months, whose spread is narrower than a month's).
     """
     from roisim.model import inline_dists
 
     drawn = result.analysis_inputs()
     stated = {**result.scenario.inputs, **inline_dists(result.scenario)}
+    months = None
     rows = []
     for label in (label for label in drawn.columns if label in stated):  # in the inputs' order
         dist, values = stated[label], drawn[label].to_numpy()
         monthly = getattr(dist, "resample", "trial") == "monthly"
-        p5, p95 = (math.nan, math.nan) if monthly else np.percentile(values, [5, 95])
+        if monthly and months is None:
+            months = pd.concat([result.monthly_inputs(trial) for trial in
+                                range(min(result.n_trials, MONTHLY_TRIALS))], ignore_index=True)
+        p5, p95 = np.percentile(months[label] if monthly else values, [5, 95])
         rows.append({"input": input_name(result, label), "stated": describe_dist(dist),
                      "drawn": "each month" if monthly else "once per trial",
                      "mean": float(values.mean()), "p5": float(p5), "p95": float(p95)})
