@@ -214,6 +214,17 @@ def test_until_stops_on_precision_and_records_why(tmp_path):
     assert manifest["stop_reason"].startswith("precision reached")
     assert manifest["trials"] < 2_000_000 and manifest["sampling"] == "lhs"
     assert (tmp_path / "bakery_catering_crm" / "convergence.png").exists()
+    assert "warning" not in proc.stderr
+
+
+def test_until_warns_where_the_most_trials_were_not_enough(tmp_path):
+    proc = roisim("run", str(BAKERY), "--until", "p5 npv", "--within", "0.01", "--max-trials",
+                  "5000", "--no-charts", "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    reason = json.loads((tmp_path / "bakery_catering_crm" / "manifest.json").read_text())["stop_reason"]
+    assert reason.startswith("reached the most trials allowed (5,000) before the precision asked for: "
+                             "the 95% half-width of p5 npv is ")
+    assert f"warning: {BAKERY}: {reason}; raise --max-trials, or ask for a wider --within" in proc.stderr
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -96,13 +96,20 @@ def test_stopping_on_precision_equals_a_fixed_run(monkeypatch):
     for f in dataclasses.fields(fixed.outcomes):
         np.testing.assert_array_equal(getattr(fixed.outcomes, f.name),
                                       getattr(stopped.outcomes, f.name))
+    # with the most trials allowed just enough, the last block reaches the precision: said so
+    exactly = roisim.simulate(sc, trials=stopped.n_trials, seed=3, until="P(npv<0)", within=0.005)
+    assert exactly.n_trials == stopped.n_trials
+    assert exactly.stop_reason == stopped.stop_reason
 
 
 def test_stopping_at_the_most_trials():
     result = roisim.simulate(scenario(TEXT.format(sampling="random")), trials=3000, seed=1,
                              until="mean npv", within=1e-9)
     assert result.n_trials == 3000
-    assert result.stop_reason.startswith("reached the most trials allowed")
+    _, half = estimate(parse_target("mean npv"), result.npv("A"), result.outcomes.payback[0])
+    assert result.stop_reason == ("reached the most trials allowed (3,000) before the precision "
+                                  f"asked for: the 95% half-width of mean npv is {half:.3g} for "
+                                  "the least precise subject, against 1e-09")
 
 
 @pytest.mark.parametrize(("text", "kind", "param"), [

@@ -324,6 +324,9 @@ def _run_one(path: Path, scenario: Scenario, report: Report, drawer: ChartProces
     out.print(summary_table(f"{scenario.name}  ({result.n_trials:,} trials, seed "
                             f"{result.seed}, {result.wall_time:.2f} s)",
                             result.summary(), scenario.scenario.currency))
+    if until is not None and not result.stop_reason.startswith("precision reached"):
+        err.print(f"warning: {path}: {result.stop_reason}; raise --max-trials, or ask for a "
+                  "wider --within", highlight=False)
     from roisim.report import measure_next, worst_decile
 
     out.print(measure_next(result), highlight=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 
@@ -96,20 +97,24 @@ def simulate(
     out = Outcomes.empty(model.sb_ph0.size, int(n), model.horizon, until=target is not None)
     n_visible = len(scenario.subjects)
     reason: list[str] = [f"ran the {int(n):,} trials asked for"]
+    reached, widest = [False], [math.nan]
 
     def stop(done: int) -> bool:
         assert target is not None and within is not None
-        ok, worst = precise_enough(target, within, out, done, n_visible)
-        if ok:
+        reached[0], widest[0] = precise_enough(target, within, out, done, n_visible)
+        if reached[0]:
             reason[0] = (f"precision reached: the 95% half-width of {target.label} is at most "
-                         f"{within:g} for every subject ({worst:.3g}) after {done:,} trials")
-        return ok
+                         f"{within:g} for every subject ({widest[0]:.3g}) after {done:,} trials")
+        return reached[0]
 
     elapsed, done = run_blocks(model, seed_key(seed), int(n), out, threads=threads, irr=irr,
                                progress=progress, sampling=sampling, seed=int(seed),
                                stop=stop if target is not None else None)
-    if target is not None and done == n:
-        reason[0] = f"reached the most trials allowed ({int(n):,}) before the precision asked for"
+    if target is not None and not reached[0]:
+        assert within is not None
+        reason[0] = (f"reached the most trials allowed ({int(n):,}) before the precision asked for: "
+                     f"the 95% half-width of {target.label} is {widest[0]:.3g} for the least "
+                     f"precise subject, against {within:g}")
     if done < n:
         out = out.head(done)
     result = SimulationResult(scenario, done, int(seed), threads, elapsed, out, labels, ungated,
@@ -153,7 +158,8 @@ def run_blocks(model: Model, key: np.uint64, n: int, out: Outcomes, *, threads: 
             done = start + size - first
             if progress is not None:
                 progress(done, n)
-            if stop is not None and done < n and stop(done):
+            # asked after the last block too: whether the precision was reached, and how near
+            if stop is not None and stop(done):
                 break
     finally:
         numba.set_num_threads(previous)
