@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from roisim._parallel import dot
+from roisim.selection import SLICE, Computed, Source, order_statistics, slices
 
 if TYPE_CHECKING:
     from roisim.result import SimulationResult
@@ -36,11 +37,9 @@ Z = 1.959963984540054  # two-sided 95% normal quantile
 MONTH_OUTCOMES = ("payback_month", "discounted_payback_month")
 
 
-#: values per slice when computing moments and counts, so no full-size temporary is made.
-SLICE = 1 << 18
 
 
-def finite_moments(values: np.ndarray) -> tuple[int, float, float]:
+def finite_moments(values: Source) -> tuple[int, float, float]:
     """Count, mean and sample sd of the finite ``values``.
 
     Two passes over slices, leaving out the non-finite values of each slice:
@@ -65,22 +64,20 @@ def finite_moments(values: np.ndarray) -> tuple[int, float, float]:
     return n, mean, math.sqrt(squares / (n - 1))
 
 
-def describe(values: np.ndarray, name: str, *, months: bool = False,
-             scratch: bool = False) -> dict[str, Any]:
+def describe(values: Source, name: str, *, months: bool = False) -> dict[str, Any]:
     """Count, mean (with standard error), sd, smallest, percentiles (with standard errors), largest.
 
     Parameters
     ----------
-    values : ndarray of float, shape (n_trials,)
+    values : ndarray of float, shape (n_trials,), or a :class:`roisim.selection.Computed`
         One outcome per trial; NaN marks "undefined" (excluded); for months,
         ``inf`` marks "never" (kept in percentiles, left out of the mean).
+        Read a slice at a time: nothing of its size is copied or sorted
+        (:func:`roisim.selection.order_statistics`).
     name : str
         Column prefix.
     months : bool
         Percentiles are order statistics rather than interpolated.
-    scratch : bool
-        ``values`` is a temporary the caller no longer needs: it is reordered
-        in place instead of copied (saves one copy of n_trials values).
     """
     n_finite, mean, sd = finite_moments(values)
     row: dict[str, Any] = {f"{name}_n": n_finite}
@@ -88,8 +85,7 @@ def describe(values: np.ndarray, name: str, *, months: bool = False,
     row[f"{name}_mean_se"] = sd / math.sqrt(n_finite) if n_finite > 1 else math.nan
     row[f"{name}_sd"] = sd
     # percentiles: of every value for months ("never" included), else of the finite ones
-    ranked = values if (months or n_finite == values.size) else values[np.isfinite(values)]
-    n = ranked.size
+    n = n_finite + (count_if(values, lambda v: v == np.inf) if months else 0)
     if n == 0:
         row[f"{name}_min"] = math.nan
         for q in PERCENTILES:
@@ -99,37 +95,34 @@ def describe(values: np.ndarray, name: str, *, months: bool = False,
     qs = np.array(PERCENTILES, dtype=np.float64) / 100.0
     half = Z * np.sqrt(qs * (1.0 - qs) / n)
     wanted = np.concatenate([qs, np.clip(qs - half, 0.0, 1.0), np.clip(qs + half, 0.0, 1.0)])
-    # one sort (numpy's is vectorised) costs less than selecting 21 order
-    # statistics by partition: 2.3x less for float64, 4.5x for float32
-    if scratch or ranked is not values:
-        ranked.sort()
-    else:
-        ranked = np.sort(ranked)
-    got = sorted_quantiles(ranked, wanted, order_statistic=months)
-    row[f"{name}_min"] = float(ranked[0])
+    places = quantile_places(n, wanted, order_statistic=months)
+    ranks = np.concatenate([[0, n - 1], *places[:2]])
+    found = dict(zip(ranks.tolist(), order_statistics(values, ranks, with_inf=months), strict=True))
+    got = from_places(places, lambda at: np.array([found[r] for r in at.tolist()]))
+    row[f"{name}_min"] = found[0]
     k = len(PERCENTILES)
     for i, q in enumerate(PERCENTILES):
         row[f"{name}_p{q}"] = float(got[i])
         lo, hi = float(got[k + i]), float(got[2 * k + i])
         # an interval reaching "never" (inf) has no finite width
         row[f"{name}_p{q}_se"] = (hi - lo) / (2 * Z) if math.isfinite(hi) else math.inf
-    row[f"{name}_max"] = float(ranked[-1])
+    row[f"{name}_max"] = found[n - 1]
     return row
 
 
-def sorted_quantiles(ordered: np.ndarray, probs: np.ndarray, *,
-                     order_statistic: bool = False) -> np.ndarray:
-    """Quantiles at ``probs`` of an ascending array, as ``np.quantile`` defines them.
+def quantile_places(n: int, probs: np.ndarray, *, order_statistic: bool = False
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Where the quantiles at ``probs`` of n sorted values lie: (lower rank, upper rank, weight).
 
-    The default is numpy's "linear" method (Hyndman & Fan's 7th, with its
-    interpolation formula); ``order_statistic`` gives "inverted_cdf" (the
-    smallest value whose empirical distribution function reaches p), which
-    keeps months whole. ``np.quantile`` would select the order statistics
-    again, by partition, from an array that is already sorted.
+    The default is numpy's "linear" method (Hyndman & Fan's 7th): the
+    quantile lies between the values of the two ranks, at the weight of the
+    upper; ``order_statistic`` gives "inverted_cdf" (the smallest value whose
+    empirical distribution function reaches p), one rank, which keeps months
+    whole (weight None).
     """
-    n = ordered.size
     if order_statistic:
-        return ordered[np.clip(np.ceil(probs * n).astype(np.int64) - 1, 0, n - 1)]
+        at = np.clip(np.ceil(probs * n).astype(np.int64) - 1, 0, n - 1)
+        return at, at, None
     virtual = (n - 1) * probs
     previous = np.floor(virtual)
     gamma = virtual - previous
@@ -137,10 +130,31 @@ def sorted_quantiles(ordered: np.ndarray, probs: np.ndarray, *,
     hi = lo + 1
     lo[virtual >= n - 1] = hi[virtual >= n - 1] = n - 1
     lo[virtual < 0] = hi[virtual < 0] = 0
-    a, b = ordered[lo], ordered[hi]
+    return lo, hi, gamma
+
+
+def from_places(places: tuple[np.ndarray, np.ndarray, np.ndarray | None],
+                value_at: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """The quantiles at :func:`quantile_places`, given the values at ranks (``value_at``)."""
+    lo, hi, gamma = places
+    a = value_at(lo)
+    if gamma is None:
+        return a
+    b = value_at(hi)
     diff = b - a
     # numpy's interpolation: from the nearer end, so that gamma = 1 gives b exactly
     return np.where(gamma >= 0.5, b - diff * (1 - gamma), a + diff * gamma)
+
+
+def sorted_quantiles(ordered: np.ndarray, probs: np.ndarray, *,
+                     order_statistic: bool = False) -> np.ndarray:
+    """Quantiles at ``probs`` of an ascending array, as ``np.quantile`` defines them.
+
+    The methods of :func:`quantile_places`. ``np.quantile`` would select the
+    order statistics again, by partition, from an array that is already sorted.
+    """
+    places = quantile_places(ordered.size, probs, order_statistic=order_statistic)
+    return from_places(places, lambda at: ordered[at])
 
 
 def probability(hits: np.ndarray, name: str) -> dict[str, float]:
@@ -154,32 +168,32 @@ def share(hits: int, n: int, name: str) -> dict[str, float]:
     return {name: p, f"{name}_se": math.sqrt(p * (1.0 - p) / n)}
 
 
-def count_if(values: np.ndarray, test: Callable[[np.ndarray], np.ndarray]) -> int:
+def count_if(values: Source, test: Callable[[np.ndarray], np.ndarray]) -> int:
     """How many ``values`` pass ``test``, counted slice by slice (no full-size mask)."""
     return sum(int(np.count_nonzero(test(values[lo:lo + SLICE])))
                for lo in range(0, values.size, SLICE))
 
 
-def cvar(npv: np.ndarray, alpha: float = 0.05, *, in_place: bool = False) -> tuple[float, float]:
+def cvar(npv: Source, alpha: float = 0.05) -> tuple[float, float]:
     """Mean of the worst ``alpha`` share of ``npv`` and its standard error.
 
-    ``in_place`` reorders ``npv`` itself (a temporary of the caller's) instead
-    of partitioning a copy.
+    The worst k = ceil(alpha n) values are those below the k-th smallest
+    (the value at risk), and as many copies of it as make k: found with
+    :func:`roisim.selection.order_statistics` and summed a slice at a time.
     """
     n = npv.size
     k = max(1, math.ceil(alpha * n))
-    if in_place:
-        npv.partition(k - 1)
-        worst = npv[:k]
-    else:
-        worst = np.partition(npv, k - 1)[:k].copy()  # keep the tail, not the whole copy
-    value_at_risk = float(worst.max())
+    value_at_risk = float(order_statistics(npv, np.array([k - 1]))[0])
     # Var(min(X - VaR, 0)): zero outside the worst k, so the tail alone gives it
-    shortfall = worst - value_at_risk
-    mean_shortfall = float(shortfall.sum()) / n
-    variance = dot(shortfall, shortfall) / n - mean_shortfall**2
+    total, squares = 0.0, 0.0
+    for part in slices(npv):
+        shortfall = part[part < value_at_risk] - value_at_risk
+        total += float(shortfall.sum())
+        squares += dot(shortfall, shortfall)
+    mean_shortfall = total / n
+    variance = squares / n - mean_shortfall**2
     se = math.sqrt(max(variance, 0.0) * n / max(n - 1, 1)) / (alpha * math.sqrt(n))
-    return float(worst.mean()), se
+    return value_at_risk + total / k, se
 
 
 def payback_horizons(horizon: int) -> list[int]:
@@ -193,6 +207,19 @@ def payback_horizons(horizon: int) -> list[int]:
     return years if horizon in years else [*years, horizon]
 
 
+def roi_of(pv_benefits: np.ndarray, pv_costs: np.ndarray) -> np.ndarray:
+    """ROI = npv / pv_costs; NaN where pv_costs is 0 (undefined)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        roi = (pv_benefits - pv_costs) / pv_costs
+    roi[pv_costs == 0.0] = np.nan
+    return roi
+
+
+def as_months(months: np.ndarray) -> np.ndarray:
+    """Payback months as numbers: -1 ("never") as inf."""
+    return np.where(months >= 0, months.astype(np.float64), np.inf)
+
+
 def subject_summary(result: SimulationResult, subject: str) -> dict[str, Any]:
     """Every summary statistic of one subject (see module notes).
 
@@ -203,15 +230,13 @@ def subject_summary(result: SimulationResult, subject: str) -> dict[str, Any]:
     o = result.outcomes
     row: dict[str, Any] = {"subject": subject, "kind": _kind(result, subject),
                            "n_trials": result.n_trials}
-    npv = result.npv(subject)  # a temporary: the statistics below may reorder it
+    # npv and ROI computed a slice at a time: never held whole
+    pvb, pvc = o.pv_benefits[s], o.pv_costs[s]
+    npv = Computed(pvb.size, lambda at: pvb[at] - pvc[at])
     row.update(share(count_if(npv, lambda v: v < 0.0), npv.size, "p_loss"))
-    row["cvar5_npv"], row["cvar5_npv_se"] = cvar(npv, in_place=True)
-    npv_stats = describe(npv, "npv", scratch=True)
-    del npv
-    row = {**row, **npv_stats}
-    roi = result.roi(subject)
-    row.update(describe(roi, "roi", scratch=True))
-    del roi
+    row["cvar5_npv"], row["cvar5_npv_se"] = cvar(npv)
+    row.update(describe(npv, "npv"))
+    row.update(describe(Computed(pvb.size, lambda at: roi_of(pvb[at], pvc[at])), "roi"))
     row["roi_undefined"] = count_if(o.pv_costs[s], lambda v: v == 0.0)
     row.update(describe(o.pv_costs[s], "pv_costs"))
     row.update(describe(o.pv_benefits[s], "pv_benefits"))
@@ -219,15 +244,15 @@ def subject_summary(result: SimulationResult, subject: str) -> dict[str, Any]:
     row["irr_undefined"] = count_if(o.irr[s], np.isnan)
     for name, months in (("payback_month", o.payback[s]),
                          ("discounted_payback_month", o.dpayback[s])):
-        as_float = np.where(months >= 0, months.astype(np.float32), np.float32(np.inf))
-        row.update(describe(as_float, name, months=True, scratch=True))
-        del as_float
+        row.update(describe(Computed(months.size, lambda at, m=months: as_months(m[at])), name,
+                            months=True))
         never = "payback_never" if name == "payback_month" else "discounted_payback_never"
-        row[never] = int(np.count_nonzero(months < 0))
+        row[never] = count_if(months, lambda v: v < 0)
     paid = o.payback[s]
     for m in payback_horizons(result.scenario.scenario.horizon_months):
         # payback_month t means "paid back by the end of month t": within m months is t < m
-        row.update(probability((paid >= 0) & (paid < m), f"p_payback_within_{m}"))
+        row.update(share(count_if(paid, lambda v, m=m: (v >= 0) & (v < m)), paid.size,
+                         f"p_payback_within_{m}"))
     return row
 
 

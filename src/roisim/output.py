@@ -43,7 +43,7 @@ ROW_GROUP = 1 << 20
 #: simulated subject: the outcomes (28 bytes) and the summary's and
 #: comparisons' working arrays; 37-44 bytes in all, measured on the examples.
 RUN_SUBJECT_BYTES = 48
-#: and per trial and thread summarising subjects (its sorted copies).
+#: and per trial and thread analysing subjects (the comparisons' sorted copies).
 RUN_TRIAL_BYTES = 16
 #: and whatever the trials: the interpreter, its libraries and the analyses of
 #: the first 200,000 trials; the processes that draw the charts add as much.

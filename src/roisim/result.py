@@ -13,7 +13,7 @@ import pandas as pd
 
 from roisim import _kernels
 from roisim._random import seed_key
-from roisim.metrics import SLICE
+from roisim.metrics import roi_of
 from roisim.model import Model, compile_model
 from roisim.sampling import DESIGN_BLOCK, design
 from roisim.scenario import Scenario
@@ -234,14 +234,7 @@ class SimulationResult:
     def roi(self, subject: str) -> np.ndarray:
         """ROI = npv / pv_costs of every trial of ``subject``; NaN where pv_costs is 0."""
         s = self.index(subject)
-        pvc = self.outcomes.pv_costs[s]
-        out = self.npv(subject)  # a new array: divided in place
-        with np.errstate(divide="ignore", invalid="ignore"):
-            np.divide(out, pvc, out=out)
-        for lo in range(0, out.size, SLICE):  # slice by slice: no full-size mask
-            part = out[lo:lo + SLICE]
-            part[pvc[lo:lo + SLICE] == 0.0] = np.nan
-        return out
+        return roi_of(self.outcomes.pv_benefits[s], self.outcomes.pv_costs[s])
 
     def trials(self, subject: str) -> pd.DataFrame:
         """One row per trial of ``subject``.
