@@ -37,8 +37,6 @@ Z = 1.959963984540054  # two-sided 95% normal quantile
 MONTH_OUTCOMES = ("payback_month", "discounted_payback_month")
 
 
-
-
 def finite_moments(values: Source) -> tuple[int, float, float]:
     """Count, mean and sample sd of the finite ``values``.
 
@@ -155,11 +153,6 @@ def sorted_quantiles(ordered: np.ndarray, probs: np.ndarray, *,
     """
     places = quantile_places(ordered.size, probs, order_statistic=order_statistic)
     return from_places(places, lambda at: ordered[at])
-
-
-def probability(hits: np.ndarray, name: str) -> dict[str, float]:
-    """P(event) and its standard error from a boolean array over trials."""
-    return share(int(np.count_nonzero(hits)), hits.size, name)
 
 
 def share(hits: int, n: int, name: str) -> dict[str, float]:
