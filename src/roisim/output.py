@@ -143,10 +143,10 @@ def _listed(folder: Path) -> list[str] | None:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    files = manifest.get("files") if isinstance(manifest, dict) else None
-    if "roisim_version" not in manifest or not isinstance(files, list):
+    if not isinstance(manifest, dict) or "roisim_version" not in manifest \
+            or not isinstance(manifest.get("files"), list):
         return None
-    return [str(name) for name in files]
+    return [str(name) for name in manifest["files"]]
 
 
 def added_files(folder: Path) -> list[str]:

@@ -33,9 +33,8 @@ def input_name(result: SimulationResult, label: str) -> str:
 
     A risk's ``risk:<initiative>:<risk>`` becomes "<risk> (risk)", or
     "<risk> (risk, <initiative>)" where another initiative has a risk of that
-    name; a
-    distribution written in place, labelled by that place, is named by the
-    line, risk or phase and the initiative or plan it belongs to:
+    name; a distribution written in place, labelled by that place, is named
+    by the line, risk or phase and the initiative or plan it belongs to:
     ``initiatives[1].adoption.ceiling`` -> "adoption ceiling (Reporting
     automation)". Named inputs keep their names.
     """
