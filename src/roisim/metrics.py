@@ -201,10 +201,17 @@ def payback_horizons(horizon: int) -> list[int]:
 
 
 def roi_of(pv_benefits: np.ndarray, pv_costs: np.ndarray) -> np.ndarray:
-    """ROI = npv / pv_costs; NaN where pv_costs is 0 (undefined)."""
+    """ROI = npv / pv_costs; NaN where pv_costs is 0 (undefined).
+
+    One new array: the npv, divided in place, and marked slice by slice (no
+    full-size mask).
+    """
+    roi = pv_benefits - pv_costs
     with np.errstate(divide="ignore", invalid="ignore"):
-        roi = (pv_benefits - pv_costs) / pv_costs
-    roi[pv_costs == 0.0] = np.nan
+        np.divide(roi, pv_costs, out=roi)
+    for lo in range(0, roi.size, SLICE):
+        part = roi[lo:lo + SLICE]
+        part[pv_costs[lo:lo + SLICE] == 0.0] = np.nan
     return roi
 
 
