@@ -216,6 +216,10 @@ def test_empirical_reads_both_decimal_marks_by_the_column_separator(tmp_path, te
     ("month;orders\n1;0.5\n", "obs.csv, line 2, column 'orders': expected a number, found "
      "'0.5'; with ';' between columns, ',' is the decimal mark (1.234,5)"),
     ("month,orders\n1,1,234\n", "obs.csv, line 2: 3 cells, expected 2 as in the header"),
+    # lines are the file's, blank ones and cells quoted over two lines counted
+    ('orders,note\n1,"a\nb"\n\n\nabc,x\n', "obs.csv, line 6, column 'orders': expected a number, "
+     "found 'abc'"),
+    ("orders,orders\n1,2\n", "obs.csv has 2 columns named 'orders'; expected one"),
 ])
 def test_empirical_rejects_numbers_it_could_misread(tmp_path, text, message):
     (tmp_path / "obs.csv").write_text(text)

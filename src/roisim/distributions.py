@@ -667,26 +667,33 @@ def read_empirical(file: str, column: str, base: Path) -> tuple[float, ...]:
             delimiter = csv_delimiter(handle.readline())
             decimal = "," if delimiter == ";" else "."
             handle.seek(0)
-            reader = csv.DictReader(handle, delimiter=delimiter)
-            columns = reader.fieldnames or []
+            reader = csv.reader(handle, delimiter=delimiter)
+            columns = next(reader, [])
             if column not in columns:
                 close = get_close_matches(column, columns, n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
                 raise ValueError(f"{file} has no column '{column}'{hint} "
                                  f"(columns: {', '.join(columns) or 'none'})")
+            if columns.count(column) > 1:
+                raise ValueError(f"{file} has {columns.count(column)} columns named '{column}'; "
+                                 "expected one")
+            at, width = columns.index(column), len(columns)
             values = []
-            for row_number, row in enumerate(reader, start=2):
-                if None in row:  # more cells than the header has columns
+            for row in reader:
+                row_number = reader.line_num  # the file's line, blank lines counted
+                if len(row) > width:  # more cells than the header has columns
                     raise ValueError(
-                        f"{file}, line {row_number}: {len(columns) + len(row[None])} cells, "
-                        f"expected {len(columns)} as in the header"
+                        f"{file}, line {row_number}: {len(row)} cells, "
+                        f"expected {width} as in the header"
                         + (" (a decimal comma? save the file with ';' between columns)"
                            if delimiter == "," else ""))
-                cell = (row.get(column) or "").strip()
+                cell = row[at].strip() if at < len(row) else ""  # a short row: a blank cell
                 if cell == "":
                     continue
                 try:
-                    number = csv_number(cell, decimal)
+                    # most cells are plain numbers: only marks between digits need csv_number
+                    number = float(cell) if decimal == "." and "," not in cell \
+                        else csv_number(cell, decimal)
                 except ValueError:
                     hint = ""
                     if decimal == "." and "," in cell:
