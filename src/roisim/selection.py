@@ -121,8 +121,7 @@ def _select(values: Source, wanted: np.ndarray, lo: float, hi: float, base: int,
         return {}
     if lo == hi:
         return {int(r): lo for r in wanted}
-    scale = BINS / (hi - lo)
-    whole = lo == -np.inf or not np.isfinite(scale) or scale == 0.0
+    scale = BINS / (hi - lo)  # 0 where hi - lo overflows (values near the largest floats)
 
     def members(part: np.ndarray) -> np.ndarray:
         return part[(part >= lo) & (part <= hi)]
@@ -130,7 +129,7 @@ def _select(values: Source, wanted: np.ndarray, lo: float, hi: float, base: int,
     def bins(x: np.ndarray) -> np.ndarray:
         return np.minimum(((x - lo) * scale).astype(np.int64), BINS - 1)
 
-    if whole:  # a range too wide to divide: sort its values
+    if not 0.0 < scale < np.inf:  # a range too wide to divide: sort its values
         return _sorted(values, wanted, lo, hi, base, members)
     counts = np.zeros(BINS, np.int64)
     for part in slices(values):
