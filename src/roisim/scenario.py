@@ -10,15 +10,25 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from difflib import get_close_matches
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
 import tomli
-from pydantic import BeforeValidator, Discriminator, Field, PrivateAttr, Tag, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    Tag,
+    ValidationError,
+    model_validator,
+)
 
-from roisim.distributions import DISTRIBUTIONS, AnyDist, Dist, Strict, fail
+from roisim.distributions import DISTRIBUTIONS, AnyDist, Dist, Strict, fail, printable
 
 #: longest horizon accepted (100 years of months).
 MAX_HORIZON = 1200
@@ -94,10 +104,26 @@ def whole(value: Any) -> Any:
 Whole = Annotated[int, BeforeValidator(whole)]
 
 
+def one_line(name: str) -> str:
+    """``name`` where it has no control character (a line break, a tab); else a ValidationError.
+
+    Names head tables, charts and printed sentences: a line break inside one
+    would break them, and is never meant.
+    """
+    if any(unicodedata.category(c) == "Cc" for c in name):
+        raise fail("name_not_one_line", "expected a name on one line, without line breaks or "
+                                        "tabs; found '{name}'", name=printable(name))
+    return name
+
+
+#: a name: one line of text
+Name = Annotated[str, AfterValidator(one_line)]
+
+
 class Header(Strict):
     """The ``[scenario]`` table."""
 
-    name: str = Field(min_length=1)
+    name: Name = Field(min_length=1)
     currency: str = "USD"
     horizon_months: Whole = Field(ge=1, le=MAX_HORIZON)
     discount_rate: float = Field(0.0, gt=-1.0, le=10.0)
@@ -127,7 +153,7 @@ class Adoption(Strict):
 class CashLine(Strict):
     """A cost or benefit line: an amount and its timing."""
 
-    name: str
+    name: Name
     amount: Value
     month: Value | None = None
     every: Literal["month", "year"] | None = None
@@ -177,7 +203,7 @@ class Benefit(CashLine):
 class Risk(Strict):
     """A risk event, drawn once per trial and initiative."""
 
-    name: str
+    name: Name
     probability: Value
     cost: Value | None = None
     delay_months: Value | None = None
@@ -196,7 +222,7 @@ class Risk(Strict):
 class Initiative(Strict):
     """An automation initiative: its timing, adoption, cash-flow lines and risks."""
 
-    name: str = Field(min_length=1)
+    name: Name = Field(min_length=1)
     strategic_impact: Whole | None = Field(None, ge=1, le=5)
     feasibility: Whole | None = Field(None, ge=1, le=5)
     go_live_month: Value = 0.0
@@ -260,7 +286,7 @@ class Phase(Strict):
 class Plan(Strict):
     """A rollout plan: phases, possibly gated."""
 
-    name: str = Field(min_length=1)
+    name: Name = Field(min_length=1)
     phases: list[Phase] = Field(min_length=1, max_length=MAX_PHASES)
 
 
@@ -281,7 +307,7 @@ class Scenario(Strict):
     """
 
     scenario: Header
-    inputs: dict[str, AnyDist] = {}
+    inputs: dict[Name, AnyDist] = {}
     correlations: list[Correlation] = []
     initiatives: list[Initiative] = Field(min_length=1)
     plans: list[Plan] = []
@@ -392,8 +418,10 @@ def format_location(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
+        elif part == "[key]":  # pydantic's mark for a table's key, named just before
+            continue
         elif not str(part).startswith("§"):
-            out += f".{part}" if out else str(part)
+            out += f".{printable(str(part))}" if out else printable(str(part))
     return out
 
 
