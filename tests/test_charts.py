@@ -216,6 +216,8 @@ def test_file_names_fit_any_file_system():
 def test_subjects_whose_names_give_one_file_name_get_a_file_each(tmp_path):
     assert slugs(["Pilot A", "pilot-a", "pilot_a_2", "B"]) == {
         "Pilot A": "pilot_a", "pilot-a": "pilot_a_2", "pilot_a_2": "pilot_a_2_2", "B": "b"}
+    # names with nothing a file name keeps are subjects, not "scenario"
+    assert slugs(["🚀", "✅"]) == {"🚀": "subject", "✅": "subject_2"}
     result = roisim.simulate(initiatives(["Pilot A", "pilot-a"]), trials=1000, seed=1)
     files = charts.write_charts(result, tmp_path)
     for chart in ("roi_hist", "tornado"):

@@ -65,30 +65,31 @@ def run_memory(scenario: Scenario, charts: bool, threads: int = 1) -> tuple[floa
 SLUG_BYTES = 120
 
 
-def slug(text: str) -> str:
+def slug(text: str, empty: str = "scenario") -> str:
     """A file-name-safe version of a name: lower case, words joined by '_'.
 
     Accents are dropped ("Café für Bäcker" -> "cafe_fur_backer"); letters of
-    other scripts are kept.
+    other scripts are kept. A text with nothing to keep (an emoji) gives ``empty``.
     """
     plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     cleaned = re.sub(r"[\W_]+", "_", plain).strip("_").lower()
     # file systems take names of at most 255 bytes; room is left for a chart's name
     while len(cleaned.encode()) > SLUG_BYTES:
         cleaned = cleaned[:-1].rstrip("_")
-    return cleaned or "scenario"
+    return cleaned or empty
 
 
 def slugs(names: list[str]) -> dict[str, str]:
     """:func:`slug` of each of ``names``, made unique with ``_2``, ``_3`` ... in order.
 
     Names differing only in case or punctuation ("Pilot A", "pilot-a") would
-    otherwise name the same file.
+    otherwise name the same file. A name with nothing to keep (an emoji)
+    becomes ``subject``.
     """
     taken: set[str] = set()
     out = {}
     for name in names:
-        base = candidate = slug(name)
+        base = candidate = slug(name, empty="subject")
         k = 1
         while candidate in taken:
             k += 1
