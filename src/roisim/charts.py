@@ -31,6 +31,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import Formatter, LogFormatter, MaxNLocator, PercentFormatter
 
 from roisim.chart_process import fork
+from roisim.compare import equal_to_earlier
 from roisim.metrics import sorted_quantiles
 from roisim.result import Profiles, SimulationResult
 
@@ -287,14 +288,8 @@ def twins(profiles: Profiles) -> dict[str, list[str]]:
     that cannot be seen. Each is drawn once, named after both.
     """
     groups: dict[str, list[str]] = {}
-    for subject, npv in profiles.npv.items():
-        paid = profiles.payback[subject]
-        first = next((first for first in groups if np.array_equal(profiles.npv[first], npv)
-                      and np.array_equal(profiles.payback[first], paid)), None)
-        if first is None:
-            groups[subject] = [subject]
-        else:
-            groups[first].append(subject)
+    for subject, first in equal_to_earlier(profiles.npv, profiles.payback).items():
+        groups.setdefault(first, []).append(subject)
     return groups
 
 

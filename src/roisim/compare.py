@@ -52,6 +52,20 @@ def dominates(qa: np.ndarray, qb: np.ndarray) -> tuple[bool, bool]:
     return first, second or first
 
 
+def equal_to_earlier(*outcomes: Mapping[str, np.ndarray]) -> dict[str, str]:
+    """Each subject, mapped to the first subject equal to it in every trial and outcome given.
+
+    ``outcomes`` map each subject to its per-trial values (npv, payback ...);
+    a subject equal to no earlier one maps to itself.
+    """
+    names = list(outcomes[0])
+    same: dict[str, str] = {}
+    for i, a in enumerate(names):
+        same[a] = next((b for b in names[:i] if same[b] == b and all(
+            np.array_equal(values[a], values[b]) for values in outcomes)), a)
+    return same
+
+
 def pairwise(npv: Mapping[str, np.ndarray]) -> pd.DataFrame:
     """Every ordered pair (A, B) of subjects: how A's npv compares with B's, trial by trial.
 
@@ -62,10 +76,7 @@ def pairwise(npv: Mapping[str, np.ndarray]) -> pd.DataFrame:
     names = list(npv)
     # a subject whose npv equals an earlier one's trial for trial (an initiative
     # and its all-at-once plan) takes that subject's comparisons
-    same: dict[str, str] = {}
-    for i, a in enumerate(names):
-        same[a] = next((b for b in names[:i] if same[b] == b and np.array_equal(npv[a], npv[b])),
-                       a)
+    same = equal_to_earlier(npv)
     distinct = [name for name in names if same[name] == name]
     # each subject's quantiles once, not once per pair: a thousand of them cost
     # as much as sorting the sample (and none where there is no pair)

@@ -648,6 +648,8 @@ def csv_number(cell: str, decimal: str) -> float:
     either). Raises ValueError for anything else, such as ``12,34`` where
     ``.`` is the decimal mark: read as 1234, it would be silently wrong.
     """
+    if decimal == "." and "," not in cell:  # most cells: a plain number, or digits with _
+        return float(cell)
     if _GROUPED[decimal].fullmatch(cell):
         cell = cell.replace("_", "").replace("," if decimal == "." else ".", "")
     if decimal == ",":
@@ -691,9 +693,7 @@ def read_empirical(file: str, column: str, base: Path) -> tuple[float, ...]:
                 if cell == "":
                     continue
                 try:
-                    # most cells are plain numbers: only marks between digits need csv_number
-                    number = float(cell) if decimal == "." and "," not in cell \
-                        else csv_number(cell, decimal)
+                    number = csv_number(cell, decimal)
                 except ValueError:
                     hint = ""
                     if decimal == "." and "," in cell:

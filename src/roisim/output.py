@@ -150,6 +150,12 @@ def _listed(folder: Path) -> list[str] | None:
     return [str(name) for name in manifest["files"]]
 
 
+def _refuse_unless_replaceable(folder: Path) -> None:
+    """Raise FileExistsError where ``folder`` must not be replaced (:func:`not_replaceable`)."""
+    if problem := not_replaceable(folder):
+        raise FileExistsError(f"{folder} {problem}; move it away, or write the results elsewhere")
+
+
 def added_files(folder: Path) -> list[str]:
     """Names in results folder ``folder`` that its manifest does not list: added by someone."""
     listed = set(_listed(folder) or [])
@@ -174,8 +180,7 @@ def write_results(result: SimulationResult, out: str | Path, *, charts: bool = T
     """
     out = Path(out)
     final = result_folder(result, out)
-    if problem := not_replaceable(final):
-        raise FileExistsError(f"{final} {problem}; move it away, or write the results elsewhere")
+    _refuse_unless_replaceable(final)
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=out))
     try:
@@ -219,8 +224,7 @@ def _swap_into_place(work: Path, final: Path) -> None:
     if not final.exists():
         os.replace(work, final)
         return
-    if problem := not_replaceable(final):  # appeared since the run began
-        raise FileExistsError(f"{final} {problem}; move it away, or write the results elsewhere")
+    _refuse_unless_replaceable(final)  # a folder may have appeared since the run began
     added = added_files(final)
     old = final.with_name(f".{final.name}.old-{os.getpid()}")
     os.replace(final, old)
