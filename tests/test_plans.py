@@ -71,6 +71,18 @@ def test_a_gate_that_never_passes_equals_the_pilot_alone():
     assert result.gates().loc[0, "p_fail"] == 1.0
 
 
+def test_a_gate_is_judged_only_where_the_plan_reaches_it():
+    # the pilot goes live in month 1; where the risk abandons it there, the
+    # rollout's gate in month 6 is never reached, so it neither fails nor passes
+    risk = 'risks = [{ name = "drop", probability = 0.3, abandon = true }]\n'
+    result = plans(risk + pilot("gated", 'metric = "net_cash_to_date", at_least = 1e12'))
+    kept = result.analysis_inputs()["risk:A:drop"].to_numpy() == 0
+    gate = result.gates().loc[0]
+    assert gate["p_judged"] == kept.mean() == gate["p_fail"]
+    assert gate["p_fail_if_judged"] == 1.0 and gate["p_fail_if_judged_se"] == 0.0
+    assert 0.68 < gate["p_judged"] < 0.72  # 0.7 within about 6 standard errors
+
+
 def test_the_ungated_twin_equals_the_plan_without_gates_in_every_trial():
     # the twin copies the gated plan's outcomes where no gate failed and is
     # computed where one did; either way it must equal the plan without gates,

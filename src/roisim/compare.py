@@ -169,15 +169,20 @@ def ranking(npv: Mapping[str, np.ndarray], payback: Mapping[str, np.ndarray],
     return frame.set_index("subject")
 
 
-def gate_table(plan: str, phases: list[dict[str, object]], failed: np.ndarray,
-               npv: np.ndarray, ungated_npv: np.ndarray) -> pd.DataFrame:
-    """The value of a plan's gates and how often each one failed.
+def gate_table(plan: str, phases: list[dict[str, object]], started: np.ndarray,
+               failed: np.ndarray, npv: np.ndarray, ungated_npv: np.ndarray) -> pd.DataFrame:
+    """The value of a plan's gates and how often each one was judged and failed.
 
     ``value_of_gates`` is E[npv] minus E[npv of the same plan with every gate
-    removed], paired on the same trials; ``p_fail`` is the share of trials in
-    which the gate's condition failed (the phase did not start, and with
-    ``on_fail = "stop"`` the rollout stopped there). ``failed`` holds bit k
-    for phase k.
+    removed], paired on the same trials. ``p_judged`` is the share of trials
+    in which the plan reached the gate: not in trials where its initiative
+    was abandoned before, the rollout stopped at an earlier gate, or the
+    phase's start fell beyond the horizon. ``p_fail`` is the share of all
+    trials in which the gate was judged and failed (the phase did not start,
+    and with ``on_fail = "stop"`` the rollout stopped there);
+    ``p_fail_if_judged`` the share of the judged ones. ``started`` and
+    ``failed`` hold bit k for phase k: a gate was judged where its phase
+    started or its gate failed.
     """
     diff = npv - ungated_npv
     n = diff.size
@@ -188,9 +193,15 @@ def gate_table(plan: str, phases: list[dict[str, object]], failed: np.ndarray,
         if phase.get("metric") is None:
             continue
         hits = ((failed >> k) & 1) == 1
-        p = float(np.count_nonzero(hits)) / n
+        fails = np.count_nonzero(hits)
+        judged = fails + np.count_nonzero(((started >> k) & 1) == 1)
+        p, p_judged = fails / n, judged / n
+        q = fails / judged if judged else math.nan
         rows.append({"plan": plan, "phase": k + 1, **phase,
+                     "p_judged": p_judged,
                      "p_fail": p, "p_fail_se": math.sqrt(p * (1 - p) / n),
+                     "p_fail_if_judged": q,
+                     "p_fail_if_judged_se": math.sqrt(q * (1 - q) / judged) if judged else math.nan,
                      "expected_npv": float(npv.mean()),
                      "expected_npv_without_gates": float(ungated_npv.mean()),
                      "value_of_gates": value, "value_of_gates_se": value_se,

@@ -299,7 +299,8 @@ def write_report(result: SimulationResult, folder: Path, files: list[str]) -> li
         body += ["<h2>Risks</h2>", table(_readable(risks.set_index(["initiative", "risk"])))]
     gates = result.gates()
     if not gates.empty:
-        body += ["<h2>Gates</h2>", "<p>How often each go/no-go gate failed, and what the gates "
+        body += ["<h2>Gates</h2>", "<p>How often the plan reached each go/no-go gate and how often "
+                 "it failed (of all trials, and of those that reached it), and what the gates "
                  "are worth: the plan's expected NPV against the same plan without gates, on the "
                  "same trials.</p>", table(_readable(gates.set_index(["plan", "phase"])))]
     each = [(subject, img(chart_file("roi_hist", result, subject), f"{subject}: ROI")

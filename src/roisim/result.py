@@ -370,7 +370,7 @@ class SimulationResult:
         return self.profiles().ranking()
 
     def gates(self) -> pd.DataFrame:
-        """For each gate of each plan: how often it failed, and the value of the plan's gates.
+        """For each gate of each plan: how often it was judged and failed, and the value of the gates.
 
         The value of a plan's gates is its expected npv minus that of the same
         plan with every gate removed, on the same trials.
@@ -390,10 +390,11 @@ class SimulationResult:
                        "at_most": None if ph.gate is None else ph.gate.at_most,
                        "on_fail": None if ph.gate is None else ph.gate.on_fail}
                       for ph in plan.phases]
-            frames.append(gate_table(plan.name, phases, o.failed[s], self.npv(plan.name),
+            frames.append(gate_table(plan.name, phases, o.started[s], o.failed[s], self.npv(plan.name),
                                      o.pv_benefits[twin] - o.pv_costs[twin]))
         if not frames:
-            return pd.DataFrame(columns=["plan", "phase", "metric", "p_fail", "value_of_gates"])
+            return pd.DataFrame(columns=["plan", "phase", "metric", "p_judged", "p_fail",
+                                         "p_fail_if_judged", "value_of_gates"])
         return pd.concat(frames, ignore_index=True)
 
     def analysis_inputs(self) -> pd.DataFrame:
