@@ -8,7 +8,7 @@ import pytest
 from conftest import scenario
 
 import roisim
-from roisim.compare import _paired, dominance, dominance_quantiles, pairwise
+from roisim.compare import _paired, _paired_both_ways, dominance, dominance_quantiles, pairwise
 from roisim.metrics import subject_summary
 from roisim.sensitivity import sensitivity_tables, value_of_information
 
@@ -329,6 +329,14 @@ def test_an_identical_subjects_statistics_are_computed_once_and_unchanged():
         pd.testing.assert_frame_equal(result.sensitivity(subject), table)
     pd.testing.assert_frame_equal(result.value_of_information(),
                                   value_of_information(sample, inputs))
+
+
+def test_a_zero_difference_is_written_as_0_both_ways():
+    a, b = np.r_[np.zeros(99), 5.0], np.zeros(100)  # equal in 99 trials of 100
+    qa, qb = dominance_quantiles(a), dominance_quantiles(b)
+    ab, ba = _paired_both_ways(a, b, qa, qb)
+    assert ab["diff_p5"] == ab["diff_p95"] == 0.0
+    assert not any(np.signbit([ba["diff_p5"], ba["diff_p95"]])), ba  # "-0.0" in a CSV reads oddly
 
 
 def test_comparison_is_paired():

@@ -120,14 +120,15 @@ def _paired_both_ways(a: np.ndarray, b: np.ndarray, qa: np.ndarray, qb: np.ndarr
     5th and 95th percentiles the negated 95th and 5th (numpy's linear
     interpolation is symmetric, up to the rounding of the interpolation
     weight); only P(B > A) is counted again. Half the differences and sorts.
+    A negated 0 is written as 0, not -0.
     """
     ab = _paired(a, b, qa, qb)
     n = a.size
     p = float(np.count_nonzero(a < b)) / n
     first, second = dominates(qb, qa)
     ba = {"p_a_beats_b": p, "p_a_beats_b_se": math.sqrt(p * (1 - p) / n),
-          "mean_diff": -ab["mean_diff"], "mean_diff_se": ab["mean_diff_se"],  # type: ignore[operator]
-          "diff_p5": -ab["diff_p95"], "diff_p95": -ab["diff_p5"],  # type: ignore[operator]
+          "mean_diff": 0.0 - ab["mean_diff"], "mean_diff_se": ab["mean_diff_se"],  # type: ignore[operator]
+          "diff_p5": 0.0 - ab["diff_p95"], "diff_p95": 0.0 - ab["diff_p5"],  # type: ignore[operator]
           "dominates_first": first, "dominates_second": second}
     return ab, ba
 
