@@ -79,7 +79,8 @@ _EXPECTED_VALUE = "a number, an input name, a distribution table"
 Factor = Annotated[
     Annotated[float, Tag("§number")] | Annotated[str, Tag("§name")] | Annotated[AnyDist, Tag("§dist")],
     Discriminator(_factor_tag, custom_error_type="bad_value",
-                  custom_error_message=f"expected {_EXPECTED_VALUE}"),
+                  custom_error_message="expected a number, an input name or a distribution "
+                                       "table (the entries of a product; lists do not nest)"),
 ]
 
 #: A number, an input name, an inline distribution, or a list of those (their product).
