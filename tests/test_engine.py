@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import ROOT, SCENARIOS
 
@@ -84,10 +85,14 @@ def test_bad_arguments(bakery):
         roisim.simulate(bakery, trials=0)
     with pytest.raises(ValueError, match="trials must be a whole number of at least 1, got 1.5"):
         roisim.simulate(bakery, trials=1.5)
-    with pytest.raises(ValueError, match="seed must be a whole number of 0 or more"):
+    with pytest.raises(ValueError, match="seed must be a whole number of at least 0"):
         roisim.simulate(bakery, seed=-1)
     with pytest.raises(ValueError, match="threads must be between 1 and"):
         roisim.simulate(bakery, threads=10_000)
+    for threads in (1.5, True, 0):
+        with pytest.raises(ValueError, match=f"threads must be a whole number of at least 1, got {threads}"):
+            roisim.simulate(bakery, trials=10, threads=threads)
+    assert roisim.simulate(bakery, trials=10, threads=1.0).threads == 1
     result = roisim.simulate(bakery, trials=10)
     for ask in (result.trials, result.npv, result.sensitivity, result.bands):
         with pytest.raises(KeyError, match="no initiative or plan named 'Nope'; subjects: Catering"):
@@ -95,8 +100,15 @@ def test_bad_arguments(bakery):
     for ask in (lambda: result.cash_flows("Catering CRM", 10), lambda: result.monthly_inputs(-1)):
         with pytest.raises(IndexError, match="trial must be in 0..9, got"):
             ask()
-    with pytest.raises(ValueError, match="trials must be at least 0, got -3"):
-        result.inputs(-3)
+    for trial in (2.5, True, "3"):  # a trial is a whole number; 3.0 and numpy's integers are
+        with pytest.raises(TypeError, match="trial must be a whole number, got"):
+            result.cash_flows("Catering CRM", trial)
+    by_float, by_numpy = result.cash_flows("Catering CRM", 3.0), result.monthly_inputs(np.int32(3))
+    pd.testing.assert_frame_equal(by_float, result.cash_flows("Catering CRM", 3))
+    pd.testing.assert_frame_equal(by_numpy, result.monthly_inputs(3))
+    for trials in (-3, 2.5):
+        with pytest.raises(ValueError, match=f"trials must be a whole number of at least 0, got {trials}"):
+            result.inputs(trials)
     with pytest.raises(ValueError, match="a half-width of 5 for P.npv<0., a probability"):
         roisim.simulate(bakery, until="P(npv<0)", within=5)
     for months in (0, 37):

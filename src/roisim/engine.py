@@ -14,7 +14,7 @@ from roisim._random import seed_key
 from roisim.model import Model, compile_with_labels
 from roisim.result import BAND_TRIALS, Outcomes, Profiles, SimulationResult, subject_scores
 from roisim.sampling import DESIGN_BLOCK, SAMPLINGS, design
-from roisim.scenario import Scenario, whole
+from roisim.scenario import Scenario, whole_at_least
 
 __all__ = ["BAND_TRIALS", "BLOCK_TRIALS", "Outcomes", "Profiles", "SimulationResult",
            "block_trials", "run_blocks", "simulate", "subject_scores"]
@@ -71,18 +71,14 @@ def simulate(
     """
     from roisim.convergence import parse_target, precise_enough, target_problem
 
-    n = scenario.scenario.trials if trials is None else whole(trials)
-    seed = scenario.scenario.seed if seed is None else whole(seed)
+    n = whole_at_least(scenario.scenario.trials if trials is None else trials, 1, "trials")
+    seed = whole_at_least(scenario.scenario.seed if seed is None else seed, 0, "seed")
     sampling = scenario.scenario.sampling if sampling is None else sampling
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-        raise ValueError(f"trials must be a whole number of at least 1, got {n!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be a whole number of 0 or more, got {seed!r}")
     if sampling not in SAMPLINGS:
         raise ValueError(f"sampling must be one of {', '.join(SAMPLINGS)}, got {sampling!r}")
     max_threads = numba.config.NUMBA_NUM_THREADS
-    threads = max_threads if threads is None else threads
-    if not 1 <= threads <= max_threads:
+    threads = max_threads if threads is None else whole_at_least(threads, 1, "threads")
+    if not threads <= max_threads:
         raise ValueError(f"threads must be between 1 and {max_threads}, got {threads}")
     target = None
     if until is not None:

@@ -16,7 +16,7 @@ from roisim._random import seed_key
 from roisim.metrics import roi_of
 from roisim.model import Model, compile_model
 from roisim.sampling import DESIGN_BLOCK, design
-from roisim.scenario import Scenario
+from roisim.scenario import Scenario, whole, whole_at_least
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -297,6 +297,10 @@ class SimulationResult:
 
     def _trial(self, s: int, trial: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Costs and benefits of subject ``s`` in one trial, and the monthly draws of its inputs."""
+        number = whole(trial)  # a numba kernel takes it: no float with a fraction, no bool
+        if isinstance(number, bool) or not isinstance(number, int | np.integer):
+            raise TypeError(f"trial must be a whole number, got {trial!r}")
+        trial = int(number)
         if not 0 <= trial < self.n_trials:
             raise IndexError(f"trial must be in 0..{self.n_trials - 1}, got {trial}")
         model = self.compiled()
@@ -333,9 +337,8 @@ class SimulationResult:
         Inputs resampled monthly give their mean over the trial's months.
         Recomputed from (seed, trial): identical to what the run used.
         """
-        if trials is not None and trials < 0:
-            raise ValueError(f"trials must be at least 0, got {trials}")
-        n = self.n_trials if trials is None else min(int(trials), self.n_trials)
+        n = self.n_trials if trials is None else min(whole_at_least(trials, 0, "trials"),
+                                                     self.n_trials)
         model = self.compiled()
         out = np.empty((n, model.in_kind.size))
         from roisim.engine import block_trials

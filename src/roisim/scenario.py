@@ -101,6 +101,17 @@ def whole(value: Any) -> Any:
     return value
 
 
+def whole_at_least(value: Any, lowest: int, what: str) -> int:
+    """``value`` as an int of at least ``lowest``: an int, or a float with no fraction.
+
+    Raises ValueError naming ``what`` otherwise (True and False are not numbers here).
+    """
+    number = whole(value)
+    if isinstance(number, bool) or not isinstance(number, int | np.integer) or number < lowest:
+        raise ValueError(f"{what} must be a whole number of at least {lowest}, got {value!r}")
+    return int(number)
+
+
 #: a whole number, written as an integer (``1_000_000``) or as a float with no fraction (``1e6``)
 Whole = Annotated[int, BeforeValidator(whole)]
 
