@@ -447,10 +447,12 @@ def _first_error(exc: ValidationError) -> tuple[str, str]:
         if loc == ("initiatives",):
             return "", "no [[initiatives]]: a scenario needs at least one initiative"
         return format_location(loc[:-1]), f"missing required key '{loc[-1]}'"
-    if kind == "too_short":
-        wanted = error.get("ctx", {}).get("min_length", 1)
-        return format_location(loc), (f"expected at least {wanted} "
-                                      f"entr{'y' if wanted == 1 else 'ies'}, found none")
+    if kind in ("too_short", "too_long"):
+        ctx = error.get("ctx", {})
+        wanted = ctx.get("min_length", 1) if kind == "too_short" else ctx.get("max_length")
+        actual = ctx.get("actual_length") or "none"
+        return format_location(loc), (f"expected at {'least' if kind == 'too_short' else 'most'} "
+                                      f"{wanted} entr{'y' if wanted == 1 else 'ies'}, found {actual}")
     if kind == "unknown_distribution":
         name = found.get("dist") if isinstance(found, dict) else None
         known = ", ".join(DISTRIBUTIONS)
@@ -467,7 +469,7 @@ def _first_error(exc: ValidationError) -> tuple[str, str]:
     if kind in _TYPE_NAMES:
         message = f"expected {_TYPE_NAMES[kind]}"
     if kind in _TYPE_NAMES or kind == "bad_value" or kind.startswith(("greater", "less")) \
-            or kind in ("literal_error", "too_long", "finite_number"):
+            or kind in ("literal_error", "finite_number"):
         message = f"{message[0].lower()}{message[1:]}, found {_show(found)}"
     return format_location(loc), message
 
