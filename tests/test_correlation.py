@@ -14,6 +14,7 @@ from scipy import stats
 
 import roisim
 from roisim.correlation import is_valid, nearest_correlation
+from roisim.report import correlation_table
 
 N = 100_000
 
@@ -137,6 +138,30 @@ def test_a_repair_leaves_correlations_outside_the_contradiction_as_given():
     alone = scenario(BASE + pairs(INVALID), repair_correlations=True)
     assert {tuple(e.inputs): e.rank for e in alone.correlations} == {
         pair: rank for pair, rank in ranks.items() if pair != ("d", "e")}
+
+
+def test_the_report_gives_each_correlation_as_stated_used_and_drawn():
+    # a valid pair beside the repaired triangle keeps what the file states
+    spec = {**INVALID, ("d", "f"): 0.3}
+    sc = scenario(BASE + pairs(spec), repair_correlations=True)
+    result = roisim.simulate(sc, trials=N, seed=1)
+    table = correlation_table(result).set_index(["input_a", "input_b"])
+    used = {frozenset(entry.inputs): entry.rank for entry in sc.correlations}
+    inputs = result.analysis_inputs()
+    assert len(table) == 4
+    for (a, b), row in table.iterrows():
+        given = spec.get((a, b), spec.get((b, a)))
+        assert row["rank_stated"] == given and row["rank_used"] == used[frozenset((a, b))]
+        assert row["rank_drawn"] == pytest.approx(stats.spearmanr(inputs[a], inputs[b]).statistic,
+                                                  abs=1e-12)
+        # continuous inputs draw what was used, within the 95% interval's tolerance above
+        assert row["rank_drawn"] == pytest.approx(row["rank_used"], abs=0.015)
+        assert row["rank_drawn_lo95"] < row["rank_drawn"] < row["rank_drawn_hi95"]
+        # the interval's half-width is 1.96 sds of rho, about 1.96 (1 - rho^2) / sqrt(n)
+        half = (row["rank_drawn_hi95"] - row["rank_drawn_lo95"]) / 2
+        assert half == pytest.approx(1.96 * (1 - row["rank_drawn"] ** 2) / np.sqrt(N), rel=0.15)
+    assert table.loc[("d", "f"), "rank_stated"] == table.loc[("d", "f"), "rank_used"] == 0.3
+    assert table.loc[("a", "b"), "rank_stated"] == 0.9 != table.loc[("a", "b"), "rank_used"]
 
 
 def test_nearest_correlation_of_a_valid_matrix_is_itself():

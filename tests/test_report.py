@@ -135,7 +135,8 @@ def test_the_report_shows_every_chart_and_links_every_file(bakery, tmp_path):
         assert subject in text and row["E[NPV]"] in text and row["P(loss)"] in text
     gates = pd.read_csv(folder / "gates.csv")
     assert f"{gates['p_fail'].iloc[0]:.1%}" in text
-    for section in ("Head to head", "Assumptions", "Risks", "lognormal p5 8,000, p95 20,000"):
+    for section in ("Head to head", "Assumptions", "Risks", "lognormal p5 8,000, p95 20,000",
+                    "Correlations"):
         assert section in text
 
 
