@@ -249,6 +249,17 @@ def test_bad_run_options_exit_2(args, message, tmp_path):
     assert not any(tmp_path.iterdir())  # nothing simulated, nothing written
 
 
+@pytest.mark.parametrize("below", ["", "results"])
+def test_an_out_folder_where_a_file_is_exits_2_before_simulating(below, tmp_path):
+    blocking = tmp_path / "notes.txt"
+    blocking.write_text("mine")
+    proc = roisim("run", str(BAKERY), "--trials", "1000", "--out", str(blocking / below))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"error: --out {blocking / below}: {blocking} is a file, where a folder is expected" \
+        in proc.stderr
+    assert proc.stdout == "" and blocking.read_text() == "mine"
+
+
 @pytest.mark.skipif(not os.path.exists("/proc/meminfo"), reason="available memory is known on Linux")
 @pytest.mark.parametrize(("args", "where", "instead"), [
     (["--trials", "10000000000"], "--trials", "--until to stop once precise enough"),

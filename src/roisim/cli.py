@@ -97,6 +97,14 @@ def shared_folders(files: list[Path], out_dir: Path) -> tuple[list[Path], list[s
     return kept, problems
 
 
+def file_in_the_way(out_dir: Path) -> Path | None:
+    """``out_dir`` or the folder above it that exists, where it is a file: results cannot go there."""
+    for folder in (out_dir, *out_dir.parents):
+        if folder.exists():
+            return None if folder.is_dir() else folder
+    return None
+
+
 class Report:
     """Counts outcomes of a batch and decides the exit code."""
 
@@ -232,6 +240,8 @@ def run(
                                  "estimate is precise; to cap them, use --max-trials"
     elif within is not None or max_trials is not None:
         problem = "--within and --max-trials go with --until"
+    if not problem and (blocked := file_in_the_way(out_dir)):
+        problem = f"--out {out_dir}: {blocked} is a file, where a folder is expected"
     if problem:
         err.print(f"error: {problem}", highlight=False)
         raise typer.Exit(BAD_INPUT)
