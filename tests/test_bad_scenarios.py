@@ -61,6 +61,12 @@ def test_the_column_of_an_odd_byte_counts_characters(tmp_path):
         roisim.load(path)
 
 
+def test_loading_a_folder_says_so(tmp_path):
+    with pytest.raises(roisim.ScenarioError, match=r": is a folder; expected one scenario file "
+                                                   r"\(roisim run and roisim validate take folders\)"):
+        roisim.load(tmp_path)
+
+
 def test_a_byte_order_mark_is_skipped(tmp_path):
     # some Windows editors start UTF-8 files with one; TOML parsers take it for a statement
     source = ROOT / "scenarios" / "bakery_catering_crm.toml"

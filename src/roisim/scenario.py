@@ -373,6 +373,9 @@ def load(path: str | Path, *, repair_correlations: bool = False) -> Scenario:
         data = path.read_bytes()
     except FileNotFoundError:
         raise ScenarioError(path, "", "no such file") from None
+    except IsADirectoryError:
+        raise ScenarioError(path, "", "is a folder; expected one scenario file (roisim run and "
+                                      "roisim validate take folders)") from None
     except OSError as exc:
         raise ScenarioError(path, "", f"cannot be read ({exc})") from None
     try:
