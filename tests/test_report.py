@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SCENARIOS, initiative, scenario
+from conftest import SCENARIOS, initiative, initiatives, scenario
 from scipy import stats
 
 import roisim
@@ -65,10 +65,17 @@ def test_when_every_subject_loses_the_best_choice_is_to_do_nothing():
     losing = initiative(FEE + 'benefits = [{ name = "time", amount = "saving", every = "month" }]\n',
                         horizon=6, extra=INPUTS)  # 900 against six months of about 100
     result = roisim.simulate(losing, trials=2_000, seed=1)
-    assert result.npv("A").max() < 0 and result.value_of_information()["default_choice"].iloc[0] == "none"
+    assert result.npv("A").max() < 0 and result.value_of_information()["default_choice"].iloc[0] is None
     assert measure_next(result) == ("Best choice now: none of them (every expected npv is below 0, what "
                                     "doing nothing is worth). No single input is worth measuring "
                                     "first (EVPI 0 USD).")
+
+
+def test_a_subject_named_none_is_not_mistaken_for_doing_nothing():
+    result = roisim.simulate(initiatives(["other", "none"]), trials=2_000, seed=1)
+    assert result.summary().loc["none", "npv_mean"] == result.summary()["npv_mean"].max() > 0
+    assert result.value_of_information()["default_choice"].iloc[0] == "none"
+    assert measure_next(result).startswith("Best choice now: none. ")
 
 
 @pytest.mark.parametrize(("value", "text"), [

@@ -91,7 +91,7 @@ def measure_next(result: SimulationResult) -> str:
         choice = _choice(str(means.idxmax()) if means.max() > 0 else None)
         return f"Best choice now: {choice}. Nothing is uncertain, so nothing is worth measuring."
     evpi, choice = float(table["evpi"].iloc[0]), table["default_choice"].iloc[0]
-    choice = _choice(None if choice == "none" else choice)
+    choice = _choice(choice if isinstance(choice, str) else None)  # None or NaN: do nothing
     currency = result.scenario.scenario.currency
     worth = table[table["evppi"] > 2 * table["evppi_se"]].head(3)
     if evpi <= 0 or worth.empty:

@@ -160,8 +160,11 @@ def sensitivity(npv: np.ndarray, inputs: pd.DataFrame) -> pd.DataFrame:
     return sensitivity_tables({"subject": npv}, inputs)["subject"]
 
 
-def evpi(npv: Mapping[str, np.ndarray]) -> tuple[float, float, str]:
-    """Expected value of perfect information, its standard error, and the default choice."""
+def evpi(npv: Mapping[str, np.ndarray]) -> tuple[float, float, str | None]:
+    """Expected value of perfect information, its standard error, and the default choice.
+
+    The choice is None where doing nothing (npv 0) is best: a subject may be named "none".
+    """
     names = list(npv)
     matrix = np.vstack([npv[s] for s in names])
     means = matrix.mean(axis=1)
@@ -170,7 +173,7 @@ def evpi(npv: Mapping[str, np.ndarray]) -> tuple[float, float, str]:
     gain = np.maximum(matrix.max(axis=0), 0.0) - chosen
     n = gain.size
     se = float(gain.std(ddof=1)) / math.sqrt(n) if n > 1 else math.nan
-    return float(gain.mean()), se, (names[best] if means[best] > 0 else "none")
+    return float(gain.mean()), se, (names[best] if means[best] > 0 else None)
 
 
 def _n_bins(n: int) -> int:
