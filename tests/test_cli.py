@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -247,6 +248,33 @@ def test_bad_run_options_exit_2(args, message, tmp_path):
     assert proc.returncode == 2
     assert message in proc.stderr and "Traceback" not in proc.stderr
     assert not any(tmp_path.iterdir())  # nothing simulated, nothing written
+
+
+@pytest.mark.parametrize("width", [40, 60, 80, 100, 120, 200])
+def test_the_summary_never_cuts_a_number_short_whatever_the_terminal(width):
+    from rich.console import Console
+
+    from roisim import load, simulate
+    from roisim.cli import summary_table
+    from roisim.metrics import HEADLINE, headline
+
+    summary = simulate(load(SCENARIOS / "ecommerce_pick_automation.toml"), trials=2000).summary()
+    console = Console(width=width, record=True, file=io.StringIO())
+    console.print(summary_table("E-commerce", summary, "EUR", console.width))
+    text = console.export_text()
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= width and "…" not in text
+    cells = headline(summary)
+    table = "┃" in text
+    assert table == (width >= 120)  # five long names and six-digit money need 120 columns
+    for subject, row in cells.iterrows():
+        for name, value in zip(HEADLINE, row, strict=True):
+            # a number whole on one line: in its cell, or beside its name in a subject's block
+            assert any(re.search(rf"(^|[\s│]){re.escape(value)}([\s│]|$)", line) for line in lines), \
+                (subject, name, value)
+        if not table:
+            assert subject in lines
+            assert any(f"E[NPV] {row['E[NPV]']} ± {row['± se']}" in line for line in lines)
 
 
 @pytest.mark.parametrize("below", ["", "results"])

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
-from rich.console import Console
+from rich.console import Console, Group
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
@@ -168,19 +168,53 @@ def _progress_callback(label: str):  # type: ignore[no-untyped-def]
     return update, close
 
 
-def summary_table(title: str, summary, currency: str) -> Table:  # type: ignore[no-untyped-def]
-    """The headline numbers of every subject as a rich table."""
+#: the narrowest the subject column of the summary table may get (names wrap within it)
+SUBJECT_WIDTH = 12
+
+
+def summary_table(title: str, summary, currency: str, width: int) -> Table | Group:  # type: ignore[no-untyped-def]
+    """The headline numbers of every subject, to print ``width`` characters wide.
+
+    A table where every number fits whole (names wrap; headers wrap at
+    spaces); in a terminal too narrow for that, one block per subject, its
+    numbers as "name value" pairs across lines. A number is never cut short.
+    """
     from roisim.metrics import PAYBACK_CAPTION, headline
 
-    table = Table(title=title, title_justify="left", header_style="bold")
     cells = headline(summary)
-    table.add_column("subject")
-    for name in cells.columns:
-        table.add_column(name, justify="right")
-    for subject, row in cells.iterrows():
-        table.add_row(str(subject), *row)
-    table.caption = f"NPV in {currency}; {PAYBACK_CAPTION}"
-    return table
+    caption = f"NPV in {currency}; {PAYBACK_CAPTION}"
+    values = [max(len(v) for v in cells[name]) for name in cells.columns]
+    # each number's column fixed at its widest value and its name on one line, else
+    # the longest word of its name (the name wraps); only the subjects' column shrinks
+    one_line = [max(v, len(name)) for v, name in zip(values, cells.columns, strict=True)]
+    wrapped = [max([v] + [len(word) for word in name.split()])
+               for v, name in zip(values, cells.columns, strict=True)]
+    subject = min(max([len(str(s)) for s in cells.index] + [len("subject")]), SUBJECT_WIDTH)
+    borders = 3 * (len(values) + 1) + 1  # "│ " before and " " after each cell, a closing "│"
+    for widths in (one_line, wrapped):
+        if sum(widths) + subject + borders > width:
+            continue
+        table = Table(title=title, title_justify="left", header_style="bold", caption=caption)
+        table.add_column("subject", min_width=subject, overflow="fold")
+        for name, fixed in zip(cells.columns, widths, strict=True):
+            table.add_column(name, justify="right", width=fixed)
+        for name, row in cells.iterrows():
+            table.add_row(str(name), *row)
+        return table
+    lines: list[Text] = [Text(title, style="italic")]
+    for name, row in cells.iterrows():
+        lines.append(Text(str(name), style="bold"))
+        pairs = [f"{key} {value}" for key, value in row.items()]
+        pairs[:2] = [f"{row.index[0]} {row.iloc[0]} ± {row.iloc[1]}"]  # E[NPV] and its se
+        line = ""
+        for pair in pairs:
+            if line and len(line) + 3 + len(pair) > width - 2:
+                lines.append(Text("  " + line))
+                line = ""
+            line = f"{line}   {pair}" if line else pair
+        lines.append(Text("  " + line))
+    lines.append(Text(caption, style="dim italic"))
+    return Group(*lines)
 
 
 @app.command(epilog=EXIT_CODES)
@@ -333,7 +367,7 @@ def _run_one(path: Path, scenario: Scenario, report: Report, drawer: ChartProces
         return
     out.print(summary_table(f"{scenario.name}  ({result.n_trials:,} trials, seed "
                             f"{result.seed}, {result.wall_time:.2f} s)",
-                            result.summary(), scenario.scenario.currency))
+                            result.summary(), scenario.scenario.currency, out.width))
     if until is not None and not result.stop_reason.startswith("precision reached"):
         err.print(f"warning: {path}: {result.stop_reason}; raise --max-trials, or ask for a "
                   "wider --within", highlight=False)
