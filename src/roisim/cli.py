@@ -343,8 +343,8 @@ def _run_one(path: Path, scenario: Scenario, report: Report, drawer: ChartProces
     try:
         if report.done == 0 and report.failed == 0:
             # the first simulation loads (or, once after installing, compiles) the kernels
-            with err.status("preparing the simulation kernels (compiled once after "
-                            "installation, about a minute)..."):
+            # (under 80 characters with the spinner: a status line is cut at the edge)
+            with err.status("preparing the kernels (a minute, once after installing)..."):
                 roisim.simulate(scenario, trials=1, threads=threads)
         update, close = _progress_callback(f"{path.name} ({n:,} trials)")
         result = roisim.simulate(scenario, trials=trials, seed=seed, threads=threads,
