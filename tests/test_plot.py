@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from conftest import SCENARIOS, initiative, initiatives
+from conftest import SCENARIOS, initiative, initiative_text, initiatives, scenario
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
@@ -102,11 +102,39 @@ def test_charts_of_the_top_inputs_say_how_many_there_are():
     subject = "Leased picking robots"
     inputs = len(result.sensitivity(subject))
     assert inputs > 12
-    title = result.plot("tornado", subject).axes[0].get_title()
+    title = result.plot("tornado", subject)._suptitle.get_text()
     assert title.endswith(f"(the 12 of {inputs} inputs that matter most)")
     assert len(result.plot("tornado", subject).axes[0].get_yticklabels()) == 12
-    title = result.plot("value_of_information").axes[0].get_title()
+    title = result.plot("value_of_information")._suptitle.get_text()
     assert title.endswith(f"(the 12 of {len(result.value_of_information())} inputs that matter most)")
+
+
+def test_a_tornados_title_and_legend_stay_clear_of_its_bars_and_the_edge():
+    # four costs of equal spread: every bar reaches both sides of the axes; and a
+    # subject's long name beside long input names, which leave the axes narrow
+    name = "Warehouse robotics for the north distribution centre, phase one of three"
+    few = scenario(initiative_text("""
+        costs = [{ name = "a", amount = "a", month = 0 }, { name = "b", amount = "b", month = 0 },
+                 { name = "c", amount = "c", month = 0 }, { name = "d", amount = "d", month = 0 }]
+        benefits = [{ name = "g", amount = 30, every = "month" }]
+    """, horizon=12, extra="""
+        [inputs]
+        a = { dist = "uniform", min = 1, max = 100 }
+        b = { dist = "uniform", min = 1, max = 100 }
+        c = { dist = "uniform", min = 1, max = 100 }
+        d = { dist = "uniform", min = 1, max = 100 }
+    """).replace('name = "A"', f'name = "{name}"').replace('"a"', '"setup_cost_of_the_robots"')
+        .replace("\na =", "\nsetup_cost_of_the_robots ="))
+    fig = roisim.simulate(few, trials=4000, seed=2).plot("tornado", name)
+    renderer = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    legend = ax.get_legend().get_window_extent(renderer)
+    for bar in ax.patches:
+        assert not legend.overlaps(bar.get_window_extent(renderer))
+    title = fig._suptitle.get_window_extent(renderer)
+    assert fig.bbox.x0 <= title.x0 and title.x1 <= fig.bbox.x1 and title.y1 <= fig.bbox.y1
+    assert title.y0 > ax.get_window_extent(renderer).y1
+    assert name in fig._suptitle.get_text().replace("\n", " ")
 
 
 def test_tornado_bars_are_the_sensitivity_table(bakery):

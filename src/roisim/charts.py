@@ -18,6 +18,7 @@ import io
 import os
 import signal
 import sys
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -392,8 +393,10 @@ def tornado(table: pd.DataFrame, subject: str, mean_npv: float, currency: str,
             top: int = 12) -> Figure:
     """Mean npv when each input is in its lowest vs highest decile, largest swings on top."""
     rows = table.head(top).iloc[::-1]
-    fig, ax = _subplots(figsize=(8, 0.45 * len(rows) + 1.8))
+    fig, ax = _subplots(figsize=(8, 0.45 * len(rows) + 2.25))
     y = np.arange(len(rows))
+    # a free row under the bars for the legend: with few inputs any corner may hold a bar
+    ax.set_ylim(-1.5, len(rows) - 0.5)
     for column, colour, label in (("npv_low_decile", "#C44E52", "input in lowest 10%"),
                                   ("npv_high_decile", "#55A868", "input in highest 10%")):
         values = rows[column].to_numpy()
@@ -402,10 +405,17 @@ def tornado(table: pd.DataFrame, subject: str, mean_npv: float, currency: str,
     ax.set_yticks(y, [str(i) for i in rows.index], fontsize=8)
     money_axis(ax.xaxis)
     ax.set_xlabel(f"mean NPV [{currency}] (line: overall mean)")
-    ax.set_title(f"{subject}: what moves the NPV" + _top(len(rows), len(table)), fontsize=10)
-    ax.legend(fontsize=8, loc="lower right")
+    # over the whole figure, whose width long input names leave the axes short of
+    fig.suptitle(_wrapped(f"{subject}: what moves the NPV") + _top(len(rows), len(table)),
+                 fontsize=10)
+    ax.legend(fontsize=8, loc="lower center", ncol=2)
     ax.grid(alpha=0.3, axis="x")
     return _laid_out(fig)
+
+
+def _wrapped(title: str, width: int = 90) -> str:
+    """A title in lines of at most ``width`` characters (a long subject name's)."""
+    return "\n".join(textwrap.wrap(title, width)) or title
 
 
 def _top(shown: int, inputs: int) -> str:
@@ -425,8 +435,8 @@ def value_of_information(table: pd.DataFrame, currency: str, top: int = 12) -> F
     ax.set_yticks(y, [str(i) for i in rows.index], fontsize=8)
     money_axis(ax.xaxis)
     ax.set_xlabel(f"expected value of perfect information on the input [{currency}]")
-    ax.set_title("What to measure before deciding (EVPPI, 95% interval)" + _top(len(rows), len(table)),
-                 fontsize=10)
+    fig.suptitle("What to measure before deciding (EVPPI, 95% interval)" + _top(len(rows), len(table)),
+                 fontsize=10)  # over the whole figure, as the tornado's
     if not (table["evppi"] > 2 * table["evppi_se"]).any():  # as the printed summary says
         ax.text(0.5, 0.5, "no single input is worth measuring first:\nnone changes the decision "
                 "on its own", transform=ax.transAxes, ha="center", va="center", fontsize=10,
