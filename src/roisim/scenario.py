@@ -117,11 +117,15 @@ Whole = Annotated[int, BeforeValidator(whole)]
 
 
 def one_line(name: str) -> str:
-    """``name`` where it has no control character (a line break, a tab); else a ValidationError.
+    """``name`` where it is one line with something to read; else a ValidationError.
 
-    Names head tables, charts and printed sentences: a line break inside one
-    would break them, and is never meant.
+    Names head tables, charts and printed sentences: a line break or a tab
+    inside one would break them, and is never meant; a name of spaces or of
+    nothing at all would leave a blank where the name should be.
     """
+    if not name.strip():
+        raise fail("name_blank", "expected a name with something other than spaces in it; "
+                                 "found '{name}'", name=name)
     if any(unicodedata.category(c) == "Cc" for c in name):
         raise fail("name_not_one_line", "expected a name on one line, without line breaks or "
                                         "tabs; found '{name}'", name=printable(name))
@@ -135,7 +139,7 @@ Name = Annotated[str, AfterValidator(one_line)]
 class Header(Strict):
     """The ``[scenario]`` table."""
 
-    name: Name = Field(min_length=1)
+    name: Name
     currency: str = "USD"
     horizon_months: Whole = Field(ge=1, le=MAX_HORIZON)
     discount_rate: float = Field(0.0, gt=-1.0, le=10.0)
@@ -234,7 +238,7 @@ class Risk(Strict):
 class Initiative(Strict):
     """An automation initiative: its timing, adoption, cash-flow lines and risks."""
 
-    name: Name = Field(min_length=1)
+    name: Name
     strategic_impact: Whole | None = Field(None, ge=1, le=5)
     feasibility: Whole | None = Field(None, ge=1, le=5)
     go_live_month: Value = 0.0
@@ -298,7 +302,7 @@ class Phase(Strict):
 class Plan(Strict):
     """A rollout plan: phases, possibly gated."""
 
-    name: Name = Field(min_length=1)
+    name: Name
     phases: list[Phase] = Field(min_length=1, max_length=MAX_PHASES)
 
 
@@ -436,7 +440,10 @@ def format_location(loc: tuple[int | str, ...]) -> str:
         elif part == "[key]":  # pydantic's mark for a table's key, named just before
             continue
         elif not str(part).startswith("§"):
-            out += f".{printable(str(part))}" if out else printable(str(part))
+            key = printable(str(part))
+            if key != key.strip() or not key:  # spaces at an end would not show
+                key = f'"{key}"'
+            out += f".{key}" if out else key
     return out
 
 
