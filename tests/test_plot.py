@@ -137,6 +137,23 @@ def test_a_tornados_title_and_legend_stay_clear_of_its_bars_and_the_edge():
     assert name in fig._suptitle.get_text().replace("\n", " ")
 
 
+def test_the_value_of_information_legend_stays_clear_of_its_bars():
+    # one input, which decides everything: its bar reaches the EVPI line, by the legend
+    decisive = initiative("""
+        costs = [{ name = "c", amount = 1000, month = 0 }]
+        benefits = [{ name = "g", amount = ["good", 2200], month = 1 }]
+    """, horizon=12, extra="""
+        [inputs]
+        good = { dist = "bernoulli", p = 0.5 }
+    """)
+    fig = roisim.simulate(decisive, trials=20_000, seed=2).plot("value_of_information")
+    renderer = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    legend = ax.get_legend().get_window_extent(renderer)
+    bars = [bar for bar in ax.patches if bar.get_width() > 0]
+    assert bars and not any(legend.overlaps(bar.get_window_extent(renderer)) for bar in bars)
+
+
 def test_tornado_bars_are_the_sensitivity_table(bakery):
     subject = "Catering CRM"
     table = bakery.sensitivity(subject).head(12).iloc[::-1]

@@ -427,8 +427,9 @@ def value_of_information(table: pd.DataFrame, currency: str, top: int = 12) -> F
     """EVPPI of the inputs worth measuring, against the EVPI."""
     rows = table.head(top).iloc[::-1]
     evpi = float(table["evpi"].iloc[0]) if len(table) else 0.0
-    fig, ax = _subplots(figsize=(8, 0.45 * len(rows) + 1.8))
+    fig, ax = _subplots(figsize=(8, 0.45 * len(rows) + 2.25))
     y = np.arange(len(rows))
+    ax.set_ylim(-1.5, len(rows) - 0.5)  # a free row under the bars for the legend
     ax.barh(y, rows["evppi"], xerr=1.96 * rows["evppi_se"], color="#8172B2", alpha=0.85,
             capsize=2)
     ax.axvline(evpi, color="black", ls="--", lw=1, label=f"EVPI {evpi:,.0f}")
