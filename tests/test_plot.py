@@ -154,6 +154,18 @@ def test_the_value_of_information_legend_stays_clear_of_its_bars():
     assert bars and not any(legend.overlaps(bar.get_window_extent(renderer)) for bar in bars)
 
 
+def test_a_payback_curve_at_100_percent_shows_clear_of_its_legend_and_the_frame():
+    at_once = initiative("""
+        benefits = [{ name = "g", amount = { dist = "uniform", min = 5, max = 10 }, every = "month" }]
+    """, horizon=12)
+    fig = roisim.simulate(at_once, trials=1000, seed=1).plot("payback_curve")
+    ax = fig.axes[0]
+    renderer = fig.canvas.get_renderer()
+    (line,) = ax.get_lines()
+    assert set(line.get_ydata()) == {1.0} and ax.get_ylim()[1] > 1.0  # not on the frame
+    assert not ax.get_legend().get_window_extent(renderer).overlaps(line.get_window_extent(renderer))
+
+
 def test_tornado_bars_are_the_sensitivity_table(bakery):
     subject = "Catering CRM"
     table = bakery.sensitivity(subject).head(12).iloc[::-1]

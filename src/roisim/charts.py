@@ -269,7 +269,7 @@ def roi_histogram(result: SimulationResult, subject: str) -> Figure:
         ax.stairs(counts, edges, fill=True, color="#4C72B0", alpha=0.85)
         ax.axvline(0.0, color="black", lw=1, ls="--", label="break-even")
         ax.xaxis.set_major_formatter(PercentFormatter(1.0))
-        ax.legend(loc="upper right")
+        ax.legend(loc="best")  # a skewed histogram may fill either upper corner
     if roi.size < drawn.size:
         left_out.append(f"{drawn.size - roi.size:,} with no costs (ROI undefined)")
     p_loss = float(np.mean(roi < 0)) if roi.size else float("nan")
@@ -328,13 +328,13 @@ def payback_curves(profiles: Profiles) -> Figure:
                 color=colour, marker="o" if horizon <= 3 else None,
                 label=" = ".join(name + ("" if name in profiles.plans else " (initiative)")
                                  for name in same))
-    ax.set_ylim(0, 1)
+    ax.set_ylim(-0.02, 1.02)  # a curve at 0% or 100% clear of the frame, not hidden by it
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     _month_axis(ax, horizon)
     ax.set_ylabel("P(paid back by the end of the month)")
     ax.set_title("Payback probability")
     ax.grid(alpha=0.3)
-    _legend(ax, "upper left")
+    _legend(ax, "best")  # a subject paid back in month 0 runs along the top
     return _laid_out(fig)
 
 
@@ -521,7 +521,7 @@ def cash_fan(result: SimulationResult) -> Figure:
     for ax in axes.flat[len(subjects):]:
         ax.set_visible(False)
     axes[0, 0].set_ylabel(f"cumulative net cash [{currency}]")
-    axes[0, 0].legend(fontsize=8, loc="upper left")
+    axes[0, 0].legend(fontsize=8, loc="best")  # cash falling from a high start fills the upper left
     sample = result.outcomes.band_paths.shape[1]
     drawn = "" if sample == result.n_trials else \
         f"\nbands from the first {sample:,} of {result.n_trials:,} trials"
