@@ -141,7 +141,8 @@ def test_the_report_shows_every_chart_and_links_every_file(bakery, tmp_path):
     for subject, row in headline(bakery.summary()).iterrows():
         assert subject in text and row["E[NPV]"] in text and row["P(loss)"] in text
     gates = pd.read_csv(folder / "gates.csv")
-    assert f"{gates['p_fail'].iloc[0]:.1%}" in text
+    assert f"{gates['p_fail'].iloc[0]:.1%}" in text and "p_fail_if_judged" in text
+    assert "p_fail_se" not in text and "value_of_gates_ci95" in text  # intervals, not se
     for section in ("Head to head", "Assumptions", "Risks", "lognormal p5 8,000, p95 20,000",
                     "Correlations"):
         assert section in text

@@ -339,7 +339,9 @@ def write_report(result: SimulationResult, folder: Path, files: list[str]) -> li
         body += ["<h2>Gates</h2>", "<p>How often the plan reached each go/no-go gate and how often "
                  "it failed (of all trials, and of those that reached it), and what the gates "
                  "are worth: the plan's expected NPV against the same plan without gates, on the "
-                 "same trials.</p>", table(_readable(gates.set_index(["plan", "phase"])))]
+                 "same trials.</p>",
+                 table(_readable(gates.set_index(["plan", "phase"]).drop(  # se: in gates.csv
+                     columns=[c for c in gates.columns if c.endswith("_se")])))]
     each = [(subject, img(chart_file("roi_hist", result, subject), f"{subject}: ROI")
              + img(chart_file("tornado", result, subject), f"{subject}: what moves the NPV"))
             for subject in result.subjects]
