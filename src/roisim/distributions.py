@@ -522,8 +522,10 @@ class Poisson(Discrete):
         if isinstance(data, dict) and _numbers(data, "mean"):
             _check_positive("mean", data["mean"])
             if data["mean"] > cls.MAX_MEAN:
-                raise fail("too_large", "mean ({mean}) must be at most {cap:g} for a poisson",
-                           mean=data["mean"], cap=cls.MAX_MEAN)
+                # pydantic fills in {names} only: the numbers come formatted
+                raise fail("too_large", "mean ({mean}) must be at most {cap} for a poisson; "
+                           "a count that large is close to a normal with sd = √mean",
+                           mean=f"{data['mean']:g}", cap=f"{cls.MAX_MEAN:,.0f}")
         return data
 
     def reference(self) -> Any:
