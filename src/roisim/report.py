@@ -248,9 +248,10 @@ def correlation_table(result: SimulationResult) -> pd.DataFrame:
     for key, ((a, b), rank) in used.items():
         x, y = drawn[a].rank(), drawn[b].rank()
         n = len(drawn)
-        rho = float(x.corr(y)) if n > 1 else math.nan
+        rho = float(np.clip(x.corr(y), -1.0, 1.0)) if n > 1 else math.nan
         half = Z * math.sqrt((1 + rho * rho / 2) / (n - 3)) if n > 3 else math.nan
-        z = float(np.arctanh(rho))  # ±inf at ±1, where the interval closes on rho
+        with np.errstate(divide="ignore"):
+            z = float(np.arctanh(rho))  # ±inf at ±1, where the interval closes on rho
         rows.append({"input_a": a, "input_b": b, "rank_stated": stated.get(key, rank), "rank_used": rank,
                      "rank_drawn": rho, "rank_drawn_lo95": math.tanh(z - half),
                      "rank_drawn_hi95": math.tanh(z + half)})
