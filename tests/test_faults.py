@@ -13,6 +13,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+import tomli
 from conftest import SCENARIOS, initiative, live_processes
 
 import roisim
@@ -96,6 +97,18 @@ def test_files_added_to_a_results_folder_survive_a_rerun(tmp_path):
     assert (folder / "roi_hist_catering_crm.png").read_bytes().startswith(b"\x89PNG")  # the run's own
     assert json.loads((folder / "manifest.json").read_text())["trials"] == 600
     assert [p.name for p in tmp_path.iterdir()] == [folder.name]  # no old or partial folder left
+
+
+def test_scenarios_not_from_a_file_save_under_their_own_names(tmp_path):
+    # two notebooks' scenarios, parsed from dicts: neither may replace the other's results
+    document = tomli.loads(BAKERY.read_text())
+    first = roisim.simulate(roisim.parse(document), trials=100).save(tmp_path, charts=False)
+    document["scenario"]["name"] = "Bakery, variant B"
+    second = roisim.simulate(roisim.parse(document), trials=100).save(tmp_path, charts=False)
+    assert (first.name, second.name) == ("corner_bakery_catering_crm", "bakery_variant_b")
+    assert json.loads((first / "manifest.json").read_text())["scenario_name"] == \
+        "Corner bakery: catering CRM"
+    assert json.loads((second / "manifest.json").read_text())["scenario_file"] is None
 
 
 def test_a_folder_that_is_not_a_results_folder_is_never_replaced(tmp_path):

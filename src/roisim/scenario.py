@@ -398,22 +398,26 @@ def load(path: str | Path, *, repair_correlations: bool = False) -> Scenario:
     return parse(document, source=path, repair_correlations=repair_correlations)
 
 
-def parse(document: dict[str, Any], *, source: str | Path = "<scenario>",
+def parse(document: dict[str, Any], *, source: str | Path | None = None,
           repair_correlations: bool = False) -> Scenario:
     """Validate a scenario already read into a dict (as a TOML parser returns it).
 
-    Relative ``empirical`` files are read next to ``source``.
+    ``source`` is the file it came from, if any: relative ``empirical`` files
+    are read next to it (without one, from the working folder), and results
+    go to a folder named after it (without one, after the scenario's name).
     """
+    where = "<scenario>" if source is None else source  # what messages name
+    base = Path() if source is None else Path(source).parent
     try:
-        scenario = Scenario.model_validate(document, context={"base": Path(source).parent})
+        scenario = Scenario.model_validate(document, context={"base": base})
     except ValidationError as exc:
         location, message = _first_error(exc)
-        raise ScenarioError(source, location, message) from None
+        raise ScenarioError(where, location, message) from None
     from roisim._checks import check_scenario
 
-    scenario = scenario.model_copy(update={"source": str(source)})
+    scenario = scenario.model_copy(update={"source": "" if source is None else str(source)})
 
-    return check_scenario(scenario, Path(source), repair_correlations=repair_correlations)
+    return check_scenario(scenario, Path(where), repair_correlations=repair_correlations)
 
 
 def _toml_message(exc: tomli.TOMLDecodeError) -> str:
