@@ -471,11 +471,14 @@ def _first_error(exc: ValidationError) -> tuple[str, str]:
         name = found.get("dist") if isinstance(found, dict) else None
         known = ", ".join(DISTRIBUTIONS)
         if not isinstance(found, dict):
+            why = " (an input cannot refer to another input)" if isinstance(found, str) else ""
             return format_location(loc), (
                 f"expected a distribution table such as {{ dist = \"normal\", mean = 1, sd = 0.1 }}"
-                f", found {_show(found)} (an input cannot refer to another input)")
+                f", found {_show(found)}{why}")
         if name is None:
             return format_location(loc), f"missing key 'dist' (one of: {known})"
+        if not isinstance(name, str):
+            return format_location(loc + ("dist",)), f"expected one of: {known}; found {_show(name)}"
         close = get_close_matches(str(name), list(DISTRIBUTIONS), n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         return format_location(loc), f"unknown distribution '{name}'{hint} (expected one of: {known})"
