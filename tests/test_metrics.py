@@ -136,6 +136,9 @@ def test_mean_and_sd_of_npv_with_independent_normal_amounts():
     assert abs(summary["cvar5_npv"] - expected_cvar) < 4 * summary["cvar5_npv_se"]
     median = summary["npv_p50"]
     assert abs(median - mean) < 4 * summary["npv_p50_se"]
+    # a normal's skewness is 0 and its kurtosis 3; their sampling sds about sqrt(6/n), sqrt(24/n)
+    assert abs(summary["npv_skewness"]) < 4 * math.sqrt(6 / n)
+    assert abs(summary["npv_kurtosis"] - 3) < 4 * math.sqrt(24 / n)
 
 
 def test_reported_standard_errors_match_the_spread_across_seeds():
@@ -167,6 +170,9 @@ def test_describe_reports_undefined_and_never():
     assert (row["roi_min"], row["roi_max"]) == (1.0, 3.0)
     assert (months["payback_month_min"], months["payback_month_max"]) == (2.0, np.inf)
     assert np.isnan(describe(np.array([np.nan]), "irr")["irr_max"])
+    # every trial the same: no spread, so no shape (not scipy's rounding noise)
+    same = describe(np.full(1000, 0.1), "npv")
+    assert np.isnan(same["npv_skewness"]) and np.isnan(same["npv_kurtosis"])
 
 
 def test_summary_smallest_and_largest_are_the_trials_own():
@@ -179,6 +185,12 @@ def test_summary_smallest_and_largest_are_the_trials_own():
             values = trials[outcome].dropna()
             assert summary.loc[subject, f"{outcome}_min"] == values.min()
             assert summary.loc[subject, f"{outcome}_max"] == values.max()
+            # moments as @RISK and Crystal Ball give them: scipy's, kurtosis not in excess
+            as_float = values.to_numpy(dtype=np.float64)
+            assert summary.loc[subject, f"{outcome}_skewness"] == pytest.approx(
+                stats.skew(as_float), rel=1e-9)
+            assert summary.loc[subject, f"{outcome}_kurtosis"] == pytest.approx(
+                stats.kurtosis(as_float, fisher=False), rel=1e-9)
         columns = list(summary.columns)
         assert columns.index("npv_sd") < columns.index("npv_min") < columns.index("npv_p5")
         assert columns.index("npv_p95_se") < columns.index("npv_max")

@@ -37,11 +37,14 @@ Z = 1.959963984540054  # two-sided 95% normal quantile
 MONTH_OUTCOMES = ("payback_month", "discounted_payback_month")
 
 
-def finite_moments(values: Source) -> tuple[int, float, float]:
-    """Count, mean and sample sd of the finite ``values``.
+def finite_moments(values: Source) -> tuple[int, float, float, float, float]:
+    """Count, mean, sample sd, skewness and kurtosis of the finite ``values``.
 
-    Two passes over slices, leaving out the non-finite values of each slice:
-    no temporary of the size of ``values``.
+    Skewness m3 / m2^1.5 and kurtosis m4 / m2² from the central moments
+    m_k = mean((x - mean)^k), as @RISK and Crystal Ball report them (a
+    normal's kurtosis is 3; scipy's ``skew`` and ``kurtosis(fisher=False)``);
+    NaN where every value is the same. Two passes over slices, leaving out the
+    non-finite values of each slice: no temporary of the size of ``values``.
     """
     n, total = 0, 0.0
     for lo in range(0, values.size, SLICE):
@@ -50,20 +53,29 @@ def finite_moments(values: Source) -> tuple[int, float, float]:
         n += part.size
         total += float(part.sum(dtype=np.float64))
     if n == 0:
-        return 0, math.nan, math.nan
+        return 0, math.nan, math.nan, math.nan, math.nan
     mean = total / n
     if n < 2:
-        return n, mean, math.nan
-    squares = 0.0
+        return n, mean, math.nan, math.nan, math.nan
+    m2, m3, m4 = 0.0, 0.0, 0.0
     for lo in range(0, values.size, SLICE):
         part = values[lo:lo + SLICE]
         dev = part[np.isfinite(part)].astype(np.float64) - mean
-        squares += dot(dev, dev)
-    return n, mean, math.sqrt(squares / (n - 1))
+        square = dev * dev
+        m2 += dot(dev, dev)
+        m3 += dot(square, dev)
+        m4 += dot(square, square)
+    m2, m3, m4 = m2 / n, m3 / n, m4 / n
+    spread = m2 > 1e-24 * max(mean * mean, 1e-300)  # not rounding noise about one value
+    return (n, mean, math.sqrt(m2 * n / (n - 1)), m3 / m2 ** 1.5 if spread else math.nan,
+            m4 / (m2 * m2) if spread else math.nan)
 
 
 def describe(values: Source, name: str, *, months: bool = False) -> dict[str, Any]:
-    """Count, mean (with standard error), sd, smallest, percentiles (with standard errors), largest.
+    """Count, mean (with standard error), sd, skewness, kurtosis, smallest, percentiles, largest.
+
+    Percentiles come with standard errors; the moments are those of
+    :func:`finite_moments`.
 
     Parameters
     ----------
@@ -77,11 +89,13 @@ def describe(values: Source, name: str, *, months: bool = False) -> dict[str, An
     months : bool
         Percentiles are order statistics rather than interpolated.
     """
-    n_finite, mean, sd = finite_moments(values)
+    n_finite, mean, sd, skewness, kurtosis = finite_moments(values)
     row: dict[str, Any] = {f"{name}_n": n_finite}
     row[f"{name}_mean"] = mean
     row[f"{name}_mean_se"] = sd / math.sqrt(n_finite) if n_finite > 1 else math.nan
     row[f"{name}_sd"] = sd
+    row[f"{name}_skewness"] = skewness
+    row[f"{name}_kurtosis"] = kurtosis
     # percentiles: of every value for months ("never" included), else of the finite ones
     n = n_finite + (count_if(values, lambda v: v == np.inf) if months else 0)
     if n == 0:
