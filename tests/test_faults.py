@@ -175,10 +175,14 @@ def test_huge_amounts_and_a_one_month_horizon():
     """, horizon=1, rate=0.1)
     summary = roisim.simulate(sc, trials=20_000, seed=1).summary().loc["A"]
     numeric = summary.drop(["kind"]).astype(float)
-    # payback percentiles and latest payback are inf ("never") where trials do not pay back
+    # payback percentiles and latest payback are inf ("never") where trials do not pay back;
+    # those that do all pay back in month 0, the only month: a payback month has no shape
     assert np.isfinite(numeric.drop(labels=[c for c in numeric.index if "payback_month_p" in c
                                             or "payback_month_max" in c
+                                            or "payback_month_skewness" in c
+                                            or "payback_month_kurtosis" in c
                                             or c.startswith("irr")])).all()
+    assert summary["payback_month_sd"] == 0 and np.isnan(summary["payback_month_skewness"])
     # npv = B - C with B ~ U(1.5e15, 3e15), C ~ U(1e15, 2e15): mean 0.75e15
     assert summary["npv_mean"] == pytest.approx(0.75e15, rel=0.01)
     assert summary["irr_undefined"] == 20_000  # one month of flows: no rate solves them
