@@ -71,6 +71,33 @@ def test_a_gate_that_never_passes_equals_the_pilot_alone():
     assert result.gates().loc[0, "p_fail"] == 1.0
 
 
+def test_times_from_unbounded_inputs_are_checked_and_run():
+    # a lognormal wait has no latest month: the checks once tried to name one (OverflowError)
+    result = roisim.simulate(scenario("""
+        [scenario]
+        name = "unbounded"
+        horizon_months = 24
+        [inputs]
+        wait = { dist = "lognormal", p5 = 2, p95 = 40 }
+        [[initiatives]]
+        name = "A"
+        go_live_month = 1
+        costs = [{ name = "setup", amount = 500, month = 0, fixed = true },
+                 { name = "late fee", amount = 100, month = "wait" },
+                 { name = "support", amount = 20, every = "month", until_month = "wait" }]
+        benefits = [{ name = "gain", amount = 80, every = "month", until_month = ["wait", 2] }]
+        [[plans]]
+        name = "later"
+        phases = [{ initiative = "A", start_month = 0, share = 0.5 },
+                  { initiative = "A", start_month = "wait", share = 0.5,
+                    gate = { metric = "net_cash_to_date", at_least = -400 } }]
+    """), trials=4000, seed=1)
+    wait = result.analysis_inputs()["wait"].to_numpy()
+    started = result.trials("later")["phase_2_started"].to_numpy()
+    # the phase never starts where the wait runs past the horizon
+    assert not started[np.ceil(wait - 1e-9) >= 24].any() and started.any()
+
+
 def test_a_gate_is_judged_only_where_the_plan_reaches_it():
     # the pilot goes live in month 1; where the risk abandons it there, the
     # rollout's gate in month 6 is never reached, so it neither fails nor passes

@@ -92,9 +92,13 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
-def _month(x: float) -> int:
-    """The month in which something at time ``x`` falls (the kernel's ``month_of``)."""
-    return math.ceil(x - 1e-9)
+def _month(x: float) -> float:
+    """The month in which something at time ``x`` falls (the kernel's ``month_of``).
+
+    ±inf stays as it is: an unbounded time (a lognormal start month) has no
+    latest month, and compares as later than every one.
+    """
+    return math.ceil(x - 1e-9) if math.isfinite(x) else x
 
 
 def check_scenario(scenario: Scenario, source: Path, *, repair_correlations: bool = False
