@@ -277,6 +277,29 @@ def test_the_summary_never_cuts_a_number_short_whatever_the_terminal(width):
             assert any(f"E[NPV] {row['E[NPV]']} ± {row['± se']}" in line for line in lines)
 
 
+def test_a_fault_while_checking_one_file_is_reported_and_the_batch_goes_on(monkeypatch):
+    from typer.testing import CliRunner
+
+    import roisim as package
+    from roisim.cli import app
+
+    real = package.load
+
+    def faulty(path, **options):
+        if Path(path).name == BAKERY.name:
+            raise OverflowError("cannot convert float infinity to integer")
+        return real(path, **options)
+
+    monkeypatch.setattr(package, "load", faulty)
+    retail = SCENARIOS / "retail_inventory_system.toml"
+    result = CliRunner().invoke(app, ["validate", str(BAKERY), str(retail)])
+    assert result.exit_code == 1  # a run failed; not 2: the file is not known to be bad
+    output = result.output
+    assert f"{BAKERY}: could not be checked (OverflowError: cannot convert float infinity to " \
+           "integer); this is a fault in roisim, not in the file" in output
+    assert f"{retail}: ok" in output and "Traceback" not in output
+
+
 @pytest.mark.parametrize("below", ["", "results"])
 def test_an_out_folder_where_a_file_is_exits_2_before_simulating(below, tmp_path):
     blocking = tmp_path / "notes.txt"

@@ -390,6 +390,10 @@ def _load(path: Path, report: Report, repair: bool):  # type: ignore[no-untyped-
     except roisim.ScenarioError as exc:
         report.bad_input(str(exc))
         return None
+    except Exception as exc:  # a fault of roisim's own, not of the file: the batch goes on
+        report.failure(f"{path}: could not be checked ({type(exc).__name__}: {exc}); this is "
+                       "a fault in roisim, not in the file")
+        return None
     for a, b, given, used in scenario.correlation_repairs:
         err.print(f"warning: {path}: correlation {a}~{b} moved from {given:.3f} to {used:.3f} "
                   f"({used - given:+.3f}) to make the matrix valid", highlight=False)
