@@ -166,6 +166,19 @@ def test_a_payback_curve_at_100_percent_shows_clear_of_its_legend_and_the_frame(
     assert not ax.get_legend().get_window_extent(renderer).overlaps(line.get_window_extent(renderer))
 
 
+def test_charts_of_a_single_trial_say_or_show_what_there_is():
+    result = roisim.simulate(roisim.load(SCENARIOS / "bakery_catering_crm.toml"), trials=1, seed=1)
+    texts = [t.get_text() for t in result.plot("tornado", "Catering CRM").axes[0].texts]
+    assert texts == ["no input moves the NPV in these trials"]
+    ax = result.plot("convergence").axes[0]
+    assert all(line.get_marker() == "o" for line in ax.get_lines())  # one point each, shown
+    assert ax.get_xlim()[0] >= 0.8  # no axis below one trial
+    # with trials enough, bars and lines as usual
+    many = roisim.simulate(roisim.load(SCENARIOS / "bakery_catering_crm.toml"), trials=3000, seed=1)
+    assert not many.plot("tornado", "Catering CRM").axes[0].texts
+    assert all(line.get_marker() in (None, "None") for line in many.plot("convergence").axes[0].get_lines())
+
+
 def test_tornado_bars_are_the_sensitivity_table(bakery):
     subject = "Catering CRM"
     table = bakery.sensitivity(subject).head(12).iloc[::-1]

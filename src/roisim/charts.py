@@ -402,6 +402,11 @@ def tornado(table: pd.DataFrame, subject: str, mean_npv: float, currency: str,
         values = rows[column].to_numpy()
         ax.barh(y, values - mean_npv, left=mean_npv, color=colour, alpha=0.85, label=label)
     ax.axvline(mean_npv, color="black", lw=1)
+    swings = rows[["npv_low_decile", "npv_high_decile"]].to_numpy() - mean_npv
+    if not np.any(np.abs(swings) > 1e-9 * max(abs(mean_npv), 1.0)):  # as the VOI chart says
+        ax.text(0.5, 0.55, "no input moves the NPV in these trials", transform=ax.transAxes,
+                ha="center", va="center", fontsize=10, color="#555555",
+                bbox={"facecolor": "white", "edgecolor": "none"})
     ax.set_yticks(y, [str(i) for i in rows.index], fontsize=8)
     money_axis(ax.xaxis)
     ax.set_xlabel(f"mean NPV [{currency}] (line: overall mean)")
@@ -460,11 +465,13 @@ def convergence(result: SimulationResult) -> Figure:
     fig, ax = _subplots(figsize=(8, 5))
     traced = frame.groupby("subject", sort=False)
     for (subject, rows), colour in zip(traced, line_colours(traced.ngroups), strict=True):
+        # a run of a trial or two has a point or two: marked, or a line of one point is unseen
         ax.plot(rows["trials"], rows["estimate"], lw=1.6, label=" = ".join(groups[str(subject)]),
-                color=colour)
+                color=colour, marker="o" if len(rows) < 3 else None)
         ax.fill_between(rows["trials"], rows["estimate"] - rows["half_width"],
                         rows["estimate"] + rows["half_width"], color=colour, alpha=0.2)
     ax.set_xscale("log")
+    ax.set_xlim(left=max(ax.get_xlim()[0], 0.8))  # no fewer than one trial (a lone point's margin)
     ax.xaxis.set_major_formatter(CountFormatter(labelOnlyBase=False))
     ax.xaxis.set_minor_formatter(CountFormatter(labelOnlyBase=False))
     ax.set_xlabel("trials")
