@@ -173,6 +173,10 @@ def test_charts_of_a_single_trial_say_or_show_what_there_is():
     ax = result.plot("convergence").axes[0]
     assert all(line.get_marker() == "o" for line in ax.get_lines())  # one point each, shown
     assert ax.get_xlim()[0] >= 0.8  # no axis below one trial
+    fig = result.plot("roi_hist", "Catering CRM")
+    fig.canvas.draw()
+    ticks = fig.axes[0].get_yticks()
+    assert all(float(t).is_integer() for t in ticks)  # counts of trials, not 0.2 of one
     # with trials enough, bars and lines as usual
     many = roisim.simulate(roisim.load(SCENARIOS / "bakery_catering_crm.toml"), trials=3000, seed=1)
     assert not many.plot("tornado", "Catering CRM").axes[0].texts

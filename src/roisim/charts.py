@@ -278,6 +278,7 @@ def roi_histogram(result: SimulationResult, subject: str) -> Figure:
     ax.set_xlabel("ROI = NPV / PV of costs" + (
         f"\nof {drawn.size:,} trials, not drawn: " + "; ".join(left_out) if left_out else ""))
     ax.set_ylabel("trials")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 0.2 of a trial
     return _laid_out(fig)
 
 
