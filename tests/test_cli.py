@@ -300,6 +300,20 @@ def test_a_fault_while_checking_one_file_is_reported_and_the_batch_goes_on(monke
     assert f"{retail}: ok" in output and "Traceback" not in output
 
 
+def test_names_in_another_script_print_no_glyph_warnings(tmp_path):
+    scenario = tmp_path / "shop.toml"
+    scenario.write_text(initiative_text("""
+        benefits = [{ name = "b", amount = { dist = "uniform", min = 5, max = 10 }, every = "month" }]
+        costs = [{ name = "c", amount = 50, month = 0 }]
+    """, horizon=12).replace('name = "A"', 'name = "受注管理"'))
+    proc = roisim("run", str(scenario), "--trials", "500", "--out", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    # one line where no installed font has the characters (none where one does)
+    assert "Glyph" not in proc.stderr and "UserWarning" not in proc.stderr
+    assert proc.stderr.count("warning: charts of test: no installed font has 受, 注, 管, 理") <= 1
+    assert (tmp_path / "out" / "shop" / "roi_hist_受注管理.png").is_file()
+
+
 @pytest.mark.parametrize("below", ["", "results"])
 def test_an_out_folder_where_a_file_is_exits_2_before_simulating(below, tmp_path):
     blocking = tmp_path / "notes.txt"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -181,6 +182,37 @@ def test_charts_of_a_single_trial_say_or_show_what_there_is():
     many = roisim.simulate(roisim.load(SCENARIOS / "bakery_catering_crm.toml"), trials=3000, seed=1)
     assert not many.plot("tornado", "Catering CRM").axes[0].texts
     assert all(line.get_marker() in (None, "None") for line in many.plot("convergence").axes[0].get_lines())
+
+
+def test_names_in_a_script_the_fonts_lack_give_one_warning_and_no_glyph_noise(monkeypatch):
+    import warnings
+
+    from roisim import charts
+
+    monkeypatch.setattr(charts, "font_families", lambda: ("DejaVu Sans",))  # no fallback installed
+    assert charts.missing_glyphs(["Café ☕ CRM 日本", "日"]) == ["日", "本"]
+    named = roisim.simulate(scenario(initiative_text("""
+        benefits = [{ name = "b", amount = { dist = "uniform", min = 5, max = 10 }, every = "month" }]
+        costs = [{ name = "c", amount = 50, month = 0 }]
+    """, horizon=12).replace('name = "A"', 'name = "受注管理"')), trials=500, seed=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig = named.plot("roi_hist", "受注管理")
+        fig.savefig(io.BytesIO(), format="png")
+    messages = [str(w.message) for w in caught]
+    assert messages == ["charts of test: no installed font has 受, 注, 管, 理 (in names), which show "
+                        "as boxes; a font that has them (Noto Sans CJK, for one) is used once installed"]
+    assert caught[0].category is charts.FontWarning
+
+
+def test_charts_fall_back_to_installed_fonts_glyph_by_glyph(monkeypatch, bakery):
+    from roisim import charts
+
+    # STIX comes with matplotlib: it stands in for a font of another script
+    monkeypatch.setattr(charts, "font_families", lambda: ("DejaVu Sans", "STIXGeneral"))
+    fig = bakery.plot("tornado", "Catering CRM")
+    assert fig._suptitle.get_fontfamily() == ["DejaVu Sans", "STIXGeneral"]
+    assert fig.axes[0].get_yticklabels()[0].get_fontfamily() == ["DejaVu Sans", "STIXGeneral"]
 
 
 def test_tornado_bars_are_the_sensitivity_table(bakery):

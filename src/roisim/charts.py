@@ -14,18 +14,22 @@ enough that the drawn curves do not move visibly.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import io
 import os
 import signal
 import sys
 import textwrap
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import matplotlib
 import numpy as np
 import pandas as pd
-from matplotlib import colormaps
+from matplotlib import colormaps, font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -231,6 +235,63 @@ def _month_axis(ax: Any, horizon: int) -> None:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     if horizon <= 3:
         ax.set_xlim(-0.5, horizon - 0.5)
+
+
+#: fonts with the scripts DejaVu Sans lacks (Chinese, Japanese, Korean, Arabic, ...),
+#: used where installed: matplotlib falls back to them glyph by glyph
+FALLBACK_FONTS = ("Noto Sans CJK JP", "Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans CJK KR",
+                  "Source Han Sans", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "IPAexGothic",
+                  "IPAGothic", "Droid Sans Fallback", "Microsoft YaHei", "Yu Gothic",
+                  "Malgun Gothic", "Hiragino Sans", "PingFang SC", "Arial Unicode MS", "Noto Sans",
+                  "Noto Sans Arabic", "Noto Sans Hebrew", "Noto Sans Devanagari", "Noto Sans Thai")
+
+
+class FontWarning(UserWarning):
+    """Characters of a run's names that no installed font has: charts show boxes for them."""
+
+
+@functools.cache
+def font_families() -> tuple[str, ...]:
+    """DejaVu Sans (matplotlib's own), then each fallback font that is installed."""
+    installed = {entry.name for entry in font_manager.fontManager.ttflist}
+    return ("DejaVu Sans", *(name for name in FALLBACK_FONTS if name in installed))
+
+
+@contextlib.contextmanager
+def _fonts() -> Iterator[None]:
+    """Charts drawn in :func:`font_families`, and quiet about glyphs none of them has.
+
+    matplotlib warns once per missing glyph and place it draws one, dozens of
+    lines for a name in another script; :func:`missing_glyphs` says it once.
+    """
+    with matplotlib.rc_context({"font.family": list(font_families())}), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font", category=UserWarning)
+        yield
+
+
+def missing_glyphs(texts: Iterable[str]) -> list[str]:
+    """The characters of ``texts`` that none of :func:`font_families` has, in order of appearance."""
+    charmaps = [font_manager.get_font(font_manager.findfont(font_manager.FontProperties(
+        family=family), fallback_to_default=False)).get_charmap() for family in font_families()]
+    missing: dict[str, None] = {}
+    for char in "".join(texts):
+        if not char.isspace() and not any(ord(char) in charmap for charmap in charmaps):
+            missing[char] = None
+    return list(missing)
+
+
+def _warn_missing_glyphs(result: SimulationResult) -> None:
+    """A :class:`FontWarning` where the run's names use characters no installed font has."""
+    # labels, not the analysed inputs: computing those starts numba's threads, and a
+    # process that has started them must not fork (the chart process's helpers)
+    texts = [result.scenario.name, result.scenario.scenario.currency, *result.subjects,
+             *result.input_labels]
+    if missing := missing_glyphs(texts):
+        shown = ", ".join(missing[:10]) + (", ..." if len(missing) > 10 else "")
+        warnings.warn(FontWarning(
+            f"charts of {result.scenario.name}: no installed font has {shown} (in names), which "
+            "show as boxes; a font that has them (Noto Sans CJK, for one) is used once installed"),
+            stacklevel=3)
 
 
 def _laid_out(fig: Figure) -> Figure:
@@ -489,7 +550,8 @@ def convergence(result: SimulationResult) -> Figure:
 
 def comparison_charts(profiles: Profiles, ranking: pd.DataFrame, folder: Path) -> list[str]:
     """The charts that compare subjects: risk profiles, payback, risk-return, priorities."""
-    return [name for job in comparison_jobs(profiles, ranking, folder) for name in job()]
+    with _fonts():
+        return [name for job in comparison_jobs(profiles, ranking, folder) for name in job()]
 
 
 def comparison_jobs(profiles: Profiles, ranking: pd.DataFrame, folder: Path
@@ -549,7 +611,7 @@ def chart_jobs(result: SimulationResult, folder: Path) -> list[Callable[[], list
 
     def job(chart: str, subject: str | None = None) -> Callable[[], list[str]]:
         name = chart_file(chart, result, subject)
-        return lambda: _save(figure(result, chart, subject), folder, name)
+        return lambda: _save(_figure(result, chart, subject), folder, name)
 
     jobs = [job("roi_hist", s) for s in result.subjects]
     # the comparison charts as a job each: jobs of about the same size share out evenly
@@ -573,6 +635,13 @@ def figure(result: SimulationResult, chart: str, subject: str | None = None) -> 
     ``roi_hist`` and ``tornado`` are drawn for one ``subject``; the others
     show every subject at once.
     """
+    _warn_missing_glyphs(result)
+    with _fonts():  # a figure's texts keep the fonts they were made in
+        return _figure(result, chart, subject)
+
+
+def _figure(result: SimulationResult, chart: str, subject: str | None) -> Figure:
+    """:func:`figure`, in the fonts of :func:`_fonts`."""
     if chart not in CHARTS:
         raise ValueError(f"unknown chart {chart!r}; expected one of {', '.join(CHARTS)}")
     per_subject = chart in CHARTS[:2]
@@ -629,7 +698,14 @@ def write_charts(result: SimulationResult, folder: Path, workers: int = 1,
     here while the copies draw, before this process takes charts too.
     """
     result.analyses()
-    jobs = chart_jobs(result, folder)
+    _warn_missing_glyphs(result)
+    with _fonts():  # the forked copies inherit the fonts and the quiet
+        return _draw(chart_jobs(result, folder), workers, meanwhile)
+
+
+def _draw(jobs: list[Callable[[], list[str]]], workers: int,
+          meanwhile: Callable[[], object] | None) -> list[str]:
+    """:func:`write_charts`'s jobs, shared among ``workers`` processes."""
     workers = min(workers, len(jobs))
     if workers <= 1 or sys.platform != "linux":
         if meanwhile is not None:

@@ -9,6 +9,7 @@ import re
 import signal
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -37,6 +38,17 @@ app = typer.Typer(
 # markup off: file names, scenario names and messages may contain [brackets]
 out = Console(soft_wrap=True, markup=False, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True, markup=False)  # progress and problems to stderr
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+    """Warnings of roisim's own as one line, "warning: ...", as the command line's; others as usual."""
+    if category.__module__.startswith("roisim"):
+        err.print(f"warning: {message}", highlight=False)
+    else:
+        _python_show_warning(message, category, filename, lineno, file, line)
+
+
+_python_show_warning, warnings.showwarning = warnings.showwarning, _show_warning
 
 OK, FAILED, BAD_INPUT, INTERRUPTED, TERMINATED = 0, 1, 2, 130, 143
 
