@@ -57,17 +57,17 @@ def finite_moments(values: Source) -> tuple[int, float, float, float, float]:
     mean = total / n
     if n < 2:
         return n, mean, math.nan, math.nan, math.nan
-    m2, m3, m4 = 0.0, 0.0, 0.0
+    squares, cubes, fourths = 0.0, 0.0, 0.0
     for lo in range(0, values.size, SLICE):
         part = values[lo:lo + SLICE]
         dev = part[np.isfinite(part)].astype(np.float64) - mean
         square = dev * dev
-        m2 += dot(dev, dev)
-        m3 += dot(square, dev)
-        m4 += dot(square, square)
-    m2, m3, m4 = m2 / n, m3 / n, m4 / n
+        squares += dot(dev, dev)
+        cubes += dot(square, dev)
+        fourths += dot(square, square)
+    m2, m3, m4 = squares / n, cubes / n, fourths / n
     spread = m2 > 1e-24 * max(mean * mean, 1e-300)  # not rounding noise about one value
-    return (n, mean, math.sqrt(m2 * n / (n - 1)), m3 / m2 ** 1.5 if spread else math.nan,
+    return (n, mean, math.sqrt(squares / (n - 1)), m3 / m2 ** 1.5 if spread else math.nan,
             m4 / (m2 * m2) if spread else math.nan)
 
 

@@ -244,10 +244,9 @@ def correlation_table(result: SimulationResult) -> pd.DataFrame:
     for a, b, given, value in result.scenario.correlation_repairs:
         stated[frozenset((a, b))] = given
         used.setdefault(frozenset((a, b)), ((a, b), value))  # repaired to (about) 0: kept
-    rows = []
+    rows, n = [], len(drawn)
     for key, ((a, b), rank) in used.items():
         x, y = drawn[a].rank(), drawn[b].rank()
-        n = len(drawn)
         rho = float(np.clip(x.corr(y), -1.0, 1.0)) if n > 1 else math.nan
         half = Z * math.sqrt((1 + rho * rho / 2) / (n - 3)) if n > 3 else math.nan
         with np.errstate(divide="ignore"):

@@ -16,7 +16,7 @@ from roisim._random import seed_key
 from roisim.metrics import roi_of
 from roisim.model import Model, compile_model
 from roisim.sampling import DESIGN_BLOCK, design
-from roisim.scenario import Scenario, whole, whole_at_least
+from roisim.scenario import Scenario, is_whole, whole, whole_at_least
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -298,7 +298,7 @@ class SimulationResult:
     def _trial(self, s: int, trial: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Costs and benefits of subject ``s`` in one trial, and the monthly draws of its inputs."""
         number = whole(trial)  # a numba kernel takes it: no float with a fraction, no bool
-        if isinstance(number, bool) or not isinstance(number, int | np.integer):
+        if not is_whole(number):
             raise TypeError(f"trial must be a whole number, got {trial!r}")
         trial = int(number)
         if not 0 <= trial < self.n_trials:

@@ -101,13 +101,18 @@ def whole(value: Any) -> Any:
     return value
 
 
+def is_whole(number: Any) -> bool:
+    """Whether :func:`whole` gave an integer (True and False are not numbers here)."""
+    return not isinstance(number, bool) and isinstance(number, int | np.integer)
+
+
 def whole_at_least(value: Any, lowest: int, what: str) -> int:
     """``value`` as an int of at least ``lowest``: an int, or a float with no fraction.
 
-    Raises ValueError naming ``what`` otherwise (True and False are not numbers here).
+    Raises ValueError naming ``what`` otherwise.
     """
     number = whole(value)
-    if isinstance(number, bool) or not isinstance(number, int | np.integer) or number < lowest:
+    if not is_whole(number) or number < lowest:
         raise ValueError(f"{what} must be a whole number of at least {lowest}, got {value!r}")
     return int(number)
 
