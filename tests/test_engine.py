@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -214,3 +217,28 @@ def test_the_kernels_name_the_random_source_they_inline():
     assert _kernels.RANDOM_SOURCE == digest, (
         f"_random.py changed: set RANDOM_SOURCE in _kernels.py to {digest!r} so that "
         "numba compiles the kernels that inline it again")
+
+
+@pytest.mark.parametrize("setup, collecting, frozen", [
+    ("", True, False),
+    ("gc.disable()", False, False),  # a collector turned off stays off
+    ("gc.freeze()", True, True),     # a user's frozen objects stay frozen
+])
+def test_importing_roisim_leaves_the_garbage_collector_as_it_was(setup, collecting, frozen):
+    # the import pauses the collector and ages what it made (_startup.collection_paused)
+    code = f"""
+import gc, json
+{setup}
+before = gc.get_freeze_count()
+import roisim
+print(json.dumps([gc.isenabled(), gc.get_freeze_count() - before, gc.get_freeze_count(),
+                  len(gc.get_objects(generation=0)) + len(gc.get_objects(generation=1)),
+                  len(gc.get_objects(generation=2))]))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    enabled, newly_frozen, still_frozen, young, old = json.loads(out.stdout)
+    assert enabled is collecting
+    assert newly_frozen <= 0  # none of its own (frozen objects freed since are not counted)
+    assert (still_frozen > 0) is frozen
+    if not frozen:  # the ~200,000 objects of the imports wait in the oldest generation,
+        assert old > 100_000 > 10 * young  # not in the young ones to be scanned soon

@@ -1,8 +1,11 @@
 """roisim: Monte Carlo ROI simulation for small-business automation."""
 
-from roisim.engine import simulate
-from roisim.result import SimulationResult
-from roisim.scenario import Scenario, ScenarioError, load, parse
+from roisim._startup import collection_paused
+
+with collection_paused():
+    from roisim.engine import simulate
+    from roisim.result import SimulationResult
+    from roisim.scenario import Scenario, ScenarioError, load, parse
 
 __version__ = "0.1.0"
 

@@ -22,6 +22,7 @@ before it cleans up, so no helper writes into a folder being removed.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import os
 import pickle
 import signal
@@ -171,6 +172,7 @@ def _serve(requests: int, answers: int) -> NoReturn:
         from roisim import charts
 
         charts.warm_up()
+        gc.freeze()  # matplotlib, imported and warmed up, lives until os._exit
         with os.fdopen(requests, "rb") as inbox, os.fdopen(answers, "wb") as outbox:
             while (request := _receive(inbox)) is not None:
                 result, folder = pickle.loads(request)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import gc
 import math
 import os
 import re
@@ -468,6 +469,10 @@ def _command_line() -> str:
 
 def main() -> None:
     """Console-script entry point: run the command, then end the process at once."""
+    # What is imported by now lives until the process ends: frozen, no garbage
+    # collection scans it again, and the chart process forked later does not
+    # copy its memory by writing to it (the use gc.freeze is documented for)
+    gc.freeze()
     try:
         app()
         code: object = OK
