@@ -191,7 +191,8 @@ def test_help_documents_exit_codes():
     assert "Exit codes: 0" in proc.stdout and "2 bad input" in proc.stdout
 
 
-@pytest.mark.parametrize("trials", ["0", "1.5", "1,5", "ten", "1e400"])
+# 2000.00000000000001 is 2000 as a float: read as written, it is not whole
+@pytest.mark.parametrize("trials", ["0", "1.5", "1,5", "ten", "inf", "1e-400", "2000.00000000000001"])
 def test_a_trial_count_that_is_not_a_whole_number_exits_2(trials, tmp_path):
     proc = roisim("run", str(BAKERY), "--trials", trials, "--out", str(tmp_path))
     assert proc.returncode == 2
@@ -200,7 +201,16 @@ def test_a_trial_count_that_is_not_a_whole_number_exits_2(trials, tmp_path):
     assert not any(tmp_path.iterdir())
 
 
-@pytest.mark.parametrize("trials", ["2e3", "2_000", "2,000"])
+@pytest.mark.parametrize("trials", ["10000000001", "1e19", "1e400", "1e1000000000"])
+def test_a_trial_count_beyond_a_scenario_files_limit_exits_2(trials, tmp_path):
+    proc = roisim("run", str(BAKERY), "--trials", trials, "--out", str(tmp_path))
+    assert proc.returncode == 2
+    assert f"expected at most 10,000,000,000 trials, as in a scenario file; got '{trials}'" \
+        in proc.stderr
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("trials", ["2e3", "2_000", "2,000", "2.000e3"])
 def test_trials_may_be_written_as_analysts_write_them(trials, tmp_path):
     proc = roisim("run", str(BAKERY), "--trials", trials, "--no-charts", "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
@@ -342,7 +352,7 @@ def test_a_run_larger_than_memory_exits_2_before_simulating(args, where, instead
     # 4 simulated subjects (the bakery's 3 and its gated plan's ungated twin), summarised on
     # one thread: 10^10 x (16 + 4 x 48) bytes, 0.5 GB, and 0.5 GB for the charts
     assert re.search(rf"^error: {re.escape(str(scenario))}: {where}: 10,000,000,000 trials need "
-                     rf"about 2,081\.0 GB of memory to simulate and write their results, more than "
+                     rf"about 2,081 GB of memory to simulate and write their results, more than "
                      rf"the [\d,.]+ GB available; expected at most about [\d,]+ trials, or "
                      rf"{instead}$", proc.stderr, re.M), proc.stderr
     assert "Traceback" not in proc.stderr

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import atexit
 import gc
-import math
 import os
 import re
 import signal
 import sys
 import time
 import warnings
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -142,15 +142,24 @@ class Report:
 
 
 def trial_count(text: str) -> int:
-    """A number of trials as an analyst writes it: ``1000000``, ``1_000_000``, ``1,000,000`` or ``1e6``."""
+    """A number of trials as an analyst writes it: ``1000000``, ``1_000_000``, ``1,000,000`` or ``1e6``.
+
+    Read exactly (``1.5e9`` is 1,500,000,000, and nothing goes through a
+    float), up to the most a scenario file takes.
+    """
+    from roisim.scenario import MAX_TRIALS
+
     grouped = re.fullmatch(r"\d{1,3}(,\d{3})+", text)  # 1,000,000; never a decimal comma (1,5)
     try:
-        value = float(text.replace(",", "") if grouped else text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value.is_integer() and value >= 1):
+        value = Decimal(text.replace(",", "") if grouped else text)
+    except InvalidOperation:
+        value = Decimal("nan")
+    if not (value.is_finite() and value == value.to_integral_value() and value >= 1):
         raise typer.BadParameter(f"expected a whole number of trials of at least 1, such as 1000000, "
                                  f"1_000_000 or 1e6; got '{text}'")
+    if value > MAX_TRIALS:
+        raise typer.BadParameter(f"expected at most {MAX_TRIALS:,} trials, as in a scenario file; "
+                                 f"got '{text}'")
     return int(value)
 
 
@@ -326,7 +335,7 @@ def _run_one(path: Path, scenario: Scenario, report: Report, drawer: ChartProces
     """Simulate one scenario, write its results and print its summary (or report why not)."""
     import roisim
     from roisim.output import run_memory, write_results
-    from roisim.result import memory_shortfall
+    from roisim.result import gigabytes, memory_shortfall
 
     if until is not None and within is not None:  # checked against this scenario's horizon
         from roisim.convergence import parse_target, target_problem
@@ -348,8 +357,8 @@ def _run_one(path: Path, scenario: Scenario, report: Report, drawer: ChartProces
             where = "--trials" if trials else "scenario.trials"
             instead = "--until to stop once precise enough"
         report.bad_input(
-            f"{path}: {where}: {n:,} trials need about {need / 1e9:,.1f} GB of memory to "
-            f"simulate and write their results, more than the {available / 1e9:,.1f} GB "
+            f"{path}: {where}: {n:,} trials need about {gigabytes(need)} of memory to "
+            f"simulate and write their results, more than the {gigabytes(available)} "
             f"available; expected at most about {fit:,} trials, or {instead}")
         return
     close = lambda: None  # noqa: E731

@@ -97,6 +97,12 @@ def memory_shortfall(trials: int, per_trial: float, base: float = 0.0
     return need, available, fit // unit * unit
 
 
+def gigabytes(nbytes: float) -> str:
+    """``nbytes`` in GB for a message: one decimal up to 100 GB, whole GB above."""
+    gb = nbytes / 1e9
+    return f"{gb:,.1f} GB" if gb < 100 else f"{gb:,.0f} GB"
+
+
 @dataclass(frozen=True)
 class Outcomes:
     """Per-trial outcomes of every subject, shape (n_subjects, n_trials) each.
@@ -139,9 +145,9 @@ class Outcomes:
             instead = ("lower trials=, the most to run" if until
                        else "or stop once precise enough with until= and within=")
             raise MemoryError(
-                f"{n_trials:,} trials need {need / 1e9:,.1f} GB for the outcomes of "
+                f"{n_trials:,} trials need {gigabytes(need)} for the outcomes of "
                 f"{n_subjects} simulated subjects ({OUTCOME_BYTES} bytes per trial and subject), "
-                f"more than the {available / 1e9:,.1f} GB of memory available: at most about "
+                f"more than the {gigabytes(available)} of memory available: at most about "
                 f"{fit:,} trials fit ({instead})")
         shape = (n_subjects, n_trials)
         return cls(

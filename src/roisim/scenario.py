@@ -32,6 +32,8 @@ from roisim.distributions import DISTRIBUTIONS, AnyDist, Dist, Strict, fail, pri
 
 #: longest horizon accepted (100 years of months).
 MAX_HORIZON = 1200
+#: most trials in a run (a scenario's own, or the command line's --trials).
+MAX_TRIALS = 10**10
 #: most phases in one plan (phase flags are kept in 16 bits per trial).
 MAX_PHASES = 16
 
@@ -148,7 +150,7 @@ class Header(Strict):
     currency: str = "USD"
     horizon_months: Whole = Field(ge=1, le=MAX_HORIZON)
     discount_rate: float = Field(0.0, gt=-1.0, le=10.0)
-    trials: Whole = Field(100_000, ge=1, le=10**10)
+    trials: Whole = Field(100_000, ge=1, le=MAX_TRIALS)
     seed: Whole = Field(0, ge=0, le=2**63 - 1)
     sampling: Literal["random", "lhs", "sobol"] = "random"
 
@@ -490,6 +492,10 @@ def _first_error(exc: ValidationError) -> tuple[str, str]:
     message = error["msg"].replace("Input should be ", "must be ")
     if kind in _TYPE_NAMES:
         message = f"expected {_TYPE_NAMES[kind]}"
+    if kind.startswith(("greater", "less")):  # 10,000,000,000 rather than 10000000000
+        for bound in error.get("ctx", {}).values():
+            if isinstance(bound, int) and abs(bound) >= 10_000:
+                message = message.replace(str(bound), f"{bound:,}")
     if kind in _TYPE_NAMES or kind == "bad_value" or kind.startswith(("greater", "less")) \
             or kind in ("literal_error", "finite_number"):
         message = f"{message[0].lower()}{message[1:]}, found {_show(found)}"
