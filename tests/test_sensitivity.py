@@ -211,6 +211,20 @@ def test_sensitivity_function_on_arrays():
     assert table.index[0] == "x"
 
 
+@pytest.mark.parametrize("scale", [1.0, 1e-300, 1e-310])
+def test_the_worst_decile_shift_does_not_depend_on_the_inputs_scale(scale):
+    # a beta with a tiny shape draws inputs near 1e-308, whose sd is 0 computed directly
+    import pandas as pd
+
+    x = np.random.default_rng(4).random(2000)
+    npv = x - 0.5
+    table = sensitivity(npv, pd.DataFrame({"x": x * scale}))
+    # the worst decile of npv is the lowest of x: mean 0.05 against 0.5, sd sqrt(1/12); the
+    # mean of its 200 trials has an se of 0.1 / sqrt(12 x 200) = 0.002, 0.007 sd
+    assert table.loc["x", "worst_decile_shift"] == pytest.approx(-0.45 * math.sqrt(12), abs=0.1)
+    assert table.loc["x", "input_mean_worst_decile"] == pytest.approx(0.05 * scale, rel=0.1)
+
+
 @pytest.mark.parametrize("values", [
     np.array([]), np.array([3.0]), np.zeros(1000),
     np.random.default_rng(0).normal(size=5000),  # no ties

@@ -129,17 +129,22 @@ def sensitivity_tables(npv: Mapping[str, np.ndarray], inputs: pd.DataFrame,
         order = orders[name]
         x_ranks = _centred_ranks(order)
         constant = x.min() == x.max()
-        mean, sd = float(x.mean()), float(x.std())
+        mean = float(x.mean())
+        # the shift in standard deviations, from the input scaled to at most 1 in size:
+        # the sd of inputs as small as 1e-308 (a beta with a tiny shape) is 0 unscaled
+        z = x / (1.0 if constant else np.abs(x).max())
+        z_mean, z_sd = float(z.mean()), float(z.std())
         rows = {}
         for subject, values in npv.items():
             low, high = float(values[order[:k]].mean()), float(values[order[-k:]].mean())
             rho = 0.0 if constant or flat[subject] else \
                 dot(x_ranks, npv_ranks[subject]) / rank_ss
-            worst = float(x[npv_orders[subject][:k]].mean())
+            worst = npv_orders[subject][:k]
             rows[subject] = {"input": name, "npv_low_decile": low, "npv_high_decile": high,
                              "swing": high - low, "spearman": rho, "input_mean": mean,
-                             "input_mean_worst_decile": worst,
-                             "worst_decile_shift": 0.0 if constant else (worst - mean) / sd}
+                             "input_mean_worst_decile": float(x[worst].mean()),
+                             "worst_decile_shift": 0.0 if constant else
+                             (float(z[worst].mean()) - z_mean) / z_sd}
         return rows
 
     by_input = each(input_rows, list(inputs.columns), threads)
