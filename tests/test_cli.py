@@ -388,4 +388,22 @@ def test_compare_redraws_the_comparison_from_saved_results(bakery_run, tmp_path)
     assert {name: (copy / name).read_bytes() for name in written} == written
     assert (copy / "npv_cdf.png").stat().st_size > 0 and (copy / "risk_return.png").is_file()
     bad = roisim("compare", str(tmp_path / "nothing"))
-    assert bad.returncode == 2 and "not a result folder" in bad.stderr
+    assert bad.returncode == 2 and "nothing: no such folder" in bad.stderr
+
+
+def test_compare_takes_a_folder_of_results_as_run_writes_it(bakery_run, tmp_path):
+    _, folder = bakery_run
+    results = tmp_path / "results"
+    shutil.copytree(folder, results / "b_scenario")
+    shutil.copytree(folder, results / "a_scenario")
+    (results / "notes").mkdir()  # not a result folder: passed over
+    for name in ("a_scenario", "b_scenario"):
+        (results / name / "ranking.csv").unlink()
+    proc = roisim("compare", str(results))
+    assert proc.returncode == 0, proc.stderr
+    assert [line.split(" in ")[-1] for line in proc.stderr.splitlines() if line.startswith("wrote")] \
+        == [str(results / "a_scenario"), str(results / "b_scenario")]
+    assert (results / "a_scenario" / "ranking.csv").is_file()
+    empty = roisim("compare", str(tmp_path / "results" / "notes"))
+    assert empty.returncode == 2
+    assert "notes: not a result folder, nor a folder of them" in empty.stderr

@@ -82,6 +82,27 @@ def scenario_files(paths: list[Path]) -> tuple[list[Path], list[str]]:
     return [path for path in files if unique[path.resolve()] is path], problems
 
 
+def result_folders(paths: list[Path]) -> tuple[list[Path], list[str]]:
+    """Result folders named by ``paths`` (a folder of them, as --out, gives each, sorted); and problems."""
+    def is_result(folder: Path) -> bool:
+        return (folder / "manifest.json").is_file() and (folder / "trials.parquet").is_file()
+
+    folders, problems = [], []
+    for path in paths:
+        if is_result(path):
+            folders.append(path)
+        elif not path.is_dir():
+            problems.append(f"{path}: no such folder" if not path.exists() else
+                            f"{path}: a file, where a result folder from 'roisim run' is expected")
+        elif inside := sorted(sub for sub in path.iterdir() if sub.is_dir() and is_result(sub)):
+            folders.extend(inside)
+        else:
+            problems.append(f"{path}: not a result folder, nor a folder of them (no manifest.json "
+                            "and trials.parquet from 'roisim run')")
+    unique = {path.resolve(): path for path in reversed(folders)}  # the first of each folder
+    return [path for path in folders if unique[path.resolve()] is path], problems
+
+
 def shared_folders(files: list[Path], out_dir: Path) -> tuple[list[Path], list[str]]:
     """``files`` less those whose results would replace another's, or other files; and why.
 
@@ -448,17 +469,17 @@ def validate(
 @app.command(epilog=EXIT_CODES)
 def compare(
     folders: Annotated[list[Path], typer.Argument(
-        metavar="RESULTS_DIR", help="Result folders written by 'roisim run'.")],
+        metavar="RESULTS_DIR",
+        help="Result folders written by 'roisim run', or folders of them (such as results/).")],
 ) -> None:
     """Redraw comparisons, ranking and their charts from saved results, without simulating."""
     from roisim.output import redraw_comparison
 
     report = Report("compared")
-    for folder in folders:
-        if not (folder / "manifest.json").is_file() or not (folder / "trials.parquet").is_file():
-            report.bad_input(f"{folder}: not a result folder (no manifest.json and "
-                             "trials.parquet from 'roisim run')")
-            continue
+    found, problems = result_folders(folders)
+    for problem in problems:
+        report.bad_input(problem)
+    for folder in found:
         try:
             files = redraw_comparison(folder)
         except OSError as exc:
