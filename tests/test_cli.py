@@ -241,6 +241,9 @@ def test_until_warns_where_the_most_trials_were_not_enough(tmp_path):
 @pytest.mark.parametrize(("args", "message"), [
     (["--until", "median", "--within", "1"], "--until: unknown statistic 'median'"),
     (["--until", "mean npv"], "--until needs --within"),
+    (["--until", "mean npv", "--within", "0"], "--until needs --within, a positive half-width, got 0"),
+    (["--until", "mean npv", "--within", "nan"], "--until needs --within, a positive half-width, got nan"),
+    (["--until", "mean npv", "--within", "inf"], "--until needs --within, a positive half-width, got inf"),
     (["--within", "1"], "--within and --max-trials go with --until"),
     (["--until", "mean npv", "--within", "10", "--trials", "5000"], "--trials does not go with "
      "--until, which adds trials until the estimate is precise; to cap them, use --max-trials"),

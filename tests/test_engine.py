@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import subprocess
 import sys
@@ -112,6 +113,10 @@ def test_bad_arguments(bakery):
     for trials in (-3, 2.5):
         with pytest.raises(ValueError, match=f"trials must be a whole number of at least 0, got {trials}"):
             result.inputs(trials)
+    for within in (None, 0, -1, math.nan, math.inf):
+        with pytest.raises(ValueError, match=f"within must be a positive, finite number with until, "
+                                             f"got {within}"):
+            roisim.simulate(bakery, until="mean npv", within=within)
     with pytest.raises(ValueError, match="a half-width of 5 for P.npv<0., a probability"):
         roisim.simulate(bakery, until="P(npv<0)", within=5)
     for months in (0, 37):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import gc
+import math
 import os
 import re
 import signal
@@ -308,8 +309,9 @@ def run(
             target = parse_target(until)
         except ValueError as exc:
             problem = f"--until: {exc}"
-        if within is None or within <= 0:
-            problem = problem or "--until needs --within, a positive half-width"
+        if within is None or not 0 < within < math.inf:  # nan and inf too
+            got = "" if within is None else f", got {within:g}"
+            problem = problem or f"--until needs --within, a positive half-width{got}"
         elif not problem and (unmeant := target_problem(target, within)):
             problem = f"--within: {unmeant}"
         if trials is not None:  # --until decides how many to run

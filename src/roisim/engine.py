@@ -83,8 +83,8 @@ def simulate(
     target = None
     if until is not None:
         target = parse_target(until)
-        if within is None or not within > 0:
-            raise ValueError(f"within must be a positive number with until, got {within!r}")
+        if within is None or not 0 < within < math.inf:
+            raise ValueError(f"within must be a positive, finite number with until, got {within!r}")
         problem = target_problem(target, within, scenario.scenario.horizon_months)
         if problem:
             raise ValueError(problem)
