@@ -174,6 +174,23 @@ def test_trials_frame_columns(bakery):
     np.testing.assert_allclose(frame["npv"], frame["pv_benefits"] - frame["pv_costs"])
 
 
+def test_every_subjects_trials_in_one_frame_as_trials_parquet_has_them(bakery, tmp_path):
+    result = roisim.simulate(bakery, trials=500, seed=1)
+    frame = result.trials()
+    assert list(frame.index.names) == ["subject", "trial"] and len(frame) == 3 * 500
+    for subject in result.subjects:  # each subject's rows are its own trials() less the phases
+        own = result.trials(subject)
+        pd.testing.assert_frame_equal(frame.loc[subject].iloc[:, :7], own.iloc[:, :7])
+    plan = "Pilot, then roll out if adopted"
+    assert (frame.loc[plan, "phases_started"] & 2 > 0).equals(result.trials(plan)["phase_2_started"])
+    wide = frame["npv"].unstack("subject")  # trials by subject, in the scenario's order
+    assert list(wide.columns) == result.subjects and wide.shape == (500, 3)
+    saved = pd.read_parquet(result.save(tmp_path, charts=False) / "trials.parquet")
+    flat = frame.reset_index()
+    assert list(flat.columns) == list(saved.columns)
+    pd.testing.assert_frame_equal(flat, saved, check_dtype=False, check_categorical=False)
+
+
 def test_a_result_shows_itself_briefly_and_as_its_headline_in_a_notebook(bakery):
     result = roisim.simulate(bakery, trials=2000, seed=3)
     # one line, not the arrays of every outcome

@@ -242,14 +242,23 @@ class SimulationResult:
         s = self.index(subject)
         return roi_of(self.outcomes.pv_benefits[s], self.outcomes.pv_costs[s])
 
-    def trials(self, subject: str) -> pd.DataFrame:
-        """One row per trial of ``subject``.
+    def trials(self, subject: str | None = None) -> pd.DataFrame:
+        """One row per trial of ``subject``; without one, of every subject, one after another.
 
         Columns: npv, roi, pv_costs, pv_benefits, payback_month,
         discounted_payback_month, irr (NaN where undefined: roi where pv_costs
         is 0, payback where never reached, irr where none exists), and for
         plans one boolean column per phase, ``phase_<k>_started``.
+
+        Without ``subject``, the rows of every subject are indexed by
+        (subject, trial), with the phases as trials.parquet has them: one
+        column ``phases_started``, bit k set where phase k+1 started (bit 0
+        alone for an initiative that started). ``frame.npv.unstack("subject")``
+        is then npv by trial and subject, for paired comparisons, and
+        ``frame.reset_index()`` has trials.parquet's columns.
         """
+        if subject is None:
+            return self._every_trial()
         s = self.index(subject)
         o = self.outcomes
         frame = pd.DataFrame({
@@ -264,6 +273,17 @@ class SimulationResult:
         frame.index.name = "trial"
         for k in range(self.n_phases(subject) if self.is_plan(subject) else 0):
             frame[f"phase_{k + 1}_started"] = (o.started[s] >> k) & 1 == 1
+        return frame
+
+    def _every_trial(self) -> pd.DataFrame:
+        """:meth:`trials` of every subject, stacked under a (subject, trial) index."""
+        frame = pd.concat([self.trials(subject).iloc[:, :7].assign(
+            phases_started=self.outcomes.started[s]) for s, subject in enumerate(self.subjects)],
+            ignore_index=True)
+        frame.index = pd.MultiIndex.from_arrays([
+            pd.Categorical.from_codes(np.repeat(np.arange(len(self.subjects)), self.n_trials),
+                                      categories=self.subjects),
+            np.tile(np.arange(self.n_trials), len(self.subjects))], names=["subject", "trial"])
         return frame
 
     def is_plan(self, subject: str) -> bool:
