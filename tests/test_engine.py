@@ -229,6 +229,19 @@ def test_the_format_pages_example_loads():
     assert scenario.subjects == ["Catering CRM", "All at once", "Pilot, then roll out if it pays"]
 
 
+def test_a_scenario_written_as_toml_text_in_a_notebook(bakery):
+    path = SCENARIOS / "bakery_catering_crm.toml"
+    text = path.read_text()
+    from_text = roisim.parse(text, source=path)
+    assert from_text == bakery
+    assert_same_outcomes(roisim.simulate(from_text, trials=200), roisim.simulate(bakery, trials=200))
+    with pytest.raises(roisim.ScenarioError, match=r"^<scenario>: line 2, column 8: invalid TOML: Invalid value"):
+        roisim.parse("[scenario]\nname = \n")
+    with pytest.raises(TypeError, match="simulate takes a Scenario, from roisim.load.path. or "
+                                        "roisim.parse.text.; got str 'scenarios/bakery"):
+        roisim.simulate("scenarios/bakery_catering_crm.toml")
+
+
 def test_the_kernels_name_the_random_source_they_inline():
     # numba's cache keys a kernel on its own file's contents: without this line
     # a change to _random.py alone would leave stale compiled kernels behind

@@ -71,6 +71,9 @@ def simulate(
     """
     from roisim.convergence import parse_target, precise_enough, target_problem
 
+    if not isinstance(scenario, Scenario):
+        raise TypeError(f"simulate takes a Scenario, from roisim.load(path) or roisim.parse(text); "
+                        f"got {type(scenario).__name__} {scenario!r:.60}")
     n = whole_at_least(scenario.scenario.trials if trials is None else trials, 1, "trials")
     seed = whole_at_least(scenario.scenario.seed if seed is None else seed, 0, "seed")
     sampling = scenario.scenario.sampling if sampling is None else sampling

@@ -405,15 +405,20 @@ def load(path: str | Path, *, repair_correlations: bool = False) -> Scenario:
     return parse(document, source=path, repair_correlations=repair_correlations)
 
 
-def parse(document: dict[str, Any], *, source: str | Path | None = None,
+def parse(document: dict[str, Any] | str, *, source: str | Path | None = None,
           repair_correlations: bool = False) -> Scenario:
-    """Validate a scenario already read into a dict (as a TOML parser returns it).
+    """Validate a scenario given as TOML text, or already read into a dict (as a TOML parser returns it).
 
     ``source`` is the file it came from, if any: relative ``empirical`` files
     are read next to it (without one, from the working folder), and results
     go to a folder named after it (without one, after the scenario's name).
     """
     where = "<scenario>" if source is None else source  # what messages name
+    if isinstance(document, str):  # a scenario written in a notebook cell
+        try:
+            document = tomli.loads(document)
+        except tomli.TOMLDecodeError as exc:
+            raise ScenarioError(where, "", _toml_message(exc)) from None
     base = Path() if source is None else Path(source).parent
     try:
         scenario = Scenario.model_validate(document, context={"base": base})
