@@ -410,3 +410,32 @@ def test_compare_takes_a_folder_of_results_as_run_writes_it(bakery_run, tmp_path
     empty = roisim("compare", str(tmp_path / "results" / "notes"))
     assert empty.returncode == 2
     assert "notes: not a result folder, nor a folder of them" in empty.stderr
+
+
+def test_a_long_run_shows_a_progress_bar_in_a_terminal_only(tmp_path):
+    import pty
+
+    # 2M trials of the bakery on one thread: seconds on any machine, past the first
+    # second after which the bar appears
+    args = ["run", str(BAKERY), "--trials", "2e6", "--threads", "1", "--no-charts"]
+    piped = roisim(*args, "--out", str(tmp_path / "piped"))
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stderr.startswith("wrote ") and "%" not in piped.stderr  # no bar in a file
+    main, sub = pty.openpty()  # a terminal for stderr
+    proc = subprocess.Popen([sys.executable, "-m", "roisim", *args, "--out", str(tmp_path / "tty")],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=sub)
+    os.close(sub)
+    shown = bytearray()
+    while True:
+        try:
+            data = os.read(main, 1 << 16)
+        except OSError:  # EIO: the process has closed the terminal
+            break
+        if not data:
+            break
+        shown += data
+    os.close(main)
+    assert proc.wait(timeout=600) == 0
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.decode(errors="replace"))  # no colours
+    assert re.search(r"bakery_catering_crm\.toml \(2,000,000 trials\) ━+.* \d+%", text), text[:2000]
+    assert "1 scenario simulated, 0 failed." in text

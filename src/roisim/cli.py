@@ -186,13 +186,17 @@ def trial_count(text: str) -> int:
 
 
 def _progress_callback(label: str):  # type: ignore[no-untyped-def]
-    """A progress bar on stderr that appears once a run has lasted about a second."""
+    """A progress bar on stderr that appears once a run has lasted about a second.
+
+    Only in a terminal: stderr kept in a file or read by another program
+    gets no bar (a bar there leaves blank lines), as with other tools.
+    """
     began = time.perf_counter()
     state: dict[str, object] = {}
 
     def update(done: int, total: int) -> None:
         if "bar" not in state:
-            if time.perf_counter() - began < 1.0 and done < total:
+            if not err.is_terminal or time.perf_counter() - began < 1.0 and done < total:
                 return
             if done >= total and "bar" not in state:
                 return
