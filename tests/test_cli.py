@@ -439,3 +439,19 @@ def test_a_long_run_shows_a_progress_bar_in_a_terminal_only(tmp_path):
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.decode(errors="replace"))  # no colours
     assert re.search(r"bakery_catering_crm\.toml \(2,000,000 trials\) ━+.* \d+%", text), text[:2000]
     assert "1 scenario simulated, 0 failed." in text
+
+
+@pytest.mark.parametrize("stderr_too", [False, True])
+def test_a_batch_goes_on_when_its_reader_stops_reading(stderr_too, tmp_path):
+    # roisim run scenarios/ | head: the reader has gone by the first summary; every
+    # scenario is still simulated and written (rich alone would end the batch, exit 1)
+    with subprocess.Popen([sys.executable, "-m", "roisim", "run", str(SCENARIOS), "--trials", "2000",
+                           "--no-charts", "--out", str(tmp_path)], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT if stderr_too else subprocess.PIPE) as proc:
+        proc.stdout.close()  # before anything is written
+        errors = b"" if stderr_too else proc.stderr.read()
+        assert proc.wait(timeout=600) == 0, errors
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.stem for p in SCENARIOS.glob("*.toml"))
+    assert all((p / "report.html").is_file() for p in tmp_path.iterdir())
+    if not stderr_too:
+        assert errors.decode().endswith("6 scenarios simulated, 0 failed.\n")

@@ -38,8 +38,24 @@ app = typer.Typer(
 )
 # data: tables to stdout (wide when piped, so tables are not squeezed to 80 columns)
 # markup off: file names, scenario names and messages may contain [brackets]
-out = Console(soft_wrap=True, markup=False, width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, soft_wrap=True, markup=False)  # progress and problems to stderr
+class _Console(Console):
+    """A console that prints nothing more once its reader has gone (``roisim run ... | head``).
+
+    The runs go on and write their results: what the streams carry is an
+    account of them, which the reader chose to stop reading. (rich's own
+    console ends the process there, with exit code 1, leaving the rest of a
+    batch unsimulated.)
+    """
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self.file.fileno())  # what is still buffered goes nowhere, quietly
+        os.close(devnull)
+
+
+out = _Console(soft_wrap=True, markup=False, width=None if sys.stdout.isatty() else 160)
+err = _Console(stderr=True, soft_wrap=True, markup=False)  # progress and problems to stderr
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
