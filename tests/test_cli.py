@@ -394,6 +394,24 @@ def test_compare_redraws_the_comparison_from_saved_results(bakery_run, tmp_path)
     assert bad.returncode == 2 and "nothing: no such folder" in bad.stderr
 
 
+@pytest.mark.parametrize(("change", "message"), [
+    ({"subjects": ["A", "B", "C"]}, "trials.parquet holds the subjects ['Catering CRM', 'All at once', "
+     "'Pilot, then roll out if adopted'], manifest.json ['A', 'B', 'C']"),
+    ({"trials": 5000}, "trials.parquet holds 20,000, 20,000, 20,000 trials of its subjects, "
+     "manifest.json 5,000 of each"),
+])
+def test_compare_refuses_a_manifest_and_trials_of_different_runs(change, message, bakery_run, tmp_path):
+    # files copied together from two runs: never one run's trials under the other's names
+    _, folder = bakery_run
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    (copy / "manifest.json").write_text(json.dumps({**manifest, **change}))
+    proc = roisim("compare", str(copy))
+    assert proc.returncode == 2
+    assert f"{message}: the two files are not of the same run" in proc.stderr
+
+
 def test_compare_takes_a_folder_of_results_as_run_writes_it(bakery_run, tmp_path):
     _, folder = bakery_run
     results = tmp_path / "results"

@@ -377,10 +377,20 @@ def read_profiles(folder: str | Path) -> Profiles:
     manifest = json.loads((folder / "manifest.json").read_text())
     table = pq.read_table(folder / "trials.parquet",
                           columns=["subject", "npv", "payback_month"])
-    subjects = table.column("subject").combine_chunks().indices.to_numpy()
+    column = table.column("subject").combine_chunks()
+    subjects = column.indices.to_numpy()
+    names = manifest["subjects"]
+    # files of two runs side by side would otherwise pair one's trials with the other's names
+    if column.dictionary.to_pylist() != names:
+        raise ValueError(f"trials.parquet holds the subjects {column.dictionary.to_pylist()}, "
+                         f"manifest.json {names}: the two files are not of the same run")
+    counts = np.bincount(subjects, minlength=len(names))
+    if (counts != manifest["trials"]).any():
+        raise ValueError(f"trials.parquet holds {', '.join(f'{c:,}' for c in counts)} trials of "
+                         f"its subjects, manifest.json {manifest['trials']:,} of each: the two "
+                         "files are not of the same run")
     npv = table.column("npv").to_numpy()
     payback = table.column("payback_month").fill_null(-1).to_numpy().astype(np.int16)
-    names = manifest["subjects"]
     nan = float("nan")
     return Profiles(
         npv={name: npv[subjects == s] for s, name in enumerate(names)},
