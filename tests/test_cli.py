@@ -435,13 +435,18 @@ def test_a_long_run_shows_a_progress_bar_in_a_terminal_only(tmp_path):
 
     # 2M trials of the bakery on one thread: seconds on any machine, past the first
     # second after which the bar appears
-    args = ["run", str(BAKERY), "--trials", "2e6", "--threads", "1", "--no-charts"]
-    piped = roisim(*args, "--out", str(tmp_path / "piped"))
+    command = [sys.executable, "-m", "roisim", "run", str(BAKERY), "--trials", "2e6", "--threads", "1",
+               "--no-charts", "--out"]
+    # an xterm, whatever the environment running the tests says (rich reads these)
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("FORCE_TERMINAL", "TTY_COMPATIBLE", "TTY_INTERACTIVE")} | {"TERM": "xterm"}
+    piped = subprocess.run([*command, str(tmp_path / "piped")], capture_output=True, text=True,
+                           env=env, timeout=600)
     assert piped.returncode == 0, piped.stderr
     assert piped.stderr.startswith("wrote ") and "%" not in piped.stderr  # no bar in a file
     main, sub = pty.openpty()  # a terminal for stderr
-    proc = subprocess.Popen([sys.executable, "-m", "roisim", *args, "--out", str(tmp_path / "tty")],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=sub)
+    proc = subprocess.Popen([*command, str(tmp_path / "tty")], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=sub, env=env)
     os.close(sub)
     shown = bytearray()
     while True:
