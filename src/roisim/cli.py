@@ -95,8 +95,13 @@ def scenario_files(paths: list[Path]) -> tuple[list[Path], list[str]]:
             files.append(path)
         else:
             problems.append(f"{path}: no such file or folder")
-    unique = {path.resolve(): path for path in reversed(files)}  # the first of each file
-    return [path for path in files if unique[path.resolve()] is path], problems
+    return first_of_each(files), problems
+
+
+def first_of_each(paths: list[Path]) -> list[Path]:
+    """``paths`` in order, less any that names a file or folder named earlier (itself, or by a folder)."""
+    first = {path.resolve(): path for path in reversed(paths)}
+    return [path for path in paths if first[path.resolve()] is path]
 
 
 def result_folders(paths: list[Path]) -> tuple[list[Path], list[str]]:
@@ -116,8 +121,7 @@ def result_folders(paths: list[Path]) -> tuple[list[Path], list[str]]:
         else:
             problems.append(f"{path}: not a result folder, nor a folder of them (no manifest.json "
                             "and trials.parquet from 'roisim run')")
-    unique = {path.resolve(): path for path in reversed(folders)}  # the first of each folder
-    return [path for path in folders if unique[path.resolve()] is path], problems
+    return first_of_each(folders), problems
 
 
 def shared_folders(files: list[Path], out_dir: Path) -> tuple[list[Path], list[str]]:
