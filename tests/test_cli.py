@@ -338,6 +338,21 @@ def test_an_out_folder_where_a_file_is_exits_2_before_simulating(below, tmp_path
     assert proc.stdout == "" and blocking.read_text() == "mine"
 
 
+@pytest.mark.parametrize(("args", "named"), [
+    (["run", str(BAKERY), "--trials", "1000", "--out", ""], "'--out'"),
+    (["run", ""], "'PATH'"),
+    (["validate", str(BAKERY), ""], "'PATH'"),
+    (["compare", ""], "'RESULTS_DIR'"),
+])
+def test_an_empty_path_exits_2_instead_of_meaning_the_current_folder(args, named, tmp_path):
+    # as `--out "$RESULTS"` with RESULTS unset: not the folder the command runs in
+    (tmp_path / "scenario.toml").write_text(BAKERY.read_text())
+    proc = roisim(*args, cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"Invalid value for {named}: expected a path, got an empty one" in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scenario.toml"] and proc.stdout == ""
+
+
 @pytest.mark.skipif(not os.path.exists("/proc/meminfo"), reason="available memory is known on Linux")
 @pytest.mark.parametrize(("args", "where", "instead"), [
     (["--trials", "10000000000"], "--trials", "--until to stop once precise enough"),

@@ -205,6 +205,18 @@ def trial_count(text: str) -> int:
     return int(value)
 
 
+def given_path(text: str) -> Path:
+    """A path from the command line, refused where it is empty.
+
+    An empty argument (often a variable that was never set, as in ``--out
+    "$RESULTS"``) would otherwise be the current folder: results would be
+    written, or scenarios looked for, where nobody meant.
+    """
+    if not text:
+        raise typer.BadParameter("expected a path, got an empty one (is a variable unset?)")
+    return Path(text)
+
+
 def _progress_callback(label: str):  # type: ignore[no-untyped-def]
     """A progress bar on stderr that appears once a run has lasted about a second.
 
@@ -288,14 +300,14 @@ def summary_table(title: str, summary, currency: str, width: int) -> Table | Gro
 @app.command(epilog=EXIT_CODES)
 def run(
     paths: Annotated[list[Path], typer.Argument(
-        metavar="PATH", help="Scenario files or folders of them.")],
+        parser=given_path, metavar="PATH", help="Scenario files or folders of them.")],
     trials: Annotated[int | None, typer.Option(
         parser=trial_count, metavar="N", help="Trials, such as 1000000 or 1e6 (default: each "
                                               "scenario's own).")] = None,
     seed: Annotated[int | None, typer.Option(
         min=0, metavar="N", help="Seed (default: each scenario's own).")] = None,
     out_dir: Annotated[Path, typer.Option(
-        "--out", metavar="DIR", help="Folder for results.")] = Path("results"),
+        "--out", parser=given_path, metavar="DIR", help="Folder for results.")] = Path("results"),
     threads: Annotated[int | None, typer.Option(
         min=1, metavar="N", help="Worker threads (default: all cores).")] = None,
     repair_correlations: Annotated[bool, typer.Option(
@@ -471,7 +483,8 @@ def _load(path: Path, report: Report, repair: bool):  # type: ignore[no-untyped-
 
 @app.command(epilog=EXIT_CODES)
 def validate(
-    paths: Annotated[list[Path], typer.Argument(metavar="PATH", help="Scenario files or folders of them.")],
+    paths: Annotated[list[Path], typer.Argument(
+        parser=given_path, metavar="PATH", help="Scenario files or folders of them.")],
     repair_correlations: Annotated[bool, typer.Option(
         "--repair-correlations",
         help="Accept contradictory rank correlations, showing the nearest valid matrix.")] = False,
@@ -495,7 +508,7 @@ def validate(
 @app.command(epilog=EXIT_CODES)
 def compare(
     folders: Annotated[list[Path], typer.Argument(
-        metavar="RESULTS_DIR",
+        parser=given_path, metavar="RESULTS_DIR",
         help="Result folders written by 'roisim run', or folders of them (such as results/).")],
 ) -> None:
     """Redraw comparisons, ranking and their charts from saved results, without simulating."""
