@@ -201,6 +201,23 @@ def test_sensitivity_of_a_risk_uses_its_occurrence():
     assert inputs["risk:L:hit"].mean() == pytest.approx(0.3, abs=4 * math.sqrt(0.21 / 50_000))
 
 
+def test_rank_correlations_of_tied_values_are_spearmans_with_mid_ranks():
+    # a rare risk and a choice take few distinct values, and npv ties wherever the
+    # initiative is abandoned; Spearman's correlation ranks tied values by their mean
+    # rank, as scipy does (ranks that broke ties in trial order found a third of the risk's)
+    text = LINEAR.replace('unused = {', 'crews = { dist = "choice", values = [1, 2, 3] }\nunused = {') \
+        + '\nrisks = [{ name = "hit", probability = 0.04, abandon = true }]\n'
+    text = text.replace('amount = ["x", 3.0]', 'amount = ["x", 3.0, "crews"]')
+    result = roisim.simulate(scenario(text), trials=20_000, seed=2)
+    table = result.sensitivity("L")
+    inputs, npv = result.inputs(), result.npv("L")
+    assert (npv == 0).sum() > 500  # abandoned at go-live in month 0: nothing paid, npv 0
+    for name in ("risk:L:hit", "crews", "x", "y"):
+        expected = stats.spearmanr(inputs[name], npv).statistic
+        assert table.loc[name, "spearman"] == pytest.approx(expected, rel=1e-9)
+    assert table.loc["risk:L:hit", "spearman"] < -0.15
+
+
 def test_sensitivity_function_on_arrays():
     rng = np.random.default_rng(3)
     import pandas as pd
