@@ -7,6 +7,7 @@ message it must produce after ``<file>: ``.
 from __future__ import annotations
 
 import copy
+import math
 import os
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import roisim
+from roisim.distributions import number
 
 FOLDER = ROOT / "tests" / "bad_scenarios"
 FILES = sorted(FOLDER.glob("*.toml"))
@@ -180,3 +182,19 @@ def test_random_text_only_raises_scenario_error(text, tmp_path_factory):
         roisim.load(path)
     except roisim.ScenarioError:
         pass
+
+
+@pytest.mark.parametrize(("value", "quoted"), [
+    (0.99999999, "0.99999999"),  # ":g" printed 1: "truncating to [1, 1]"
+    (1234567.5, "1,234,567.5"),  # ":g" printed 1.23457e+06
+    (25_000_000, "25,000,000"),
+    (8000.0, "8,000"),
+    (-1234.25, "-1,234.25"),
+    (0.1 + 0.2, "0.30000000000000004"),
+    (1e-20, "1e-20"),
+    (math.inf, "inf"),
+])
+def test_messages_quote_numbers_with_every_digit(value, quoted):
+    assert number(value) == quoted
+    if math.isfinite(value):
+        assert float(quoted.replace(",", "")) == value

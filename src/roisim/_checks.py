@@ -14,7 +14,7 @@ from difflib import get_close_matches
 from pathlib import Path
 from typing import Any, Literal
 
-from roisim.distributions import Dist
+from roisim.distributions import Dist, number
 from roisim.scenario import Scenario, ScenarioError
 
 Role = Literal["amount", "time", "probability", "fraction", "ramp", "share", "growth"]
@@ -88,10 +88,6 @@ def _times(a: float, b: float) -> float:
     return 0.0 if a == 0.0 or b == 0.0 else a * b
 
 
-def _fmt(x: float) -> str:
-    return f"{x:g}"
-
-
 def _month(x: float) -> float:
     """The month in which something at time ``x`` falls (the kernel's ``month_of``).
 
@@ -136,7 +132,7 @@ def check_scenario(scenario: Scenario, source: Path, *, repair_correlations: boo
             lowest, highest, open_low, wanted = _ROLE_RANGE[role]
             lo, hi = value_range(value, inputs)
             if lo < lowest or (open_low and lo <= lowest) or hi > highest:
-                found = _fmt(lo) if lo == hi else f"values from {_fmt(lo)} to {_fmt(hi)}"
+                found = number(lo) if lo == hi else f"values from {number(lo)} to {number(hi)}"
                 raise error(location, f"expected {wanted}, found {found}"
                             + ("" if lo == hi else " (bound it with at_least/at_most)"))
 
@@ -163,7 +159,7 @@ def _check_timing(scenario: Scenario, horizon: int, error: Any) -> None:
         early = any(b.month is not None and not b.scaled_by_adoption for b in ini.benefits)
         if ini.benefits and not early and _month(live_lo) >= horizon:
             raise error(f"initiatives[{i}].go_live_month",
-                        f"go_live_month {_fmt(live_lo)} is beyond {_horizon(horizon)}, so none of its "
+                        f"go_live_month {number(live_lo)} is beyond {_horizon(horizon)}, so none of its "
                         f"benefits would ever count")
         for kind, lines in (("costs", ini.costs), ("benefits", ini.benefits)):
             for k, line in enumerate(lines):
@@ -176,7 +172,7 @@ def _check_timing(scenario: Scenario, horizon: int, error: Any) -> None:
                     lo, _ = value_range(getattr(line, key), inputs)
                     if _month(lo) >= horizon:
                         raise error(f"{where}.{key}",
-                                    f"{key} {_fmt(lo)} is beyond {_horizon(horizon)}, so this line would "
+                                    f"{key} {number(lo)} is beyond {_horizon(horizon)}, so this line would "
                                     f"never count")
                 if line.until_month is not None:
                     _, until_hi = value_range(line.until_month, inputs)
@@ -184,8 +180,8 @@ def _check_timing(scenario: Scenario, horizon: int, error: Any) -> None:
                                                                              inputs)[0]
                     if until_hi <= start:
                         raise error(f"{where}.until_month",
-                                    f"until_month ({_fmt(until_hi)}) must be after from_month "
-                                    f"({_fmt(start)})")
+                                    f"until_month ({number(until_hi)}) must be after from_month "
+                                    f"({number(start)})")
 
 
 def _check_before_go_live(line: Any, benefit: bool, live_lo: float, horizon: int,
@@ -200,7 +196,7 @@ def _check_before_go_live(line: Any, benefit: bool, live_lo: float, horizon: int
     benefits start at go-live at the earliest.
     """
     if benefit and line.month is None and _month(live_lo) >= horizon:
-        raise error(where, f"this benefit starts at go-live (month {_fmt(live_lo)} at the "
+        raise error(where, f"this benefit starts at go-live (month {number(live_lo)} at the "
                            f"earliest), beyond {_horizon(horizon)}, so it would never count")
     scaled = line.scaled_by_adoption
     if line.month is not None and scaled:
@@ -208,7 +204,7 @@ def _check_before_go_live(line: Any, benefit: bool, live_lo: float, horizon: int
         if _month(month_hi) < _month(live_lo):
             raise error(f"{where}.month",
                         f"this one-off line falls in month {_month(month_hi)} at the "
-                        f"latest, before go-live (month {_fmt(live_lo)} at the earliest), and is "
+                        f"latest, before go-live (month {number(live_lo)} at the earliest), and is "
                         "scaled by adoption, which is 0 before go-live, so it would never count; "
                         "expected a month at or after go-live, or scale_with_adoption = false")
     if line.until_month is not None and (benefit or scaled):
@@ -221,8 +217,8 @@ def _check_before_go_live(line: Any, benefit: bool, live_lo: float, horizon: int
         else:
             return
         raise error(f"{where}.until_month",
-                    f"until_month ({_fmt(until_hi)}) is at or before go-live (month "
-                    f"{_fmt(live_lo)} at the earliest) and {why}, so this line would never "
+                    f"until_month ({number(until_hi)}) is at or before go-live (month "
+                    f"{number(live_lo)} at the earliest) and {why}, so this line would never "
                     "count; expected an until_month after go-live")
 
 
@@ -261,14 +257,14 @@ def _check_plans(scenario: Scenario, error: Any) -> None:
             start_lo = value_range(phase.start_month, scenario.inputs)[0]
             if _month(start_lo) >= horizon:
                 raise error(f"{where}.start_month",
-                            f"start_month {_fmt(start_lo)} is beyond {_horizon(horizon)}, so this phase "
+                            f"start_month {number(start_lo)} is beyond {_horizon(horizon)}, so this phase "
                             f"would never start")
             _, share_hi = value_range(phase.share, scenario.inputs)
             total[phase.initiative] = total.get(phase.initiative, 0.0) + share_hi
             if total[phase.initiative] > 1.0 + 1e-9:
                 raise error(f"{where}.share",
                             f"the shares of '{phase.initiative}' in this plan add up to "
-                            f"{_fmt(total[phase.initiative])}; they may add up to at most 1")
+                            f"{number(total[phase.initiative])}; they may add up to at most 1")
         _check_gates_have_months(plan.phases, scenario.inputs, f"plans[{p}]", error)
 
 

@@ -335,6 +335,7 @@ def run(
                   f"(the cores numba can use), got {threads}", highlight=False)
         raise typer.Exit(BAD_INPUT)
     from roisim.convergence import parse_target, target_problem
+    from roisim.distributions import number
     from roisim.sampling import SAMPLINGS
 
     problem = None
@@ -346,7 +347,7 @@ def run(
         except ValueError as exc:
             problem = f"--until: {exc}"
         if within is None or not 0 < within < math.inf:  # nan and inf too
-            got = "" if within is None else f", got {within:g}"
+            got = "" if within is None else f", got {number(within)}"
             problem = problem or f"--until needs --within, a positive half-width{got}"
         elif not problem and (unmeant := target_problem(target, within)):
             problem = f"--within: {unmeant}"

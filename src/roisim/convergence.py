@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from roisim.distributions import number
 from roisim.metrics import Z
 
 if TYPE_CHECKING:
@@ -68,10 +69,10 @@ def target_problem(target: Target, within: float, horizon: int | None = None) ->
     is 0 in every trial. None where both make sense.
     """
     if target.kind in ("p_loss", "p_payback") and within >= 1:
-        return (f"a half-width of {within:g} for {target.label}, a probability, is met by any "
+        return (f"a half-width of {number(within)} for {target.label}, a probability, is met by any "
                 f"run; expected a fraction below 1, such as 0.02 for 2 percentage points")
     if target.kind == "p_payback" and horizon is not None and not 1 <= target.param <= horizon:
-        return (f"{target.label} counts paybacks by month {target.param:g}, outside what a "
+        return (f"{target.label} counts paybacks by month {number(target.param)}, outside what a "
                 f"{horizon}-month horizon can tell; expected 1 to {horizon} months")
     return None
 

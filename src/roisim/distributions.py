@@ -47,8 +47,30 @@ def printable(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
+def number(x: float) -> str:
+    """``x`` as a message quotes a number from a file or an option: every digit, grouped.
+
+    The shortest text that reads back as ``x`` (Python's repr), without a
+    trailing ".0" and with thousands separators: 0.99999999 stays 0.99999999
+    and 1234567.5 is 1,234,567.5, where ``:g`` would print 1 and 1.23457e+06.
+    """
+    if isinstance(x, int):
+        return f"{x:,}"
+    text = repr(float(x))
+    if "e" in text or not math.isfinite(x):
+        return text
+    whole, _, fraction = text.partition(".")
+    whole = f"{int(whole):,}" if whole != "-0" else whole
+    return whole if fraction == "0" else f"{whole}.{fraction}"
+
+
 def fail(code: str, message: str, **ctx: Any) -> PydanticCustomError:
-    """Return a validation error with a message written for scenario authors."""
+    """Return a validation error with a message written for scenario authors.
+
+    Numbers in ``ctx`` are quoted as :func:`number` writes them.
+    """
+    ctx = {key: number(value) if isinstance(value, (int, float)) and not isinstance(value, bool)
+           else value for key, value in ctx.items()}
     return PydanticCustomError(code, message, ctx)
 
 
@@ -166,8 +188,8 @@ class Truncatable(Dist):
             raise fail(
                 "bad_truncation",
                 "at_least ({lo}) must be less than at_most ({hi})",
-                lo=f"{lo:g}",
-                hi=f"{hi:g}",
+                lo=lo,
+                hi=hi,
             )
         if lo is not None or hi is not None:
             ulo, uhi = self.truncated_range()
@@ -176,8 +198,8 @@ class Truncatable(Dist):
                     "empty_truncation",
                     "truncating to [{lo}, {hi}] leaves no probability: the distribution "
                     "puts (almost) nothing in that range",
-                    lo=f"{-math.inf if lo is None else lo:g}",
-                    hi=f"{math.inf if hi is None else hi:g}",
+                    lo=-math.inf if lo is None else lo,
+                    hi=math.inf if hi is None else hi,
                 )
         return self
 
@@ -525,7 +547,7 @@ class Poisson(Discrete):
                 # pydantic fills in {names} only: the numbers come formatted
                 raise fail("too_large", "mean ({mean}) must be at most {cap} for a poisson; "
                            "a count that large is close to a normal with sd = √mean",
-                           mean=f"{data['mean']:g}", cap=f"{cls.MAX_MEAN:,.0f}")
+                           mean=number(data["mean"]), cap=f"{cls.MAX_MEAN:,.0f}")
         return data
 
     def reference(self) -> Any:

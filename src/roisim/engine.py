@@ -11,6 +11,7 @@ import numpy as np
 
 from roisim import _kernels
 from roisim._random import seed_key
+from roisim.distributions import number
 from roisim.model import Model, compile_with_labels
 from roisim.result import BAND_TRIALS, Outcomes, Profiles, SimulationResult, subject_scores
 from roisim.sampling import DESIGN_BLOCK, SAMPLINGS, design
@@ -103,7 +104,7 @@ def simulate(
         reached[0], widest[0] = precise_enough(target, within, out, done, n_visible)
         if reached[0]:
             reason[0] = (f"precision reached: the 95% half-width of {target.label} is at most "
-                         f"{within:g} for every subject ({widest[0]:.3g}) after {done:,} trials")
+                         f"{number(within)} for every subject ({widest[0]:.3g}) after {done:,} trials")
         return reached[0]
 
     elapsed, done = run_blocks(model, seed_key(seed), int(n), out, threads=threads, irr=irr,
@@ -113,7 +114,7 @@ def simulate(
         assert within is not None
         reason[0] = (f"reached the most trials allowed ({int(n):,}) before the precision asked for: "
                      f"the 95% half-width of {target.label} is {widest[0]:.3g} for the least "
-                     f"precise subject, against {within:g}")
+                     f"precise subject, against {number(within)}")
     if done < n:
         out = out.head(done)
     result = SimulationResult(scenario, done, int(seed), threads, elapsed, out, labels, ungated,

@@ -28,7 +28,7 @@ from pydantic import (
     model_validator,
 )
 
-from roisim.distributions import DISTRIBUTIONS, AnyDist, Dist, Strict, fail, printable
+from roisim.distributions import DISTRIBUTIONS, AnyDist, Dist, Strict, fail, number, printable
 
 #: longest horizon accepted (100 years of months).
 MAX_HORIZON = 1200
@@ -499,8 +499,8 @@ def _first_error(exc: ValidationError) -> tuple[str, str]:
         message = f"expected {_TYPE_NAMES[kind]}"
     if kind.startswith(("greater", "less")):  # 10,000,000,000 rather than 10000000000
         for bound in error.get("ctx", {}).values():
-            if isinstance(bound, int) and abs(bound) >= 10_000:
-                message = message.replace(str(bound), f"{bound:,}")
+            if isinstance(bound, int) and abs(bound) >= 1_000:
+                message = message.replace(str(bound), number(bound))
     if kind in _TYPE_NAMES or kind == "bad_value" or kind.startswith(("greater", "less")) \
             or kind in ("literal_error", "finite_number"):
         message = f"{message[0].lower()}{message[1:]}, found {_show(found)}"
@@ -531,6 +531,6 @@ def _show(value: Any) -> str:
         return f"a list of {len(value)}"
     if isinstance(value, (int, float)) and math.isfinite(value) and abs(value) >= 1e16:
         return f"{value:.3g}"  # not thirty digits of a float's binary expansion
-    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-        return str(int(value))
+    if isinstance(value, (int, float)):
+        return number(value)
     return repr(value)
