@@ -71,6 +71,17 @@ def test_when_every_subject_loses_the_best_choice_is_to_do_nothing():
                                     "first (EVPI 0 USD).")
 
 
+def test_the_ranking_says_never_for_a_subject_that_never_pays_back(tmp_path):
+    losing = initiative(FEE + 'benefits = [{ name = "time", amount = "saving", every = "month" }]\n',
+                        horizon=6, extra=INPUTS)
+    result = roisim.simulate(losing, trials=2_000, seed=1)
+    assert result.ranking().loc["A", "median_payback_month"] == np.inf
+    page = read_page(write_results(result, tmp_path, charts=False) / "report.html")
+    text = " ".join(" ".join(page.text).split())
+    ranking = text[text.index("Ranking"):text.index("Assumptions")]
+    assert "never" in ranking  # was a blank cell, where the outcomes table said "never"
+
+
 def test_a_subject_named_none_is_not_mistaken_for_doing_nothing():
     result = roisim.simulate(initiatives(["other", "none"]), trials=2_000, seed=1)
     assert result.summary().loc["none", "npv_mean"] == result.summary()["npv_mean"].max() > 0

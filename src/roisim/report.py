@@ -372,7 +372,9 @@ def _readable(frame: pd.DataFrame) -> pd.DataFrame:
     """Numbers as text to read; blank where there is none.
 
     Shares (``p_``, ``_share``) in per cent, money (:data:`MONEY`) to the
-    unit, other numbers to three significant digits.
+    unit, other numbers to three significant digits; a payback month that
+    is infinite (no payback within the horizon) as "never", as in the
+    outcomes table.
     """
     out = frame.astype(object).where(frame.notna(), "")
     for column in frame.columns:
@@ -381,6 +383,8 @@ def _readable(frame: pd.DataFrame) -> pd.DataFrame:
             continue
         share = column.startswith("p_") or column.endswith("_share")
         money = any(part in column for part in MONEY)
-        out[column] = [("" if not math.isfinite(v) else f"{v:.1%}" if share else
+        never = "never" if "payback_month" in column else ""
+        out[column] = [(never if v == math.inf else "" if not math.isfinite(v) else
+                        f"{v:.1%}" if share else
                         f"{v:,.0f}" if money or v == round(v) else figure(v)) for v in values]
     return out
