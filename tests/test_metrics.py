@@ -14,7 +14,7 @@ from scipy import stats
 import roisim
 from roisim import _kernels
 from roisim._random import seed_key
-from roisim.metrics import HEADLINE, cvar, describe, headline, payback_horizons
+from roisim.metrics import HEADLINE, cvar, describe, headline, money_decimals, money_text, payback_horizons
 
 
 def monthly_rate(annual: float) -> float:
@@ -224,6 +224,33 @@ def test_sorted_quantiles_are_numpys(method):
         got = sorted_quantiles(values, probs, order_statistic=method == "inverted_cdf")
         np.testing.assert_allclose(got, np.quantile(values, probs, method=method), rtol=1e-15,
                                    atol=0)
+
+
+@pytest.mark.parametrize(("amounts", "decimals"), [
+    ([12_345.6, -800.0], 0), ([1_000.0], 0), ([999.0, 3.0], 1), ([-150.0], 1), ([12.5, -3.0], 2),
+    ([0.5953, -0.2972], 4), ([0.0, math.inf, math.nan], 0), ([], 0)])
+def test_money_shows_four_significant_digits_of_amounts_below_1000(amounts, decimals):
+    assert money_decimals(amounts) == decimals
+
+
+@pytest.mark.parametrize(("amount", "decimals", "text"), [
+    (12_345.6, 0, "12,346"), (-0.4, 0, "0"), (-0.00004, 4, "0.0000"), (0.0, 4, "0"),
+    (-0.29718, 4, "-0.2972"), (1234.5678, 2, "1,234.57")])
+def test_money_text_never_writes_minus_zero(amount, decimals, text):
+    assert money_text(amount, decimals) == text
+
+
+def test_a_scenario_in_small_amounts_does_not_read_as_zeros():
+    # amounts in thousands, or in small sums: the headline was "0, -0, 1"
+    small = initiative('costs = [{ name = "c", amount = 0.4, month = 0 }]\n'
+                       'benefits = [{ name = "x", amount = "a", every = "month" }]\n', horizon=12,
+                       extra='[inputs]\na = { dist = "normal", mean = 0.05, sd = 0.02 }\n')
+    summary = roisim.simulate(small, trials=20_000, seed=1).summary()
+    cells = headline(summary).loc["A"]
+    for column, name in (("npv_mean", "E[NPV]"), ("npv_p5", "P5"), ("npv_p95", "P95"),
+                         ("cvar5_npv", "CVaR 5%")):
+        assert float(cells[name]) == pytest.approx(summary.loc["A", column], abs=0.5e-4)
+    assert cells["E[NPV]"] != "0" and float(cells["± se"]) > 0
 
 
 def test_headline_reads_as_the_command_line_prints_it():

@@ -8,7 +8,14 @@ import pytest
 from conftest import scenario
 
 import roisim
-from roisim.compare import _paired, _paired_both_ways, dominance, dominance_quantiles, pairwise
+from roisim.compare import (
+    _paired,
+    _paired_both_ways,
+    dominance,
+    dominance_quantiles,
+    interval,
+    pairwise,
+)
 from roisim.metrics import subject_summary
 from roisim.sensitivity import sensitivity_tables, value_of_information
 
@@ -123,6 +130,14 @@ def test_the_ungated_twin_equals_the_plan_without_gates_in_every_trial():
                    "band_paths"):
         np.testing.assert_array_equal(getattr(result.outcomes, column)[twin],
                                       getattr(alone.outcomes, column)[plain], err_msg=column)
+
+
+@pytest.mark.parametrize(("lo", "hi", "scale", "text"), [
+    (30_481.2, 30_906.7, -86_618.8, "[30,481, 30,907]"),
+    (-0.0123, 0.0345, 0.2, "[-0.0123, 0.0345]"),  # a plan in small amounts: was "[-0, 0]"
+])
+def test_the_value_of_gates_interval_is_written_to_the_plans_scale(lo, hi, scale, text):
+    assert interval(lo, hi, scale) == text
 
 
 OUTCOMES = ("pv_costs", "pv_benefits", "payback", "dpayback", "irr", "started", "band_paths")

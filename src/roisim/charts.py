@@ -499,7 +499,7 @@ def value_of_information(table: pd.DataFrame, currency: str, top: int = 12) -> F
     ax.set_ylim(-1.5, len(rows) - 0.5)  # a free row under the bars for the legend
     ax.barh(y, rows["evppi"], xerr=1.96 * rows["evppi_se"], color="#8172B2", alpha=0.85,
             capsize=2)
-    ax.axvline(evpi, color="black", ls="--", lw=1, label=f"EVPI {evpi:,.0f}")
+    ax.axvline(evpi, color="black", ls="--", lw=1, label=f"EVPI {money(evpi)}")
     ax.set_yticks(y, [str(i) for i in rows.index], fontsize=8)
     money_axis(ax.xaxis)
     ax.set_xlabel(f"expected value of perfect information on the input [{currency}]")

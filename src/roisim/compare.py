@@ -21,7 +21,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from roisim.metrics import Z, cvar, sorted_quantiles
+from roisim.metrics import Z, cvar, money_decimals, money_text, sorted_quantiles
 
 #: quantile points used to judge dominance (ignores differences below 1e-9 of the scale).
 DOMINANCE_POINTS = 1000
@@ -206,6 +206,12 @@ def gate_table(plan: str, phases: list[dict[str, object]], started: np.ndarray,
                      "expected_npv": float(npv.mean()),
                      "expected_npv_without_gates": float(ungated_npv.mean()),
                      "value_of_gates": value, "value_of_gates_se": value_se,
-                     "value_of_gates_ci95": f"[{value - Z * value_se:,.0f}, "
-                                            f"{value + Z * value_se:,.0f}]"})
+                     "value_of_gates_ci95": interval(value - Z * value_se, value + Z * value_se,
+                                                     npv.mean())})
     return pd.DataFrame(rows)
+
+
+def interval(lo: float, hi: float, scale: float) -> str:
+    """``[lo, hi]`` as text, amounts shown as the plan's npv of about ``scale`` would be."""
+    decimals = money_decimals([lo, hi, scale])
+    return f"[{money_text(lo, decimals)}, {money_text(hi, decimals)}]"

@@ -20,7 +20,7 @@ Conventions
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -295,18 +295,48 @@ PAYBACK_CAPTION = "payback: median month by which cumulative cash ≥ 0"
 HEADLINE = ("E[NPV]", "± se", "P5", "P50", "P95", "P(loss)", "CVaR 5%", "ROI P50", "payback P50")
 
 
+def money_decimals(amounts: Iterable[float]) -> int:
+    """Decimals with which to show amounts of this size: none from 1,000 up.
+
+    Below that, enough for four significant digits of the largest, so that
+    a scenario written in thousands (12.5 for 12,500) or in small sums
+    does not read as a column of zeros: 0 for 1,000 or more, 1 for 100 to
+    999, 4 for 0.5.
+    """
+    finite = [abs(x) for x in amounts if math.isfinite(x) and x != 0]
+    if not finite:
+        return 0
+    return max(0, 3 - math.floor(math.log10(max(finite))))
+
+
+def money_text(amount: float, decimals: int) -> str:
+    """``amount`` with thousands separators and ``decimals`` decimals; exactly 0 as "0", never "-0"."""
+    if amount == 0:
+        return "0"
+    text = f"{amount:,.{decimals}f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.,") else text
+
+
+def summary_decimals(summary: pd.DataFrame) -> int:
+    """:func:`money_decimals` of a summary's npv figures: its headline's and the sentences'."""
+    columns = ["npv_mean", "npv_p5", "npv_p50", "npv_p95", "cvar5_npv"]
+    return money_decimals(summary[columns].to_numpy(dtype=float).ravel())
+
+
 def headline(summary: pd.DataFrame) -> pd.DataFrame:
     """The headline numbers of every subject of ``summary``, as text to read, one row each.
 
-    Money to the unit with thousands separators, shares in per cent, the
-    median payback as "month N" or "never"; ROI is "n/a" where no trial has
-    one (no costs).
+    Money with thousands separators, to the unit where amounts reach 1,000
+    (:func:`money_decimals`), shares in per cent, the median payback as
+    "month N" or "never"; ROI is "n/a" where no trial has one (no costs).
     """
+    decimals = summary_decimals(summary)
+
     def cells(row: pd.Series) -> list[str]:
         payback = row["payback_month_p50"]
-        return [f"{row['npv_mean']:,.0f}", f"{row['npv_mean_se']:,.0f}",
-                f"{row['npv_p5']:,.0f}", f"{row['npv_p50']:,.0f}", f"{row['npv_p95']:,.0f}",
-                f"{row['p_loss']:.1%}", f"{row['cvar5_npv']:,.0f}",
+        money = [money_text(row[column], decimals) for column in
+                 ("npv_mean", "npv_mean_se", "npv_p5", "npv_p50", "npv_p95")]
+        return [*money, f"{row['p_loss']:.1%}", money_text(row["cvar5_npv"], decimals),
                 "n/a" if row["roi_n"] == 0 else f"{row['roi_p50']:.0%}",
                 "never" if payback == math.inf else f"month {payback:.0f}"]
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from roisim.distributions import Dist
-from roisim.metrics import Z
+from roisim.metrics import Z, money_text, summary_decimals
 
 if TYPE_CHECKING:
     from roisim.result import SimulationResult
@@ -93,14 +93,15 @@ def measure_next(result: SimulationResult) -> str:
     evpi, choice = float(table["evpi"].iloc[0]), table["default_choice"].iloc[0]
     choice = _choice(choice if isinstance(choice, str) else None)  # None or NaN: do nothing
     currency = result.scenario.scenario.currency
+    decimals = summary_decimals(result.summary())  # as the table printed above it
     worth = table[table["evppi"] > 2 * table["evppi_se"]].head(3)
     if evpi <= 0 or worth.empty:
         return (f"Best choice now: {choice}. No single input is worth measuring first "
-                f"(EVPI {evpi:,.0f} {currency}).")
-    names = ", ".join(f"{input_name(result, name)}: {row['evppi']:,.0f}"
+                f"(EVPI {money_text(evpi, decimals)} {currency}).")
+    names = ", ".join(f"{input_name(result, name)}: {money_text(row['evppi'], decimals)}"
                       for name, row in worth.iterrows())
-    return (f"Best choice now: {choice}. Perfect information is worth {evpi:,.0f} {currency}; "
-            f"measure first: {names}.")
+    return (f"Best choice now: {choice}. Perfect information is worth "
+            f"{money_text(evpi, decimals)} {currency}; measure first: {names}.")
 
 
 def worst_decile(result: SimulationResult) -> str | None:
@@ -303,6 +304,12 @@ def write_report(result: SimulationResult, folder: Path, files: list[str]) -> li
     def table(frame: pd.DataFrame) -> str:
         return frame.to_html(border=0, na_rep="", escape=True)
 
+    decimals = summary_decimals(result.summary())
+
+    def numbers(frame: pd.DataFrame) -> str:
+        """A table of numbers, written as the headline writes them (:func:`_readable`)."""
+        return table(_readable(frame, decimals))
+
     source = Path(result.scenario.source).name if result.scenario.source else "(not from a file)"
     worst = worst_decile(result)
     body = [
@@ -317,7 +324,7 @@ def write_report(result: SimulationResult, folder: Path, files: list[str]) -> li
         result._repr_html_(),
         *(img(name, caption) for name, caption in OVERVIEW),
         "<h2>Ranking</h2>",
-        table(_readable(result.ranking())),
+        numbers(result.ranking()),
     ]
     if len(result.subjects) > 1:
         body += ["<h2>Head to head</h2>", "<p>How often the row's NPV beats the column's, "
@@ -325,23 +332,23 @@ def write_report(result: SimulationResult, folder: Path, files: list[str]) -> li
                  table(head_to_head(result).map(
                      lambda p: "" if not math.isfinite(p) else f"{p:.0%}"))]
     body += ["<h2>Assumptions</h2>", "<p>Each input as the scenario file states it, and what "
-             "the trials drew.</p>", table(_readable(assumptions(result)))]
+             "the trials drew.</p>", numbers(assumptions(result))]
     correlations = correlation_table(result)
     if not correlations.empty:
         body += ["<h2>Correlations</h2>", "<p>Each rank correlation as the scenario file states "
                  "it, as the run used it, and as the trials drew it (Spearman's rho, with its "
-                 "95% interval).</p>", table(_readable(correlations.set_index(["input_a", "input_b"])))]
+                 "95% interval).</p>", numbers(correlations.set_index(["input_a", "input_b"]))]
     risks = risk_table(result)
     if not risks.empty:
-        body += ["<h2>Risks</h2>", table(_readable(risks.set_index(["initiative", "risk"])))]
+        body += ["<h2>Risks</h2>", numbers(risks.set_index(["initiative", "risk"]))]
     gates = result.gates()
     if not gates.empty:
         body += ["<h2>Gates</h2>", "<p>How often the plan reached each go/no-go gate and how often "
                  "it failed (of all trials, and of those that reached it), and what the gates "
                  "are worth: the plan's expected NPV against the same plan without gates, on the "
                  "same trials.</p>",
-                 table(_readable(gates.set_index(["plan", "phase"]).drop(  # se: in gates.csv
-                     columns=[c for c in gates.columns if c.endswith("_se")])))]
+                 numbers(gates.set_index(["plan", "phase"]).drop(  # se: in gates.csv
+                     columns=[c for c in gates.columns if c.endswith("_se")]))]
     each = [(subject, img(chart_file("roi_hist", result, subject), f"{subject}: ROI")
              + img(chart_file("tornado", result, subject), f"{subject}: what moves the NPV"))
             for subject in result.subjects]
@@ -352,7 +359,7 @@ def write_report(result: SimulationResult, folder: Path, files: list[str]) -> li
     if not voi.empty:
         body += ["<h2>What to measure next</h2>",
                  img("value_of_information.png", "Expected value of perfect information"),
-                 table(_readable(named(result, voi[["evppi", "evppi_se", "evppi_share"]].head(10))))]
+                 numbers(named(result, voi[["evppi", "evppi_se", "evppi_share"]].head(10)))]
     body += [img("convergence.png", "How precise the estimates are"), "<h2>Files</h2>",
              "<ul>" + "".join(f'<li><a href="{e(name)}">{e(name)}</a></li>'
                               for name in sorted({*files, "manifest.json", "report.html"}))
@@ -364,27 +371,35 @@ def write_report(result: SimulationResult, folder: Path, files: list[str]) -> li
     return ["report.html"]
 
 
-#: columns in money, by a part of their names: shown to the unit
+#: columns in money, by a part of their names
 MONEY = ("npv", "evppi", "value_of_gates")
 
 
-def _readable(frame: pd.DataFrame) -> pd.DataFrame:
+def _readable(frame: pd.DataFrame, decimals: int) -> pd.DataFrame:
     """Numbers as text to read; blank where there is none.
 
-    Shares (``p_``, ``_share``) in per cent, money (:data:`MONEY`) to the
-    unit, other numbers to three significant digits; a payback month that
-    is infinite (no payback within the horizon) as "never", as in the
-    outcomes table.
+    Shares (``p_``, ``_share``) in per cent, money (:data:`MONEY`) with
+    ``decimals`` decimals, as the headline shows it
+    (:func:`roisim.metrics.summary_decimals`), other numbers to three
+    significant digits; a payback month that is infinite (no payback within
+    the horizon) as "never", as in the outcomes table.
     """
     out = frame.astype(object).where(frame.notna(), "")
     for column in frame.columns:
         values = frame[column]
         if not pd.api.types.is_float_dtype(values):
             continue
-        share = column.startswith("p_") or column.endswith("_share")
-        money = any(part in column for part in MONEY)
+        share, money = _is_share(column), _is_money(column)
         never = "never" if "payback_month" in column else ""
         out[column] = [(never if v == math.inf else "" if not math.isfinite(v) else
-                        f"{v:.1%}" if share else
-                        f"{v:,.0f}" if money or v == round(v) else figure(v)) for v in values]
+                        f"{v:.1%}" if share else money_text(v, decimals) if money else
+                        f"{v:,.0f}" if v == round(v) else figure(v)) for v in values]
     return out
+
+
+def _is_share(column: str) -> bool:
+    return column.startswith("p_") or column.endswith("_share")
+
+
+def _is_money(column: str) -> bool:
+    return any(part in column for part in MONEY) and not _is_share(column)
