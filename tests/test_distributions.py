@@ -220,6 +220,8 @@ def test_empirical_reads_both_decimal_marks_by_the_column_separator(tmp_path, te
     ('orders,note\n1,"a\nb"\n\n\nabc,x\n', "obs.csv, line 6, column 'orders': expected a number, "
      "found 'abc'"),
     ("orders,orders\n1,2\n", "obs.csv has 2 columns named 'orders'; expected one"),
+    ("month,orders\n1,4000\n2,NaN\n", "obs.csv, line 3, column 'orders': expected a finite number, "
+     "found 'NaN'"),
 ])
 def test_empirical_rejects_numbers_it_could_misread(tmp_path, text, message):
     (tmp_path / "obs.csv").write_text(text)

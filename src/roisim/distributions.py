@@ -728,8 +728,8 @@ def read_empirical(file: str, column: str, base: Path) -> tuple[float, ...]:
                     raise ValueError(f"{file}, line {row_number}, column '{column}': "
                                      f"expected a number, found '{cell}'{hint}") from None
                 if not math.isfinite(number):
-                    raise ValueError(f"{file}, line {row_number}: expected a finite number, "
-                                     f"found '{cell}'")
+                    raise ValueError(f"{file}, line {row_number}, column '{column}': expected a "
+                                     f"finite number, found '{cell}'")
                 values.append(number)
     except FileNotFoundError:
         where = "" if Path(file).is_absolute() else " (looked for it next to the scenario file)"
