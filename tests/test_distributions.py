@@ -201,6 +201,8 @@ def test_empirical_resamples_the_column(tmp_path):
     # where ',' is the decimal mark, spreadsheets write ';' between columns
     ("month;orders\n1;4406,5\n2;1.234,5\n3;7\n", (4406.5, 1234.5, 7.0)),
     ("month\torders\n1\t4406.5\n2\t\n", (4406.5,)),
+    # written by hand: spaces after the commas, in the header as in the cells
+    ("month, orders\n1, 4406.5\n2, 7\n", (4406.5, 7.0)),
 ])
 def test_empirical_reads_both_decimal_marks_by_the_column_separator(tmp_path, text, values):
     (tmp_path / "obs.csv").write_text(text)

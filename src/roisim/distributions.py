@@ -694,7 +694,8 @@ def read_empirical(file: str, column: str, base: Path) -> tuple[float, ...]:
             decimal = "," if delimiter == ";" else "."
             handle.seek(0)
             reader = csv.reader(handle, delimiter=delimiter)
-            columns = next(reader, [])
+            # "month, orders": spaces around a name are not part of it, as around a cell
+            columns = [name.strip() for name in next(reader, [])]
             if column not in columns:
                 close = get_close_matches(column, columns, n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
