@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from difflib import get_close_matches
 from pathlib import Path
 from typing import Any, Literal
 
-from roisim.distributions import Dist, number
+from roisim.distributions import Dist, did_you_mean, number
 from roisim.scenario import Scenario, ScenarioError
 
 Role = Literal["amount", "time", "probability", "fraction", "ramp", "share", "growth"]
@@ -115,8 +114,7 @@ def check_scenario(scenario: Scenario, source: Path, *, repair_correlations: boo
             at = f"{location}[{n}]" if isinstance(value, list) else location
             if isinstance(factor, str):
                 if factor not in inputs:
-                    close = get_close_matches(factor, list(inputs), n=1)
-                    hint = f"; did you mean '{close[0]}'?" if close else ""
+                    hint = did_you_mean(factor, inputs, value=True)
                     known = ", ".join(inputs) or "none are declared"
                     raise error(at, f"unknown input '{factor}'{hint} (inputs: {known})")
                 if inputs[factor].resample == "monthly" and not (
@@ -249,8 +247,7 @@ def _check_plans(scenario: Scenario, error: Any) -> None:
         for k, phase in enumerate(plan.phases):
             where = f"plans[{p}].phases[{k}]"
             if phase.initiative not in names:
-                close = get_close_matches(phase.initiative, names, n=1)
-                hint = f"; did you mean '{close[0]}'?" if close else ""
+                hint = did_you_mean(phase.initiative, names)
                 raise error(f"{where}.initiative",
                             f"unknown initiative '{phase.initiative}'{hint} "
                             f"(initiatives: {', '.join(names)})")
@@ -308,8 +305,7 @@ def _check_correlations(scenario: Scenario, error: Any, repair: bool) -> Scenari
         where = f"correlations[{c}]"
         for n, name in enumerate(entry.inputs):
             if name not in inputs:
-                close = get_close_matches(name, list(inputs), n=1)
-                hint = f"; did you mean '{close[0]}'?" if close else ""
+                hint = did_you_mean(name, inputs)
                 raise error(f"{where}.inputs[{n}]", f"unknown input '{name}'{hint}")
             if inputs[name].resample == "monthly":
                 raise error(f"{where}.inputs[{n}]",

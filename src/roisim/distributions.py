@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from difflib import get_close_matches
 from pathlib import Path
@@ -64,6 +65,27 @@ def number(x: float) -> str:
     return whole if fraction == "0" else f"{whole}.{fraction}"
 
 
+def did_you_mean(name: str, known: Iterable[str], *, value: bool = False) -> str:
+    """"; did you mean 'X'?" for the known name closest to a misspelt ``name``; "" where none is close.
+
+    Case is ignored first ('Orders' for 'orders'), then spelling is matched
+    as difflib does. Where ``name`` stands for a value, a number written in
+    quotes ("1000") is told to lose them.
+    """
+    known = list(known)
+    same = [k for k in known if k.casefold() == name.casefold()]
+    close = same or get_close_matches(name, known, n=1)
+    if close:
+        return f"; did you mean '{close[0]}'?"
+    if value:
+        try:
+            float(name.replace("_", ""))
+        except ValueError:
+            return ""
+        return f"; a number in quotes is read as an input's name: write {name} without them"
+    return ""
+
+
 def fail(code: str, message: str, **ctx: Any) -> PydanticCustomError:
     """Return a validation error with a message written for scenario authors.
 
@@ -95,8 +117,7 @@ class Strict(BaseModel):
                                "{key} applies only to continuous distributions; "
                                "this one cannot be truncated", key=key)
                 if key not in allowed:
-                    close = get_close_matches(str(key), sorted(allowed), n=1)
-                    hint = f"; did you mean '{close[0]}'?" if close else ""
+                    hint = did_you_mean(str(key), sorted(allowed))
                     raise fail(
                         "unknown_key",
                         "unknown key '{key}'{hint} (expected one of: {allowed})",
@@ -697,8 +718,7 @@ def read_empirical(file: str, column: str, base: Path) -> tuple[float, ...]:
             # "month, orders": spaces around a name are not part of it, as around a cell
             columns = [name.strip() for name in next(reader, [])]
             if column not in columns:
-                close = get_close_matches(column, columns, n=1)
-                hint = f"; did you mean '{close[0]}'?" if close else ""
+                hint = did_you_mean(column, columns)
                 raise ValueError(f"{file} has no column '{column}'{hint} "
                                  f"(columns: {', '.join(columns) or 'none'})")
             if columns.count(column) > 1:

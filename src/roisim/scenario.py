@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from difflib import get_close_matches
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -28,7 +27,16 @@ from pydantic import (
     model_validator,
 )
 
-from roisim.distributions import DISTRIBUTIONS, AnyDist, Dist, Strict, fail, number, printable
+from roisim.distributions import (
+    DISTRIBUTIONS,
+    AnyDist,
+    Dist,
+    Strict,
+    did_you_mean,
+    fail,
+    number,
+    printable,
+)
 
 #: longest horizon accepted (100 years of months).
 MAX_HORIZON = 1200
@@ -491,8 +499,7 @@ def _first_error(exc: ValidationError) -> tuple[str, str]:
             return format_location(loc), f"missing key 'dist' (one of: {known})"
         if not isinstance(name, str):
             return format_location(loc + ("dist",)), f"expected one of: {known}; found {_show(name)}"
-        close = get_close_matches(str(name), list(DISTRIBUTIONS), n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
+        hint = did_you_mean(str(name), DISTRIBUTIONS)
         return format_location(loc), f"unknown distribution '{name}'{hint} (expected one of: {known})"
     message = error["msg"].replace("Input should be ", "must be ")
     if kind in _TYPE_NAMES:
