@@ -66,7 +66,7 @@ def test_when_every_subject_loses_the_best_choice_is_to_do_nothing():
                         horizon=6, extra=INPUTS)  # 900 against six months of about 100
     result = roisim.simulate(losing, trials=2_000, seed=1)
     assert result.npv("A").max() < 0 and result.value_of_information()["default_choice"].iloc[0] is None
-    assert measure_next(result) == ("Best choice now: none of them (every expected npv is below 0, what "
+    assert measure_next(result) == ("Best choice now: none of them (no expected npv is above 0, what "
                                     "doing nothing is worth). No single input is worth measuring "
                                     "first (EVPI 0 USD).")
 

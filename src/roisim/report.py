@@ -79,7 +79,7 @@ def risk_names(result: SimulationResult) -> dict[str, str]:
 def _choice(subject: str | None) -> str:
     """The best choice now, as a sentence names it; None where doing nothing (npv 0) is best."""
     if subject is None:
-        return "none of them (every expected npv is below 0, what doing nothing is worth)"
+        return "none of them (no expected npv is above 0, what doing nothing is worth)"
     return subject
 
 
