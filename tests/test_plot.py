@@ -80,7 +80,8 @@ def test_roi_histogram_counts_the_trials_between_its_quantiles(bakery):
     shown = roi[(roi >= lo) & (roi <= hi)]
     assert counts.sum() == shown.size and len(counts) == 80
     assert (edges[0], edges[-1]) == (shown.min(), shown.max())
-    assert subject in fig.axes[0].get_title()
+    assert fig.axes[0].get_title().startswith(subject)
+    assert fig.axes[0].get_title().endswith(f"(P(loss) = {bakery.summary().loc[subject, 'p_loss']:.1%})")
     # what is not drawn is said, not dropped silently
     below, above = np.count_nonzero(roi < lo), np.count_nonzero(roi > hi)
     assert below and above
@@ -95,6 +96,8 @@ def test_a_roi_histogram_says_how_many_trials_have_no_roi():
     fig = roisim.simulate(free, trials=300, seed=1).plot("roi_hist", "A")
     assert fig.axes[0].get_xlabel().endswith(
         "of 300 trials, not drawn: 300 with no costs (ROI undefined)")
+    # P(loss) is P(npv < 0), as in the summary, whether or not the trials have an ROI
+    assert fig.axes[0].get_title().endswith("(P(loss) = 0.0%)")
 
 
 def test_charts_of_the_top_inputs_say_how_many_there_are():

@@ -333,7 +333,8 @@ def roi_histogram(result: SimulationResult, subject: str) -> Figure:
         ax.legend(loc="best")  # a skewed histogram may fill either upper corner
     if roi.size < drawn.size:
         left_out.append(f"{drawn.size - roi.size:,} with no costs (ROI undefined)")
-    p_loss = float(np.mean(roi < 0)) if roi.size else float("nan")
+    # P(npv < 0), as the summary has it: trials with no costs (no ROI) count too
+    p_loss = float(np.mean(result.npv(subject)[:CHART_TRIALS] < 0))
     ax.set_title(f"{subject}: ROI over {result.scenario.scenario.horizon_months} months "
                  f"(P(loss) = {p_loss:.1%})")
     ax.set_xlabel("ROI = NPV / PV of costs" + (
