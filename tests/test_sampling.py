@@ -142,3 +142,11 @@ def test_the_convergence_trace_is_the_estimate_on_each_prefix(statistic):
                                payback[row.subject][:row.trials])
         assert row.estimate == pytest.approx(value, rel=1e-12, abs=1e-12)
         assert row.half_width == pytest.approx(half, rel=1e-12)
+
+
+@pytest.mark.parametrize(("trials", "first"), [(1_000, 10), (10_000, 100), (300_000, 1_000), (5, 5)])
+def test_a_small_runs_convergence_trace_starts_early_enough_to_show_it_settle(trials, first):
+    npv = {"a": np.random.default_rng(3).normal(size=trials)}
+    frame = trace(npv, {"a": np.zeros(trials, np.int16)}, parse_target("mean npv"))
+    assert frame["trials"].iloc[0] == first and frame["trials"].iloc[-1] == trials
+    assert len(frame) >= min(20, trials - first + 1)  # a run of 1,000 had a single point

@@ -109,9 +109,14 @@ def precise_enough(target: Target, within: float, out: Outcomes, done: int,
 
 def trace(npv: dict[str, np.ndarray], payback: dict[str, np.ndarray], target: Target,
           points: int = 30) -> pd.DataFrame:
-    """The running estimate and half-width of every subject at growing trial counts."""
+    """The running estimate and half-width of every subject at growing trial counts.
+
+    The counts grow geometrically from 1,000 trials, or from a hundredth of
+    a smaller run (at least 10), so that a run of 1,000 trials still shows
+    its estimate settling.
+    """
     n = next(iter(npv.values())).size
-    counts = np.unique(np.geomspace(min(1000, n), n, points).astype(np.int64))
+    counts = np.unique(np.geomspace(min(1000, max(10, n // 100), n), n, points).astype(np.int64))
     rows = []
     for subject, values in npv.items():
         if target.kind == "mean":
