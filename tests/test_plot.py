@@ -53,11 +53,12 @@ def test_subjects_equal_in_every_trial_are_one_line_named_after_each(bakery, cha
 
 
 def test_the_convergence_axis_counts_trials_in_plain_figures(bakery):
-    fig = bakery.plot("convergence")  # 5,000 trials: from 1,000 on
+    fig = bakery.plot("convergence")  # 5,000 trials: from 50 on
     fig.canvas.draw()
     ax = fig.axes[0]
     shown = [t.get_text() for t in ax.get_xticklabels() + ax.get_xticklabels(minor=True) if t.get_text()]
-    assert "1,000" in shown and "2,000" in shown and not any("$" in text for text in shown)
+    assert "100" in shown and "1,000" in shown and not any("$" in text for text in shown)
+    assert charts.CountFormatter()._num_to_string(2_000, 1, 1) == "2,000"
     assert charts.CountFormatter()._num_to_string(2_500_000, 1, 1) == "2.5M"
 
 
