@@ -52,6 +52,14 @@ def test_subjects_equal_in_every_trial_are_one_line_named_after_each(bakery, cha
         assert labels == list(BAKERY_LINES)
 
 
+def test_subjects_equal_in_every_trial_share_one_cash_fan_panel(bakery):
+    fig = bakery.plot("cash_fan")
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
+    assert titles == list(BAKERY_LINES)  # were three panels, two of them the same
+    for ax, subject in zip(fig.axes, BAKERY_LINES.values(), strict=False):
+        np.testing.assert_array_equal(ax.get_lines()[0].get_ydata(), bakery.bands(subject)["p50"])
+
+
 def test_the_convergence_axis_counts_trials_in_plain_figures(bakery):
     fig = bakery.plot("convergence")  # 5,000 trials: from 50 on
     fig.canvas.draw()

@@ -567,8 +567,19 @@ def comparison_jobs(profiles: Profiles, ranking: pd.DataFrame, folder: Path
 
 
 def cash_fan(result: SimulationResult) -> Figure:
-    """Cumulative net cash by month: P5-P95 and P25-P75 bands and the median."""
-    subjects = result.subjects
+    """Cumulative net cash by month: P5-P95 and P25-P75 bands and the median.
+
+    Subjects whose sampled paths are equal (an initiative and its all-at-once
+    plan) share one panel, named after both, as they share a line in the
+    other charts.
+    """
+    paths = result.outcomes.band_paths
+    panels: dict[str, list[str]] = {}
+    for subject in result.subjects:
+        same = next((first for first in panels if np.array_equal(
+            paths[result.index(first)], paths[result.index(subject)])), subject)
+        panels.setdefault(same, []).append(subject)
+    subjects = list(panels)
     currency = result.scenario.scenario.currency
     cols = min(3, len(subjects))
     rows = -(-len(subjects) // cols)
@@ -585,7 +596,7 @@ def cash_fan(result: SimulationResult) -> Figure:
                         label="P25–P75")
         ax.plot(months, bands["p50"], color="#1f3b6f", lw=1.8, label="median")
         ax.axhline(0.0, color="black", lw=0.8)
-        ax.set_title(subject, fontsize=10)
+        ax.set_title(" = ".join(panels[subject]), fontsize=10)
         _month_axis(ax, result.scenario.scenario.horizon_months)
         money_axis(ax.yaxis)
         ax.grid(alpha=0.3)
