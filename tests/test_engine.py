@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import tomli
 from conftest import ROOT, SCENARIOS
 
 import roisim
@@ -240,6 +241,32 @@ def test_a_scenario_written_as_toml_text_in_a_notebook(bakery):
     with pytest.raises(TypeError, match="simulate takes a Scenario, from roisim.load.path. or "
                                         "roisim.parse.text.; got str 'scenarios/bakery"):
         roisim.simulate("scenarios/bakery_catering_crm.toml")
+
+
+def test_a_scenario_built_from_numpy_values_reads_as_its_toml(bakery):
+    # values taken from arrays or DataFrames are numpy scalars, lists may be
+    # tuples and files paths: strict validation refused np.int64(36) as "not a whole number"
+    path = SCENARIOS / "bakery_catering_crm.toml"
+    document = tomli.loads(path.read_text())
+
+    def numpy_typed(value):
+        if isinstance(value, dict):
+            return {key: numpy_typed(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return tuple(numpy_typed(item) for item in value)
+        if isinstance(value, bool):
+            return np.bool_(value)
+        if isinstance(value, int):
+            return np.int64(value)
+        return np.float64(value) if isinstance(value, float) else value
+
+    built = numpy_typed(document)
+    assert isinstance(built["scenario"]["horizon_months"], np.int64)
+    assert roisim.parse(built, source=path) == bakery
+    shop = SCENARIOS / "ecommerce_pick_automation.toml"
+    document = tomli.loads(shop.read_text())
+    document["inputs"]["orders"]["file"] = Path(document["inputs"]["orders"]["file"])
+    assert roisim.parse(document, source=shop) == roisim.load(shop)
 
 
 def test_the_kernels_name_the_random_source_they_inline():

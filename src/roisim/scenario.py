@@ -9,6 +9,7 @@ of roisim trusts. Anything the format does not allow raises
 from __future__ import annotations
 
 import math
+import os
 import re
 import unicodedata
 from pathlib import Path
@@ -429,7 +430,7 @@ def parse(document: dict[str, Any] | str, *, source: str | Path | None = None,
             raise ScenarioError(where, "", _toml_message(exc)) from None
     base = Path() if source is None else Path(source).parent
     try:
-        scenario = Scenario.model_validate(document, context={"base": base})
+        scenario = Scenario.model_validate(_plain(document), context={"base": base})
     except ValidationError as exc:
         location, message = _first_error(exc)
         raise ScenarioError(where, location, message) from None
@@ -438,6 +439,24 @@ def parse(document: dict[str, Any] | str, *, source: str | Path | None = None,
     scenario = scenario.model_copy(update={"source": "" if source is None else str(source)})
 
     return check_scenario(scenario, Path(where), repair_correlations=repair_correlations)
+
+
+def _plain(value: Any) -> Any:
+    """A document built in Python, with the types a TOML parser gives.
+
+    numpy numbers (``np.int64(12)``, from an array or a DataFrame) become
+    Python ones, tuples lists and paths text, so that a scenario built
+    from a notebook's data is read as its TOML would be.
+    """
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    return value
 
 
 def _toml_message(exc: tomli.TOMLDecodeError) -> str:
