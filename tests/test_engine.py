@@ -269,6 +269,19 @@ def test_a_scenario_built_from_numpy_values_reads_as_its_toml(bakery):
     assert roisim.parse(document, source=shop) == roisim.load(shop)
 
 
+@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.toml")), ids=lambda p: p.stem)
+def test_a_scenarios_document_parses_back_to_it_for_what_ifs(path):
+    scenario = roisim.load(path)
+    document = scenario.document()
+    assert roisim.parse(document, source=scenario.source) == scenario
+    assert "source" not in document and "lambda_" not in str(document)  # as a file writes it
+    # a what-if: the same scenario at a higher discount rate, on the same trials
+    document["scenario"]["discount_rate"] = scenario.scenario.discount_rate + 0.1
+    dearer = roisim.parse(document, source=scenario.source)
+    assert dearer.scenario.discount_rate > scenario.scenario.discount_rate
+    assert roisim.load(path) == scenario  # the document is a copy
+
+
 def test_the_kernels_name_the_random_source_they_inline():
     # numba's cache keys a kernel on its own file's contents: without this line
     # a change to _random.py alone would leave stale compiled kernels behind

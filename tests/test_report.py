@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import tomli
 from conftest import SCENARIOS, initiative, initiatives, scenario
 from scipy import stats
 
@@ -273,6 +274,17 @@ def test_head_to_head_is_the_paired_comparison(bakery):
     (["hours_saved", "hourly_wage", 2.5], "hours_saved × hourly_wage × 2.5")])
 def test_values_are_described_as_written(value, text):
     assert describe_value(value) == text
+
+
+def test_a_distribution_is_described_by_the_keys_its_file_uses():
+    # pert's lambda is 'lambda_' in Python (a keyword): it was written "lambda_ 3"
+    document = tomli.loads((SCENARIOS / "bakery_catering_crm.toml").read_text())
+    document["inputs"]["subscription"]["lambda"] = 3
+    document["inputs"]["demand"] = {"dist": "empirical", "file": "data/monthly_orders.csv",
+                                    "column": "orders"}
+    inputs = roisim.parse(document, source=SCENARIOS / "bakery_catering_crm.toml").inputs
+    assert describe_value(inputs["subscription"]) == "pert min 150, mode 200, max 320, lambda 3"
+    assert describe_value(inputs["demand"]) == "empirical file data/monthly_orders.csv, column orders"
 
 
 def test_results_without_charts_load_no_matplotlib(tmp_path):

@@ -645,8 +645,9 @@ class Empirical(Discrete):
     dist: Literal["empirical"]
     file: str
     column: str
-    #: the observations, read at validation relative to the scenario file.
-    data: tuple[float, ...] = ()
+    #: the observations, read at validation relative to the scenario file
+    #: (not part of the scenario as written: left out of ``model_dump``).
+    data: tuple[float, ...] = Field(default=(), exclude=True)
     internal_keys: ClassVar[frozenset[str]] = frozenset({"data"})
 
     @model_validator(mode="after")

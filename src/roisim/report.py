@@ -160,10 +160,9 @@ def describe_value(value: Any) -> str:
 
 def describe_dist(dist: Dist) -> str:
     """A distribution by its kind and parameters, as the file states them."""
-    spec = dist.model_dump(exclude_none=True, exclude_defaults=True)
+    spec = dist.model_dump(by_alias=True, exclude_none=True, exclude_defaults=True)
     kind = spec.pop("dist")
     spec.pop("resample", None)
-    spec.pop("data", None)  # an empirical distribution's values: the file says where they are
     for bound in ("at_least", "at_most"):  # truncation last, after the parameters it bounds
         if bound in spec:
             spec[bound] = spec.pop(bound)

@@ -343,9 +343,19 @@ class Scenario(Strict):
     correlations: list[Correlation] = []
     initiatives: list[Initiative] = Field(min_length=1)
     plans: list[Plan] = []
-    source: str = ""
+    #: the file it was read from ("" where none): not part of the scenario as written
+    source: str = Field(default="", exclude=True)
     internal_keys: ClassVar[frozenset[str]] = frozenset({"source"})
     _repairs: list[tuple[str, str, float, float]] = PrivateAttr(default_factory=list)
+
+    def document(self) -> dict[str, Any]:
+        """The scenario as the dict a TOML parser returns for its file, defaults filled in.
+
+        Edit it and validate it again for a what-if: ``doc = scenario.document();
+        doc["scenario"]["discount_rate"] = 0.12; roisim.parse(doc,
+        source=scenario.source)``. Parsed unchanged, it gives this scenario.
+        """
+        return self.model_dump(by_alias=True, exclude_none=True)
 
     @property
     def correlation_repairs(self) -> list[tuple[str, str, float, float]]:
