@@ -317,3 +317,25 @@ print(json.dumps([gc.isenabled(), gc.get_freeze_count() - before, gc.get_freeze_
     assert (still_frozen > 0) is frozen
     if not frozen:  # the ~200,000 objects of the imports wait in the oldest generation,
         assert old > 100_000 > 10 * young  # not in the young ones to be scanned soon
+
+
+def test_runs_from_several_python_threads_take_turns_on_any_threading_layer():
+    # numba's workqueue layer (where OpenMP and TBB are missing) ends the process when two
+    # threads launch parallel kernels at once: a notebook simulating in a thread pool
+    code = f"""
+import json
+from concurrent.futures import ThreadPoolExecutor
+import numba, roisim
+scenario = roisim.load({str(SCENARIOS / "bakery_catering_crm.toml")!r})
+def run(seed):
+    result = roisim.simulate(scenario, trials=50_000, seed=seed)
+    return float(result.npv("Catering CRM").sum() + result.inputs().to_numpy().sum())
+with ThreadPoolExecutor(4) as pool:
+    together = list(pool.map(run, range(8)))
+print(json.dumps([numba.threading_layer(), together == [run(seed) for seed in range(8)]]))
+"""
+    env = {**os.environ, "NUMBA_THREADING_LAYER": "workqueue"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout) == ["workqueue", True]

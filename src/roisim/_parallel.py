@@ -1,4 +1,4 @@
-"""Independent pieces of the analyses, run on the run's threads.
+"""Independent pieces of the analyses, run on the run's threads; and numba's own threads.
 
 The summary, the tornado tables and the value of information spend their
 time in numpy's sorts, gathers and reductions, which release the GIL: a
@@ -12,10 +12,13 @@ needs, and the analyses on two threads took as long as on one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import TypeVar
 
+import numba
 import numpy as np
 
 T = TypeVar("T")
@@ -34,3 +37,26 @@ def each(work: Callable[[T], R], items: Iterable[T], threads: int) -> list[R]:
 def dot(a: np.ndarray, b: np.ndarray) -> float:
     """The dot product of two vectors, computed by numpy's own loop on this thread, not by BLAS."""
     return float(np.einsum("i,i->", a, b))
+
+
+#: held while numba's parallel kernels run (see :func:`kernel_threads`)
+_KERNELS = threading.RLock()
+
+
+@contextmanager
+def kernel_threads(threads: int) -> Iterator[None]:
+    """Launch numba's parallel kernels on ``threads`` threads, one caller at a time.
+
+    numba's workqueue threading layer, its fallback where neither OpenMP nor
+    TBB is installed, ends the process ("Concurrent access has been
+    detected") when two Python threads launch parallel kernels at once, as a
+    notebook simulating scenarios in a thread pool does. Runs from several
+    threads therefore take turns; each already uses every core it is given.
+    """
+    with _KERNELS:
+        previous = numba.get_num_threads()
+        numba.set_num_threads(threads)
+        try:
+            yield
+        finally:
+            numba.set_num_threads(previous)

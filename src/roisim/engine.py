@@ -10,6 +10,7 @@ import numba
 import numpy as np
 
 from roisim import _kernels
+from roisim._parallel import kernel_threads
 from roisim._random import seed_key
 from roisim.distributions import number
 from roisim.model import Model, compile_with_labels
@@ -142,11 +143,9 @@ def run_blocks(model: Model, key: np.uint64, n: int, out: Outcomes, *, threads: 
     size_of_block = block_trials(sampling)
     if first % size_of_block:
         raise ValueError(f"first must be a multiple of {size_of_block}")
-    previous = numba.get_num_threads()
-    numba.set_num_threads(threads)
-    began = time.perf_counter()
     done = 0
-    try:
+    with kernel_threads(threads):
+        began = time.perf_counter()  # not counting a wait for another thread's run
         for start in range(first, first + n, size_of_block):
             size = min(size_of_block, first + n - start)
             uniforms = design(sampling, seed, start // size_of_block, model.in_kind.size, size)
@@ -161,6 +160,5 @@ def run_blocks(model: Model, key: np.uint64, n: int, out: Outcomes, *, threads: 
             # asked after the last block too: whether the precision was reached, and how near
             if stop is not None and stop(done):
                 break
-    finally:
-        numba.set_num_threads(previous)
-    return time.perf_counter() - began, done
+        elapsed = time.perf_counter() - began
+    return elapsed, done

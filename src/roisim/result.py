@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numba
 import numpy as np
 import pandas as pd
 
 from roisim import _kernels
+from roisim._parallel import kernel_threads
 from roisim._random import seed_key
 from roisim.metrics import roi_of
 from roisim.model import Model, compile_model
@@ -370,16 +370,12 @@ class SimulationResult:
         from roisim.engine import block_trials
 
         size = block_trials(self.sampling)
-        previous = numba.get_num_threads()
-        numba.set_num_threads(self.threads)
-        try:
+        with kernel_threads(self.threads):
             for start in range(0, n, size):
                 rows = min(size, n - start)
                 chunks = max(1, min(rows, 8 * self.threads))
                 _kernels.trial_inputs(model, seed_key(self.seed), start, rows, chunks,
                                       self._design(start // size), out[start:start + rows])
-        finally:
-            numba.set_num_threads(previous)
         frame = pd.DataFrame(out, columns=self.input_labels)
         frame.index.name = "trial"
         return frame
