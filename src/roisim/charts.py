@@ -574,10 +574,14 @@ def cash_fan(result: SimulationResult) -> Figure:
     other charts.
     """
     paths = result.outcomes.band_paths
+
+    def equal(a: str, b: str) -> bool:  # the final month first: most pairs differ there
+        pa, pb = paths[result.index(a)], paths[result.index(b)]
+        return np.array_equal(pa[:, -1], pb[:, -1]) and np.array_equal(pa, pb)
+
     panels: dict[str, list[str]] = {}
     for subject in result.subjects:
-        same = next((first for first in panels if np.array_equal(
-            paths[result.index(first)], paths[result.index(subject)])), subject)
+        same = next((first for first in panels if equal(first, subject)), subject)
         panels.setdefault(same, []).append(subject)
     subjects = list(panels)
     currency = result.scenario.scenario.currency

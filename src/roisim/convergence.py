@@ -111,8 +111,8 @@ def trace(npv: dict[str, np.ndarray], payback: dict[str, np.ndarray], target: Ta
           points: int = 30) -> pd.DataFrame:
     """The running estimate and half-width of every subject at growing trial counts.
 
-    The counts grow geometrically from 1,000 trials, or from a hundredth of
-    a smaller run (at least 10), so that a run of 1,000 trials still shows
+    The counts grow geometrically from a hundredth of the run's trials, at
+    least 10 and at most 1,000, so that a run of 1,000 trials still shows
     its estimate settling.
     """
     n = next(iter(npv.values())).size

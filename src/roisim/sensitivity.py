@@ -66,15 +66,20 @@ def ranked_order(values: np.ndarray) -> np.ndarray:
     """
     values = np.asarray(values)
     order = np.argsort(values, kind="quicksort")
-    ranked = values[order]
-    tie = ranked[1:] == ranked[:-1]
-    if ranked.dtype.kind == "f":  # NaNs, sorted last, tie with one another
-        tie |= np.isnan(ranked[1:]) & np.isnan(ranked[:-1])
+    tie = _ties(values[order])
     if not tie.any():
         return order
     n = values.size
     run = np.concatenate(([0], np.cumsum(~tie)))
     return np.sort(run * n + order) % n
+
+
+def _ties(ranked: np.ndarray) -> np.ndarray:
+    """Whether each sorted value equals the one before it (NaNs, sorted last, tie with one another)."""
+    tie = ranked[1:] == ranked[:-1]
+    if ranked.dtype.kind == "f":
+        tie |= np.isnan(ranked[1:]) & np.isnan(ranked[:-1])
+    return tie
 
 
 def input_orders(inputs: pd.DataFrame, threads: int = 1) -> dict[str, np.ndarray]:
@@ -94,10 +99,7 @@ def _centred_ranks(values: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, f
     as strongly as it does).
     """
     n = order.size
-    ranked = values[order]
-    tie = ranked[1:] == ranked[:-1]
-    if ranked.dtype.kind == "f":  # NaNs, sorted last, tie with one another
-        tie |= np.isnan(ranked[1:]) & np.isnan(ranked[:-1])
+    tie = _ties(values[order])
     position = np.arange(n, dtype=np.float64)
     if tie.any():
         starts = np.flatnonzero(np.concatenate(([True], ~tie)))
