@@ -83,6 +83,36 @@ def _processes_running(args: list[str]) -> list[int]:
     return [pid for pid, _, cmdline in live_processes() if cmdline[-len(args):] == args]
 
 
+def test_an_interrupt_during_a_fork_waits_until_the_child_is_noted():
+    # a chart helper forked but not yet in the parent's list of children was never
+    # ended when Ctrl-C came in between, and went on drawing into a folder being removed
+    code = """
+import os, signal, time
+from roisim.chart_process import fork, release_signals, signals_held
+children, order = [], []
+try:
+    with signals_held():
+        pid = fork()
+        if pid == 0:
+            release_signals()
+            blocked = signal.pthread_sigmask(signal.SIG_BLOCK, set())
+            os._exit(3 if signal.SIGINT in blocked or signal.SIGTERM in blocked else 0)
+        os.kill(os.getpid(), signal.SIGINT)  # arrives here, taken at the end of the block
+        time.sleep(0.2)
+        children.append(pid)
+        order.append("noted")
+    order.append("not reached")
+except KeyboardInterrupt:
+    order.append("interrupted")
+_, status = os.waitpid(children[0], 0)
+print(order, os.waitstatus_to_exitcode(status))
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=600, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "['noted', 'interrupted'] 0"  # the child takes signals again
+
+
 def test_files_added_to_a_results_folder_survive_a_rerun(tmp_path):
     result = roisim.simulate(roisim.load(BAKERY), trials=500, seed=1)
     folder = result.save(tmp_path, charts=False)

@@ -21,6 +21,7 @@ before it cleans up, so no helper writes into a folder being removed.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import os
@@ -28,6 +29,7 @@ import pickle
 import signal
 import struct
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, NoReturn
 
@@ -143,6 +145,31 @@ def fork() -> int:
         warnings.filterwarnings("ignore", message=r".*use of fork\(\) may lead to deadlocks",
                                 category=DeprecationWarning)
         return os.fork()
+
+
+#: the signals that end a run (Ctrl-C, kill)
+ENDING = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM in this thread until the block ends, then take them.
+
+    Around a fork, so that the parent has noted its child (to end it when
+    interrupted) before an interrupt can unwind it: a child forked and not
+    yet noted would go on writing charts into a folder being removed. A
+    forked child inherits the hold and lifts it itself (:func:`release_signals`).
+    """
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, ENDING)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def release_signals() -> None:
+    """In a child forked under :func:`signals_held`, once its own handlers are set: take them again."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, ENDING)
 
 
 def _send(pipe: BinaryIO, data: bytes) -> None:

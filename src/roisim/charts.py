@@ -35,7 +35,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import Formatter, LogFormatter, MaxNLocator, PercentFormatter
 
-from roisim.chart_process import fork
+from roisim.chart_process import fork, release_signals, signals_held
 from roisim.compare import equal_to_earlier
 from roisim.metrics import sorted_quantiles
 from roisim.result import Profiles, SimulationResult
@@ -730,7 +730,8 @@ def _draw(jobs: list[Callable[[], list[str]]], workers: int,
     queue = _JobQueue(len(jobs))
     children = []
     try:
-        children += [_fork_worker(jobs, queue) for _ in range(1, workers)]
+        with signals_held():  # each child noted before an interrupt can end this one
+            children += [_fork_worker(jobs, queue) for _ in range(1, workers)]
         if meanwhile is not None:
             meanwhile()
         drawn = dict(queue.run(jobs))
@@ -800,6 +801,7 @@ def _fork_worker(jobs: list[Callable[[], list[str]]], queue: _JobQueue) -> tuple
             # (and cleans up); SIGTERM ends a copy at once
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            release_signals()  # held by the parent around the fork
             try:
                 answer = "\n".join(f"{k}\t{name}" for k, names in queue.run(jobs)
                                    for name in names)
