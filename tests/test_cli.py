@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import SCENARIOS, initiative_text
 
+from roisim.cli import Terminated, interruption
 from roisim.output import sha256
 from roisim.report import figure
 
@@ -336,6 +337,25 @@ def test_an_out_folder_where_a_file_is_exits_2_before_simulating(below, tmp_path
     assert f"error: --out {blocking / below}: {blocking} is a file, where a folder is expected" \
         in proc.stderr
     assert proc.stdout == "" and blocking.read_text() == "mine"
+
+
+def test_an_interrupt_that_python_wraps_is_still_an_interrupt():
+    # Ctrl-C during an import that creates classes (matplotlib's, on a large run) reached
+    # the command line as "RuntimeError: Error calling __set_name__ ...": exit 1, "a run failed"
+    class Interrupted:
+        def __set_name__(self, owner, name):
+            raise KeyboardInterrupt
+
+    try:
+        type("Axes", (), {"set_yticklabels": Interrupted()})
+    except BaseException as exc:  # RuntimeError on Python 3.11, KeyboardInterrupt from 3.12
+        caught = exc
+    stop = interruption(caught)
+    assert isinstance(stop, KeyboardInterrupt)
+    assert interruption(ValueError("bad")) is None
+    failed_cleanup = OSError("cleaning up")  # raised while a SIGTERM unwound the run
+    failed_cleanup.__context__ = Terminated()
+    assert isinstance(interruption(failed_cleanup), Terminated)
 
 
 @pytest.mark.parametrize(("args", "named"), [

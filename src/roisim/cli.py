@@ -437,16 +437,18 @@ def _run_one(path: Path, scenario: Scenario, report: Report, drawer: ChartProces
         with err.status(f"writing the results of {path.name}..."):
             folder = write_results(result, out_dir, charts=charts, drawer=drawer,
                                    manifest={"command": _command_line()})
-    except (KeyboardInterrupt, Terminated) as exc:
-        close()
-        err.print(f"interrupted: results for {path} left as they were", highlight=False)
-        raise typer.Exit(TERMINATED if isinstance(exc, Terminated) else INTERRUPTED) from None
-    except OSError as exc:
-        report.failure(f"{path}: cannot write results to {out_dir}: {exc.strerror or exc}")
-        return
-    except Exception as exc:  # a failed run must not stop the batch
-        report.failure(f"{path}: {type(exc).__name__}: {exc}")
-        return
+    except BaseException as exc:
+        if (stop := interruption(exc)) is not None:
+            close()
+            err.print(f"interrupted: results for {path} left as they were", highlight=False)
+            raise typer.Exit(TERMINATED if isinstance(stop, Terminated) else INTERRUPTED) from None
+        if isinstance(exc, OSError):
+            report.failure(f"{path}: cannot write results to {out_dir}: {exc.strerror or exc}")
+            return
+        if isinstance(exc, Exception):  # a failed run must not stop the batch
+            report.failure(f"{path}: {type(exc).__name__}: {exc}")
+            return
+        raise
     out.print(summary_table(f"{scenario.name}  ({result.n_trials:,} trials, seed "
                             f"{result.seed}, {result.wall_time:.2f} s)",
                             result.summary(), scenario.scenario.currency, out.width))
@@ -461,6 +463,23 @@ def _run_one(path: Path, scenario: Scenario, report: Report, drawer: ChartProces
         out.print(worst, highlight=False)
     err.print(f"wrote {folder}; start with {folder / 'report.html'}", highlight=False)
     report.done += 1
+
+
+def interruption(exc: BaseException) -> BaseException | None:
+    """The Ctrl-C or SIGTERM behind ``exc``, itself or what caused it; None where there is none.
+
+    An interrupt can arrive inside code that wraps it: Python 3.11 turns one
+    raised while a class is created (``__set_name__``, as in an import of
+    matplotlib) into a RuntimeError caused by it, which is still an interrupt.
+    """
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        if isinstance(link, (KeyboardInterrupt, Terminated)):
+            return link
+        seen.add(id(link))
+        link = link.__cause__ or link.__context__
+    return None
 
 
 def _load(path: Path, report: Report, repair: bool):  # type: ignore[no-untyped-def]
@@ -546,11 +565,13 @@ def main() -> None:
     try:
         app()
         code: object = OK
-    except KeyboardInterrupt:
-        err.print("interrupted", highlight=False)
-        code = INTERRUPTED
     except SystemExit as exc:  # typer ends every command this way
         code = exc.code
+    except BaseException as exc:
+        if (stop := interruption(exc)) is None:
+            raise
+        err.print("interrupted", highlight=False)
+        code = TERMINATED if isinstance(stop, Terminated) else INTERRUPTED
     _end_process(code)
 
 
