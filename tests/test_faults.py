@@ -113,6 +113,31 @@ print(order, os.waitstatus_to_exitcode(status))
     assert proc.stdout.strip() == "['noted', 'interrupted'] 0"  # the child takes signals again
 
 
+def test_a_redraw_that_fails_halfway_leaves_every_file_as_it_was(tmp_path, monkeypatch):
+    # roisim compare wrote comparison.csv and ranking.csv in place, then the charts: a
+    # failure or Ctrl-C among the charts left new tables beside old charts, or half a file
+    from roisim import charts
+    from roisim.output import redraw_comparison
+
+    result = roisim.simulate(roisim.load(BAKERY), trials=3000, seed=1)
+    folder = result.save(tmp_path)
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    (folder / "comparison.csv").write_text("edited by hand")  # what a redraw would replace
+    before["comparison.csv"] = b"edited by hand"
+
+    def broken(profiles, ranking, into):
+        (into / "npv_cdf.png").write_bytes(b"half a chart")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(charts, "comparison_charts", broken)
+    with pytest.raises(KeyboardInterrupt):
+        redraw_comparison(folder)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # nothing left behind
+    monkeypatch.undo()
+    assert "comparison.csv" in redraw_comparison(folder)
+    assert (folder / "comparison.csv").read_bytes().startswith(b"a,b,p_a_beats_b")
+
+
 def test_files_added_to_a_results_folder_survive_a_rerun(tmp_path):
     result = roisim.simulate(roisim.load(BAKERY), trials=500, seed=1)
     folder = result.save(tmp_path, charts=False)

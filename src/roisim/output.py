@@ -404,10 +404,22 @@ def read_profiles(folder: str | Path) -> Profiles:
 
 
 def redraw_comparison(folder: str | Path) -> list[str]:
-    """Rewrite comparison.csv, ranking.csv and the comparison charts of a saved run."""
+    """Rewrite comparison.csv, ranking.csv and the comparison charts of a saved run.
+
+    They are written into a hidden folder inside it first and each moved into
+    place once all are written: an interrupted or failed redraw leaves every
+    file as it was, none half-written.
+    """
     from roisim.charts import comparison_charts
 
     folder = Path(folder)
     profiles = read_profiles(folder)
-    files = write_comparison(profiles, folder)
-    return files + comparison_charts(profiles, profiles.ranking(), folder)
+    work = Path(tempfile.mkdtemp(prefix=".comparison.", suffix=".partial", dir=folder))
+    try:
+        files = write_comparison(profiles, work)
+        files += comparison_charts(profiles, profiles.ranking(), work)
+        for name in files:  # renames within one folder: each file whole, old or new
+            os.replace(work / name, folder / name)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return files
