@@ -138,6 +138,32 @@ def test_a_redraw_that_fails_halfway_leaves_every_file_as_it_was(tmp_path, monke
     assert (folder / "comparison.csv").read_bytes().startswith(b"a,b,p_a_beats_b")
 
 
+@pytest.mark.parametrize(("argv0", "command"), [("/usr/local/bin/roisim", True), ("notebook", False)])
+def test_ctrl_c_while_roisim_loads_ends_the_command_quietly(argv0, command):
+    # before main() runs, the command imports numba, pandas and scipy (most of a second):
+    # Ctrl-C there printed Python's traceback. In a notebook it stays a KeyboardInterrupt
+    code = f"""
+import sys
+sys.argv[0] = {argv0!r}
+
+class CtrlC:  # Ctrl-C arrives while pandas loads
+    def find_spec(self, name, path=None, target=None):
+        if name == "pandas":
+            raise KeyboardInterrupt
+
+sys.meta_path.insert(0, CtrlC())
+try:
+    import roisim
+except KeyboardInterrupt:
+    print("KeyboardInterrupt raised")
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    if command:
+        assert (proc.returncode, proc.stdout, proc.stderr) == (130, "", "interrupted\n")
+    else:
+        assert (proc.returncode, proc.stdout) == (0, "KeyboardInterrupt raised\n"), proc.stderr
+
+
 def test_files_added_to_a_results_folder_survive_a_rerun(tmp_path):
     result = roisim.simulate(roisim.load(BAKERY), trials=500, seed=1)
     folder = result.save(tmp_path, charts=False)

@@ -1,8 +1,8 @@
 """roisim: Monte Carlo ROI simulation for small-business automation."""
 
-from roisim._startup import collection_paused
+from roisim._startup import collection_paused, quiet_interrupt
 
-with collection_paused():
+with quiet_interrupt(), collection_paused():
     from roisim.engine import simulate
     from roisim.result import SimulationResult
     from roisim.scenario import Scenario, ScenarioError, load, parse

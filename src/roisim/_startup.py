@@ -1,10 +1,19 @@
-"""Importing roisim's dependencies without the garbage collector scanning them as they load."""
+"""Importing roisim's dependencies.
+
+Without the garbage collector scanning them as they load; and, in the
+``roisim`` command, ending quietly where Ctrl-C comes while they load.
+"""
 
 from __future__ import annotations
 
 import gc
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+#: the command's exit code for Ctrl-C (:mod:`roisim.cli`'s too)
+INTERRUPTED = 130
 
 
 @contextmanager
@@ -32,3 +41,31 @@ def collection_paused() -> Iterator[None]:
         if collecting:
             gc.enable()
 
+
+def is_the_command() -> bool:
+    """Whether this process is the ``roisim`` command (its console script, or ``python -m roisim``)."""
+    started = sys.orig_argv[1:3] == ["-m", "roisim"]
+    return started or os.path.basename(sys.argv[0]) in ("roisim", "roisim.exe")
+
+
+@contextmanager
+def quiet_interrupt() -> Iterator[None]:
+    """In the ``roisim`` command, end as interrupted (130) where Ctrl-C comes while roisim imports.
+
+    The command imports numba, pandas and scipy (most of a second) before its
+    own handling of Ctrl-C begins, and an interrupt there printed Python's
+    traceback. Imported as a library (a notebook), the KeyboardInterrupt is
+    raised as usual. An interrupt that an import wraps (Python 3.11 wraps one
+    raised while a class is created) counts too.
+    """
+    try:
+        yield
+    except BaseException as exc:
+        link: BaseException | None = exc
+        while link is not None and not isinstance(link, KeyboardInterrupt):
+            link = link.__cause__ or link.__context__
+        if link is None or not is_the_command():
+            raise
+        sys.stderr.write("interrupted\n")
+        sys.stderr.flush()
+        os._exit(INTERRUPTED)  # nothing imported needs tearing down, nothing was written

@@ -15,11 +15,20 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
-import typer
-from rich.console import Console, Group
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
-from rich.table import Table
-from rich.text import Text
+from roisim._startup import INTERRUPTED, quiet_interrupt
+
+with quiet_interrupt():  # Ctrl-C while these load, before main() handles it
+    import typer
+    from rich.console import Console, Group
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+    from rich.table import Table
+    from rich.text import Text
 
 if TYPE_CHECKING:  # for annotations only
     from roisim.chart_process import ChartProcess
@@ -68,7 +77,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):  #
 
 _python_show_warning, warnings.showwarning = warnings.showwarning, _show_warning
 
-OK, FAILED, BAD_INPUT, INTERRUPTED, TERMINATED = 0, 1, 2, 130, 143
+OK, FAILED, BAD_INPUT, TERMINATED = 0, 1, 2, 143
 
 
 class Terminated(BaseException):
