@@ -42,6 +42,24 @@ def collection_paused() -> Iterator[None]:
             gc.enable()
 
 
+def caused_by(exc: BaseException, kinds: type[BaseException] | tuple[type[BaseException], ...]
+              ) -> BaseException | None:
+    """``exc`` or the first exception of ``kinds`` behind it (its cause, or what it was raised in).
+
+    An interrupt can come inside code that wraps it: Python 3.11 turns one
+    raised while a class is created (``__set_name__``, as in an import of
+    matplotlib) into a RuntimeError caused by it, which is still an interrupt.
+    """
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        if isinstance(link, kinds):
+            return link
+        seen.add(id(link))
+        link = link.__cause__ or link.__context__
+    return None
+
+
 def is_the_command() -> bool:
     """Whether this process is the ``roisim`` command (its console script, or ``python -m roisim``)."""
     started = sys.orig_argv[1:3] == ["-m", "roisim"]
@@ -61,10 +79,7 @@ def quiet_interrupt() -> Iterator[None]:
     try:
         yield
     except BaseException as exc:
-        link: BaseException | None = exc
-        while link is not None and not isinstance(link, KeyboardInterrupt):
-            link = link.__cause__ or link.__context__
-        if link is None or not is_the_command():
+        if caused_by(exc, KeyboardInterrupt) is None or not is_the_command():
             raise
         sys.stderr.write("interrupted\n")
         sys.stderr.flush()

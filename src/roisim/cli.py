@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
-from roisim._startup import INTERRUPTED, quiet_interrupt
+from roisim._startup import INTERRUPTED, caused_by, quiet_interrupt
 
 with quiet_interrupt():  # Ctrl-C while these load, before main() handles it
     import typer
@@ -475,20 +475,8 @@ def _run_one(path: Path, scenario: Scenario, report: Report, drawer: ChartProces
 
 
 def interruption(exc: BaseException) -> BaseException | None:
-    """The Ctrl-C or SIGTERM behind ``exc``, itself or what caused it; None where there is none.
-
-    An interrupt can arrive inside code that wraps it: Python 3.11 turns one
-    raised while a class is created (``__set_name__``, as in an import of
-    matplotlib) into a RuntimeError caused by it, which is still an interrupt.
-    """
-    seen: set[int] = set()
-    link: BaseException | None = exc
-    while link is not None and id(link) not in seen:
-        if isinstance(link, (KeyboardInterrupt, Terminated)):
-            return link
-        seen.add(id(link))
-        link = link.__cause__ or link.__context__
-    return None
+    """The Ctrl-C or SIGTERM behind ``exc``, itself or what caused it; None where there is none."""
+    return caused_by(exc, (KeyboardInterrupt, Terminated))
 
 
 def _load(path: Path, report: Report, repair: bool):  # type: ignore[no-untyped-def]
