@@ -164,6 +164,25 @@ except KeyboardInterrupt:
         assert (proc.returncode, proc.stdout) == (0, "KeyboardInterrupt raised\n"), proc.stderr
 
 
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_ctrl_c_while_a_scenario_loads_says_interrupted(command, tmp_path):
+    # outside a scenario's run, typer turned Ctrl-C into exit 130 with nothing said
+    code = f"""
+import sys
+import roisim, roisim.cli
+
+def interrupted(*args, **kwargs):  # Ctrl-C arrives while the file is read
+    raise KeyboardInterrupt
+
+roisim.load = interrupted
+sys.argv = ["roisim", {command!r}, {str(BAKERY)!r}, *({["--out", str(tmp_path)] if command == "run" else []!r})]
+roisim.cli.main()
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert (proc.returncode, proc.stderr) == (130, "interrupted\n")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_files_added_to_a_results_folder_survive_a_rerun(tmp_path):
     result = roisim.simulate(roisim.load(BAKERY), trials=500, seed=1)
     folder = result.save(tmp_path, charts=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import functools
 import gc
 import math
 import os
@@ -11,6 +12,7 @@ import signal
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -261,6 +263,24 @@ def _progress_callback(label: str):  # type: ignore[no-untyped-def]
 SUBJECT_WIDTH = 12
 
 
+def _says_interrupted(command: Callable[..., None]) -> Callable[..., None]:
+    """``command``, saying "interrupted" where Ctrl-C ends it outside a scenario's run.
+
+    typer turns a KeyboardInterrupt that leaves a command into exit 130 with
+    nothing printed; a run's own interrupt (:func:`_run_one`) says which
+    results were left as they were, and this says the rest.
+    """
+    @functools.wraps(command)
+    def said(*args: object, **kwargs: object) -> None:
+        try:
+            command(*args, **kwargs)
+        except KeyboardInterrupt:
+            err.print("interrupted", highlight=False)
+            raise typer.Exit(INTERRUPTED) from None
+
+    return said
+
+
 def summary_table(title: str, summary, currency: str, width: int) -> Table | Group:  # type: ignore[no-untyped-def]
     """The headline numbers of every subject, to print ``width`` characters wide.
 
@@ -307,6 +327,7 @@ def summary_table(title: str, summary, currency: str, width: int) -> Table | Gro
 
 
 @app.command(epilog=EXIT_CODES)
+@_says_interrupted
 def run(
     paths: Annotated[list[Path], typer.Argument(
         parser=given_path, metavar="PATH", help="Scenario files or folders of them.")],
@@ -499,6 +520,7 @@ def _load(path: Path, report: Report, repair: bool):  # type: ignore[no-untyped-
 
 
 @app.command(epilog=EXIT_CODES)
+@_says_interrupted
 def validate(
     paths: Annotated[list[Path], typer.Argument(
         parser=given_path, metavar="PATH", help="Scenario files or folders of them.")],
@@ -523,6 +545,7 @@ def validate(
 
 
 @app.command(epilog=EXIT_CODES)
+@_says_interrupted
 def compare(
     folders: Annotated[list[Path], typer.Argument(
         parser=given_path, metavar="RESULTS_DIR",
