@@ -164,6 +164,21 @@ except KeyboardInterrupt:
         assert (proc.returncode, proc.stdout) == (0, "KeyboardInterrupt raised\n"), proc.stderr
 
 
+@pytest.mark.parametrize(("orig_argv", "argv0", "command"), [
+    (["python", "-m", "roisim", "run"], "-m", True),
+    (["python", "-X", "importtime", "-m", "roisim", "run"], "-m", True),  # options first
+    (["/usr/bin/python3", "/usr/local/bin/roisim", "run"], "/usr/local/bin/roisim", True),
+    (["python", "-m", "pytest"], "-m", False),
+    (["python", "notebook.py"], "notebook.py", False),
+])
+def test_the_command_is_told_from_a_library_use(orig_argv, argv0, command, monkeypatch):
+    from roisim._startup import is_the_command
+
+    monkeypatch.setattr(sys, "orig_argv", orig_argv)
+    monkeypatch.setattr(sys, "argv", [argv0])
+    assert is_the_command() is command
+
+
 @pytest.mark.parametrize("command", ["validate", "run"])
 def test_ctrl_c_while_a_scenario_loads_says_interrupted(command, tmp_path):
     # outside a scenario's run, typer turned Ctrl-C into exit 130 with nothing said

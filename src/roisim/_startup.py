@@ -62,8 +62,10 @@ def caused_by(exc: BaseException, kinds: type[BaseException] | tuple[type[BaseEx
 
 def is_the_command() -> bool:
     """Whether this process is the ``roisim`` command (its console script, or ``python -m roisim``)."""
-    started = sys.orig_argv[1:3] == ["-m", "roisim"]
-    return started or os.path.basename(sys.argv[0]) in ("roisim", "roisim.exe")
+    argv = sys.orig_argv  # python's own options may come first: python -X importtime -m roisim
+    as_module = any(option == "-m" and name == "roisim"
+                    for option, name in zip(argv, argv[1:], strict=False))
+    return as_module or os.path.basename(sys.argv[0]) in ("roisim", "roisim.exe")
 
 
 @contextmanager
