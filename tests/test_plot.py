@@ -118,8 +118,39 @@ def test_charts_of_the_top_inputs_say_how_many_there_are():
     title = result.plot("tornado", subject)._suptitle.get_text()
     assert title.endswith(f"(the 12 of {inputs} inputs that matter most)")
     assert len(result.plot("tornado", subject).axes[0].get_yticklabels()) == 12
-    title = result.plot("value_of_information")._suptitle.get_text()
-    assert title.endswith(f"(the 12 of {len(result.value_of_information())} inputs that matter most)")
+    # fourteen inputs of equal weight on an npv near 0: knowing any one is worth something
+    names = [f"x{k}" for k in range(14)]
+    benefits = ", ".join(f'{{ name = "{name}", amount = "{name}", month = 1 }}' for name in names)
+    close_call = initiative(f"""
+        costs = [{{ name = "c", amount = 700, month = 0 }}]
+        benefits = [{benefits}]
+    """, horizon=12, extra="[inputs]\n" + "\n".join(
+        f'{name} = {{ dist = "uniform", min = 0, max = 100 }}' for name in names))
+    fig = roisim.simulate(close_call, trials=40_000, seed=1).plot("value_of_information")
+    assert fig._suptitle.get_text().endswith("(the 12 of 14 inputs that matter most)")
+    assert len(fig.axes[0].get_yticklabels()) == 12
+
+
+def test_the_value_of_information_chart_leaves_out_inputs_worth_nothing():
+    # the e-commerce example: most inputs cannot change its decision; the long names
+    # of the agency's leave its axes narrower than the x label
+    for example, trials, shown in (("ecommerce_pick_automation.toml", 4000, 1),
+                                   ("agency_campaign_automation.toml", 100_000, 4)):
+        result = roisim.simulate(roisim.load(SCENARIOS / example), trials=trials, seed=1)
+        table = result.value_of_information()
+        assert (table["evppi"] > 0).sum() == shown < len(table)
+        fig = result.plot("value_of_information")
+        ax = fig.axes[0]
+        assert [label.get_text() for label in ax.get_yticklabels()][::-1] == [
+            input_name(result, name) for name in table.index[:shown]]
+        assert fig._suptitle.get_text().endswith(
+            f"(the {shown} of {len(table)} inputs worth anything: knowing any other would not "
+            "change the decision)")
+        renderer = fig.canvas.get_renderer()
+        label = ax.xaxis.label.get_window_extent(renderer)
+        assert fig.bbox.x0 <= label.x0 and label.x1 <= fig.bbox.x1, example
+        whiskers = table["evppi"].head(shown) - 1.96 * table["evppi_se"].head(shown)
+        assert ax.get_xlim()[0] == min(0.0, whiskers.min())  # 0 in view, and every whisker
 
 
 def test_a_tornados_title_and_legend_stay_clear_of_its_bars_and_the_edge():
@@ -391,6 +422,8 @@ def test_the_value_of_information_chart_says_when_no_input_is_worth_measuring():
                           every = "month" }}]
             """, horizon=12)
         axes = roisim.simulate(one, trials=4000, seed=1).plot("value_of_information").axes[0]
+        if axes.texts:  # no bar, and an axis from 0 (to the EVPI)
+            assert not axes.patches and not axes.get_yticks().size and axes.get_xlim()[0] == 0
         return [text.get_text() for text in axes.texts]
 
     # a close call (npv about 0 either way): knowing the benefit decides it

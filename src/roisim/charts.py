@@ -295,8 +295,20 @@ def _warn_missing_glyphs(result: SimulationResult) -> None:
 
 
 def _laid_out(fig: Figure) -> Figure:
-    """``fig`` laid out once, and not again on drawing."""
+    """``fig`` laid out once, and not again on drawing.
+
+    An x label wider than its axes (which long input names beside them leave
+    narrow) is set flush with the axes' right end, so that it runs left under
+    the names instead of out of the figure.
+    """
     fig.tight_layout()
+    renderer = fig.canvas.get_renderer()
+    wide = [ax for ax in fig.axes if ax.xaxis.label.get_text() and
+            ax.xaxis.label.get_window_extent(renderer).width > ax.get_window_extent(renderer).width]
+    for ax in wide:
+        ax.set_xlabel(ax.xaxis.label.get_text(), loc="right")
+    if wide:
+        fig.tight_layout()
     # the layout is done: without this, every draw (savefig, a notebook's) would lay
     # the figure out again before drawing it (a fifth of a chart's time)
     fig.set_layout_engine(None)
@@ -492,8 +504,13 @@ def _top(shown: int, inputs: int) -> str:
 
 
 def value_of_information(table: pd.DataFrame, currency: str, top: int = 12) -> Figure:
-    """EVPPI of the inputs worth measuring, against the EVPI."""
-    rows = table.head(top).iloc[::-1]
+    """EVPPI of the inputs worth measuring, against the EVPI.
+
+    Inputs whose EVPPI is 0 (knowing them would not change the decision: in
+    the examples most are) are left out rather than drawn as empty rows.
+    """
+    worth = table[table["evppi"] > 0]
+    rows = worth.head(top).iloc[::-1]
     evpi = float(table["evpi"].iloc[0]) if len(table) else 0.0
     fig, ax = _subplots(figsize=(8, 0.45 * len(rows) + 2.25))
     y = np.arange(len(rows))
@@ -501,15 +518,23 @@ def value_of_information(table: pd.DataFrame, currency: str, top: int = 12) -> F
     ax.barh(y, rows["evppi"], xerr=1.96 * rows["evppi_se"], color="#8172B2", alpha=0.85,
             capsize=2)
     ax.axvline(evpi, color="black", ls="--", lw=1, label=f"EVPI {money(evpi)}")
+    whiskers = (rows["evppi"] - 1.96 * rows["evppi_se"]).to_numpy()
+    ax.set_xlim(left=min(0.0, float(whiskers.min(initial=0.0))))  # from 0 even with no bar
     ax.set_yticks(y, [str(i) for i in rows.index], fontsize=8)
     money_axis(ax.xaxis)
     ax.set_xlabel(f"expected value of perfect information on the input [{currency}]")
-    fig.suptitle("What to measure before deciding (EVPPI, 95% interval)" + _top(len(rows), len(table)),
+    note = ""  # every input drawn, or none (the text below says why)
+    if len(worth) > len(rows):
+        note = _top(len(rows), len(table))
+    elif 0 < len(rows) < len(table):
+        note = (f"\n(the {len(rows)} of {len(table)} inputs worth anything: "
+                "knowing any other would not change the decision)")
+    fig.suptitle("What to measure before deciding (EVPPI, 95% interval)" + note,
                  fontsize=10)  # over the whole figure, as the tornado's
     if not (table["evppi"] > 2 * table["evppi_se"]).any():  # as the printed summary says
         ax.text(0.5, 0.5, "no single input is worth measuring first:\nnone changes the decision "
                 "on its own", transform=ax.transAxes, ha="center", va="center", fontsize=10,
-                color="#555555")
+                color="#555555", bbox={"facecolor": "white", "edgecolor": "none"})
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.3, axis="x")
     return _laid_out(fig)
