@@ -83,6 +83,29 @@ def test_the_ranking_says_never_for_a_subject_that_never_pays_back(tmp_path):
     assert "never" in ranking  # was a blank cell, where the outcomes table said "never"
 
 
+def test_the_report_lists_the_inputs_worth_measuring_and_counts_the_others(tmp_path):
+    result = roisim.simulate(roisim.load(SCENARIOS / "ecommerce_pick_automation.toml"),
+                             trials=4000, seed=1)
+    table = result.value_of_information()
+    worth = table[table["evppi"] > 0]
+    assert 0 < len(worth) < len(table) - 1
+    page = read_page(write_results(result, tmp_path, charts=False) / "report.html")
+    text = " ".join(" ".join(page.text).split())
+    section = text[text.index("What to measure next"):text.index("Files")]
+    assert [name for name in table.index if input_name(result, name) in section] == list(worth.index)
+    assert (f"The other {len(table) - len(worth)} inputs (of {len(table)}) would not change the best "
+            "choice if known: their EVPPI is 0") in section
+    # where no input is worth anything, the sentence alone
+    losing = initiative(FEE + 'benefits = [{ name = "time", amount = "saving", every = "month" }]\n',
+                        horizon=6, extra=INPUTS)
+    page = read_page(write_results(roisim.simulate(losing, trials=2_000, seed=1), tmp_path,
+                                   charts=False) / "report.html")
+    text = " ".join(" ".join(page.text).split())
+    section = text[text.index("What to measure next"):text.index("Files")]
+    assert "evppi_share" not in section
+    assert "None of the 2 inputs would change the best choice if known: their EVPPI is 0" in section
+
+
 def test_a_subject_named_none_is_not_mistaken_for_doing_nothing():
     result = roisim.simulate(initiatives(["other", "none"]), trials=2_000, seed=1)
     assert result.summary().loc["none", "npv_mean"] == result.summary()["npv_mean"].max() > 0

@@ -356,9 +356,19 @@ def write_report(result: SimulationResult, folder: Path, files: list[str]) -> li
         body += [f"<h3>{e(subject)}</h3>{charts}" for subject, charts in each if charts]
     voi = result.value_of_information()
     if not voi.empty:
+        worth = voi[voi["evppi"] > 0]
         body += ["<h2>What to measure next</h2>",
-                 img("value_of_information.png", "Expected value of perfect information"),
-                 numbers(named(result, voi[["evppi", "evppi_se", "evppi_share"]].head(10)))]
+                 img("value_of_information.png", "Expected value of perfect information")]
+        if not worth.empty:
+            body.append(numbers(named(result, worth[["evppi", "evppi_se", "evppi_share"]].head(10))))
+        if len(worth) < len(voi):
+            others = len(voi) - len(worth)
+            who = (f"None of the {len(voi)} inputs would" if worth.empty else
+                   f"The other input (of {len(voi)}) would not" if others == 1 else
+                   f"The other {others} inputs (of {len(voi)}) would not")
+            body.append(f"<p>{who} change the best choice if known: "
+                        f"{'its' if others == 1 else 'their'} EVPPI is 0 "
+                        "(value_of_information.csv lists every input).</p>")
     body += [img("convergence.png", "How precise the estimates are"), "<h2>Files</h2>",
              "<ul>" + "".join(f'<li><a href="{e(name)}">{e(name)}</a></li>'
                               for name in sorted({*files, "manifest.json", "report.html"}))
