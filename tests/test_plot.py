@@ -299,8 +299,35 @@ def test_prioritisation_without_scores_is_an_error_not_an_empty_chart():
         ini.model_copy(update={"strategic_impact": None, "feasibility": None})
         for ini in scenario.initiatives]})
     result = roisim.simulate(unscored, trials=1000, seed=1)
-    with pytest.raises(ValueError, match="no initiative or plan has both strategic_impact"):
+    with pytest.raises(ValueError, match="no initiative has both strategic_impact"):
         result.plot("prioritisation")
+
+
+def test_prioritisation_shows_initiatives_apart_and_names_those_not_scored():
+    base = initiatives(["Alpha", "Beta", "Gamma"])
+    scores = [(4, 4), (4, 4), (None, None)]
+    doc = base.model_copy(update={"initiatives": [
+        ini.model_copy(update={"strategic_impact": impact, "feasibility": feasibility})
+        for ini, (impact, feasibility) in zip(base.initiatives, scores, strict=True)]}).document()
+    doc["plans"] = [{"name": "Alpha pilot",
+                     "phases": [{"initiative": "Alpha", "start_month": 0, "share": 0.3}]}]
+    result = roisim.simulate(roisim.parse(doc), trials=4000, seed=1)
+    # the plan shares Alpha's scores in the ranking, but the matrix is of initiatives
+    assert result.ranking().loc["Alpha pilot", "strategic_impact"] == 4
+    fig = result.plot("prioritisation")
+    ax = fig.axes[0]
+    assert ax.get_title().endswith("\nnot shown, without both scores: Gamma")
+    assert sorted(text.get_text().split(":")[0] for text in ax.texts) == ["Alpha", "Beta"]
+    # the two initiatives scored alike are drawn apart, each labelled clear of both markers
+    centres = ax.collections[0].get_offsets()
+    assert len(centres) == 2 and np.hypot(*(centres[0] - centres[1])) >= 0.5
+    renderer = fig.canvas.get_renderer()
+    for text in ax.texts:
+        box = text.get_window_extent(renderer)
+        radius = np.sqrt(ax.collections[0].get_sizes().max()) / 2 * fig.dpi / 72
+        for x, y in ax.transData.transform(centres):  # no corner of the text inside a marker
+            corners = [(box.x0, box.y0), (box.x1, box.y0), (box.x0, box.y1), (box.x1, box.y1)]
+            assert all(np.hypot(cx - x, cy - y) > radius for cx, cy in corners), text.get_text()
 
 
 def test_charts_of_inputs_are_an_error_where_there_is_no_input():

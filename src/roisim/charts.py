@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
+import math
 import os
 import signal
 import sys
@@ -120,26 +121,35 @@ def line_colours(n: int) -> list[Any]:
 
 
 def label_points(ax: Any, points: list[tuple[float, float]], labels: list[str],
-                 key_at: str = "right") -> None:
+                 key_at: str = "right", sizes: Iterable[float] | None = None) -> None:
     """Label each point with its text, or with a number and a key where texts would collide.
 
     Texts that would run into each other or out of the figure are replaced
     by the points' numbers, and a key of the numbers is put beside the axes
     (``key_at`` "right" or "below"). Points at the same place (an initiative
-    and its all-at-once plan) share one label.
+    and its all-at-once plan) share one label. ``sizes`` are the markers'
+    areas (points², as ``scatter`` takes them) where they are larger than a
+    dot: each text starts beyond its marker's edge.
     """
     merged: dict[tuple[float, float], list[str]] = {}
-    for xy, label in zip(points, labels, strict=True):
-        merged.setdefault((float(xy[0]), float(xy[1])), []).append(label)
+    reach: dict[tuple[float, float], float] = {}
+    for xy, label, size in zip(points, labels, sizes if sizes is not None else [0.0] * len(points),
+                               strict=True):
+        key = (float(xy[0]), float(xy[1]))
+        merged.setdefault(key, []).append(label)
+        # the text's corner just off the marker's edge, diagonally (radius x cos 45°)
+        reach[key] = max(reach.get(key, 0.0), 0.71 * math.sqrt(max(size, 0.0)) / 2)
     points, labels = list(merged), [" / ".join(names) for names in merged.values()]
-    texts = [ax.annotate(label, xy, fontsize=8, xytext=(6, 5), textcoords="offset points")
-             for xy, label in zip(points, labels, strict=True)]
+    offsets = [(6 + reach[xy], 5 + reach[xy]) for xy in points]
+    texts = [ax.annotate(label, xy, fontsize=8, xytext=offset, textcoords="offset points")
+             for xy, label, offset in zip(points, labels, offsets, strict=True)]
     renderer = ax.figure.canvas.get_renderer()
     right = ax.get_window_extent(renderer).x1
-    for text in texts:  # a text that would leave the axes on the right goes left of its point
+    for text, (dx, dy) in zip(texts, offsets, strict=True):
+        # a text that would leave the axes on the right goes left of its point
         if text.get_window_extent(renderer).x1 > right:
             text.set_horizontalalignment("right")
-            text.xyann = (-6, 5)
+            text.xyann = (-dx, dy)
     boxes = [text.get_window_extent(renderer) for text in texts]
     figure_box = ax.figure.bbox
     clash = any(a.overlaps(b) for k, a in enumerate(boxes) for b in boxes[k + 1:])
@@ -149,8 +159,8 @@ def label_points(ax: Any, points: list[tuple[float, float]], labels: list[str],
         return
     for text in texts:
         text.remove()
-    for k, xy in enumerate(points, start=1):
-        ax.annotate(str(k), xy, fontsize=8, fontweight="bold", xytext=(5, 4),
+    for k, (xy, (dx, dy)) in enumerate(zip(points, offsets, strict=True), start=1):
+        ax.annotate(str(k), xy, fontsize=8, fontweight="bold", xytext=(dx - 1, dy - 1),
                     textcoords="offset points")
     handles = [Line2D([], [], ls="none") for _ in points]
     keys = [f"{k}   {label}" for k, label in enumerate(labels, start=1)]
@@ -430,21 +440,31 @@ def risk_return(ranking: pd.DataFrame, currency: str) -> Figure:
     return _laid_out(fig)
 
 
-def prioritisation(ranking: pd.DataFrame, currency: str) -> Figure | None:
-    """Strategic impact against feasibility; size = expected npv, colour = P(loss).
+def prioritisation(ranking: pd.DataFrame, currency: str, plans: Iterable[str] = ()
+                   ) -> Figure | None:
+    """Strategic impact against feasibility of the initiatives; size = expected npv, colour = P(loss).
 
-    None where no subject has both scores.
+    The scores are the initiatives': ``plans`` (whose rows in ``ranking``
+    repeat their initiative's scores, on the same point) are left out, and
+    initiatives without both scores are named in the title. None where no
+    initiative has both.
     """
-    scored = ranking.dropna(subset=["strategic_impact", "feasibility"])
+    initiatives = ranking.drop(index=[name for name in plans if name in ranking.index])
+    scored = initiatives.dropna(subset=["strategic_impact", "feasibility"])
     if scored.empty:
         return None
+    unscored = [str(name) for name in initiatives.index if name not in scored.index]
     fig, ax = _subplots(figsize=(7, 6))
     value = scored["expected_npv"].clip(lower=0.0)
     size = 80 + 1500 * value / max(float(value.max()), 1.0)
-    # points on the same cell are spread a little so all stay visible
-    offsets = scored.groupby(["feasibility", "strategic_impact"]).cumcount() * 0.12
-    points = ax.scatter(scored["feasibility"] + offsets, scored["strategic_impact"] + offsets,
-                        s=size, c=scored["p_loss"], cmap="RdYlGn_r", vmin=0, vmax=1,
+    # initiatives scored alike are spread around their cell, on a circle, so all stay visible
+    cell = scored.groupby(["feasibility", "strategic_impact"])
+    k, n = cell.cumcount().to_numpy(), cell["p_loss"].transform("size").to_numpy()
+    angle = np.pi / 2 + 2 * np.pi * k / n
+    radius = np.where(n > 1, 0.25, 0.0)
+    x = scored["feasibility"].to_numpy() + radius * np.cos(angle)
+    y = scored["strategic_impact"].to_numpy() + radius * np.sin(angle)
+    points = ax.scatter(x, y, s=size, c=scored["p_loss"], cmap="RdYlGn_r", vmin=0, vmax=1,
                         alpha=0.8, edgecolors="black", zorder=3)
     fig.colorbar(points, ax=ax, label="P(loss)", format=PercentFormatter(1.0))
     ax.set_xlim(0.5, 6.6)
@@ -455,12 +475,14 @@ def prioritisation(ranking: pd.DataFrame, currency: str) -> Figure | None:
     ax.axhline(3, color="grey", lw=0.8, ls="--")
     ax.set_xlabel("feasibility (1-5)")
     ax.set_ylabel("strategic impact (1-5)")
-    ax.set_title(f"Prioritisation\n(point size: expected NPV in {currency}; "
-                 "negative shown smallest)", fontsize=10)
-    label_points(ax, list(zip(scored["feasibility"] + offsets, scored["strategic_impact"] + offsets,
-                              strict=True)),
+    title = (f"Prioritisation of the initiatives\n(point size: expected NPV in {currency}; "
+             "negative shown smallest)")
+    if unscored:
+        title += "\n" + _wrapped(f"not shown, without both scores: {', '.join(unscored)}", 80)
+    ax.set_title(title, fontsize=10)
+    label_points(ax, list(zip(x, y, strict=True)),
                  [f"{subject}: E[NPV] {money(row['expected_npv'])}"
-                  for subject, row in scored.iterrows()], key_at="below")
+                  for subject, row in scored.iterrows()], key_at="below", sizes=size)
     return _laid_out(fig)
 
 
@@ -588,7 +610,8 @@ def comparison_jobs(profiles: Profiles, ranking: pd.DataFrame, folder: Path
             lambda: _save(payback_curves(profiles), folder, "payback_curve.png"),
             lambda: _save(risk_return(ranking, currency), folder, "risk_return.png"),
             # no chart where no subject is scored
-            lambda: _save(prioritisation(ranking, currency), folder, "prioritisation.png")]
+            lambda: _save(prioritisation(ranking, currency, profiles.plans), folder,
+                          "prioritisation.png")]
 
 
 def cash_fan(result: SimulationResult) -> Figure:
@@ -714,9 +737,9 @@ def _figure(result: SimulationResult, chart: str, subject: str | None) -> Figure
     if chart == "risk_return":
         return risk_return(result.ranking(), currency)
     if chart == "prioritisation":
-        fig = prioritisation(result.ranking(), currency)
+        fig = prioritisation(result.ranking(), currency, [plan.name for plan in result.scenario.plans])
         if fig is None:
-            raise ValueError("no initiative or plan has both strategic_impact and feasibility")
+            raise ValueError("no initiative has both strategic_impact and feasibility")
         return fig
     if chart == "value_of_information":
         return value_of_information(named(result, result.value_of_information()), currency)
