@@ -421,6 +421,20 @@ def test_many_lines_get_colours_of_their_own_and_a_legend_beside_them(fourteen, 
     assert len(set(map(to_hex, line_colours(25)))) == 25
 
 
+def test_a_legend_that_would_cover_a_line_goes_beside_the_axes():
+    def legend_beside(y: np.ndarray) -> bool:
+        fig, ax = charts._subplots(figsize=(6, 4))
+        ax.plot(np.linspace(0, 1, y.size), y, label="a")
+        ax.plot([0, 1], [0.5, 0.5], label="b")
+        charts._legend(ax, "best")
+        renderer = fig.canvas.get_renderer()
+        return ax.get_legend().get_window_extent(renderer).x0 >= ax.get_window_extent(renderer).x1
+
+    assert not legend_beside(np.linspace(0.4, 0.6, 50))  # the corners are free
+    # a line through every place a legend may take inside (a zigzag over the whole axes)
+    assert legend_beside(np.tile([0.0, 1.0], 200))
+
+
 def test_the_cash_fans_title_stays_clear_of_its_panels(fourteen):
     fig = fourteen.plot("cash_fan")
     renderer = fig.canvas.get_renderer()

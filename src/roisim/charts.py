@@ -185,12 +185,26 @@ LEGEND_INSIDE = 6
 
 
 def _legend(ax: Any, loc: str) -> None:
-    """The legend of ``ax``'s lines at ``loc``, or beside the axes where it would hide them."""
+    """The legend of ``ax``'s lines at ``loc``, or beside the axes where it would hide them.
+
+    Beside them where it lists more than :data:`LEGEND_INSIDE` lines, or
+    where inside it would cover a part of a line (matplotlib's "best" place
+    is only the least covered of a few).
+    """
     if len(ax.get_legend_handles_labels()[1]) <= LEGEND_INSIDE:
-        ax.legend(fontsize=8, loc=loc)
-    else:
-        _grown_by(ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0),
-                            borderaxespad=0.0), "right")
+        legend = ax.legend(fontsize=8, loc=loc)
+        if not _covers_a_line(ax, legend):
+            return
+        legend.remove()
+    _grown_by(ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                        borderaxespad=0.0), "right")
+
+
+def _covers_a_line(ax: Any, legend: Any) -> bool:
+    """Whether ``legend`` lies over a part of one of ``ax``'s lines."""
+    box = legend.get_window_extent(ax.figure.canvas.get_renderer())
+    return any(line.get_transform().transform_path(line.get_path()).intersects_bbox(box, filled=False)
+               for line in ax.get_lines())
 
 
 def _sample(values: np.ndarray) -> np.ndarray:
@@ -587,6 +601,7 @@ def convergence(result: SimulationResult) -> Figure:
     ax.set_xlabel("trials")
     ax.set_ylabel(target.label)
     if target.kind in ("mean", "percentile"):
+        ax.set_ylabel(f"{target.label} [{profiles.currency}]")
         money_axis(ax.yaxis)
     else:
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
