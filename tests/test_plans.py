@@ -17,6 +17,7 @@ from roisim.compare import (
     pairwise,
 )
 from roisim.metrics import subject_summary
+from roisim.output import write_results
 from roisim.sensitivity import sensitivity_tables, value_of_information
 
 HEAD = """
@@ -76,6 +77,22 @@ def test_a_gate_that_never_passes_equals_the_pilot_alone():
     np.testing.assert_array_equal(result.npv("gated"), result.npv("pilot only"))
     assert not result.trials("gated")["phase_2_started"].any()
     assert result.gates().loc[0, "p_fail"] == 1.0
+
+
+def test_the_gates_table_has_its_columns_and_float_bounds_with_or_without_gates(tmp_path):
+    result = plans(pilot("gated", 'metric = "adoption", at_least = 0.25')
+                   + pilot("both", 'metric = "adoption", at_least = 0.25, at_most = 0.65'))
+    gates = result.gates()
+    assert gates["at_least"].dtype == gates["at_most"].dtype == np.float64
+    assert np.isnan(gates.loc[0, "at_most"]) and gates.loc[1, "at_most"] == 0.65
+    ungated = plans(pilot("plain"))
+    assert list(ungated.gates().columns) == list(gates.columns) and ungated.gates().empty
+    # report.html states the thresholds as the file does
+    page = (write_results(result, tmp_path, charts=False) / "report.html").read_text()
+    rows = page[page.index("<h2>Gates</h2>"):].split("</tr>")
+    cells = [[cell.split(">", 1)[1] for cell in row.split("</td>")[:-1]] for row in rows]
+    bounds = [row[2:4] for row in cells if len(row) > 4]
+    assert bounds == [["0.25", ""], ["0.25", "0.65"]]
 
 
 def test_times_from_unbounded_inputs_are_checked_and_run():

@@ -170,6 +170,13 @@ def ranking(npv: Mapping[str, np.ndarray], payback: Mapping[str, np.ndarray],
     return frame.set_index("subject")
 
 
+#: the columns of :func:`gate_table`, and of ``SimulationResult.gates`` where there is no gate
+GATE_COLUMNS = ["plan", "phase", "initiative", "metric", "at_least", "at_most", "on_fail", "p_judged",
+                "p_fail", "p_fail_se", "p_fail_if_judged", "p_fail_if_judged_se", "expected_npv",
+                "expected_npv_without_gates", "value_of_gates", "value_of_gates_se",
+                "value_of_gates_ci95"]
+
+
 def gate_table(plan: str, phases: list[dict[str, object]], started: np.ndarray,
                failed: np.ndarray, npv: np.ndarray, ungated_npv: np.ndarray) -> pd.DataFrame:
     """The value of a plan's gates and how often each one was judged and failed.
@@ -208,7 +215,7 @@ def gate_table(plan: str, phases: list[dict[str, object]], started: np.ndarray,
                      "value_of_gates": value, "value_of_gates_se": value_se,
                      "value_of_gates_ci95": interval(value - Z * value_se, value + Z * value_se,
                                                      npv.mean())})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=GATE_COLUMNS)
 
 
 def interval(lo: float, hi: float, scale: float) -> str:

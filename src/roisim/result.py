@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -400,7 +401,7 @@ class SimulationResult:
         The value of a plan's gates is its expected npv minus that of the same
         plan with every gate removed, on the same trials.
         """
-        from roisim.compare import gate_table
+        from roisim.compare import GATE_COLUMNS, gate_table
 
         frames = []
         for p, plan in enumerate(self.scenario.plans):
@@ -411,15 +412,17 @@ class SimulationResult:
             o = self.outcomes
             phases = [{"initiative": ph.initiative,
                        "metric": None if ph.gate is None else ph.gate.metric,
-                       "at_least": None if ph.gate is None else ph.gate.at_least,
-                       "at_most": None if ph.gate is None else ph.gate.at_most,
+                       # NaN where a gate has no such bound: a float column in either case
+                       "at_least": math.nan if ph.gate is None or ph.gate.at_least is None
+                       else float(ph.gate.at_least),
+                       "at_most": math.nan if ph.gate is None or ph.gate.at_most is None
+                       else float(ph.gate.at_most),
                        "on_fail": None if ph.gate is None else ph.gate.on_fail}
                       for ph in plan.phases]
             frames.append(gate_table(plan.name, phases, o.started[s], o.failed[s], self.npv(plan.name),
                                      o.pv_benefits[twin] - o.pv_costs[twin]))
         if not frames:
-            return pd.DataFrame(columns=["plan", "phase", "metric", "p_judged", "p_fail",
-                                         "p_fail_if_judged", "value_of_gates"])
+            return pd.DataFrame(columns=GATE_COLUMNS)
         return pd.concat(frames, ignore_index=True)
 
     def analysis_inputs(self) -> pd.DataFrame:
