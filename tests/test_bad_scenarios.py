@@ -156,6 +156,7 @@ def mutated(draw):
     return document
 
 
+@pytest.mark.filterwarnings("ignore::roisim.ScenarioWarning")  # a mutated rate may well be 8
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated())
 def test_mutated_documents_only_raise_scenario_error(document):
@@ -182,6 +183,52 @@ def test_random_text_only_raises_scenario_error(text, tmp_path_factory):
         roisim.load(path)
     except roisim.ScenarioError:
         pass
+
+
+def _with_rates(discount_rate: float, growth: object) -> dict:
+    document = copy.deepcopy(BASE)
+    document["scenario"]["discount_rate"] = discount_rate
+    document["initiatives"][0]["benefits"][0]["growth_per_year"] = growth
+    return document
+
+
+GROWTH = "initiatives[0].benefits[0].growth_per_year"
+
+
+@pytest.mark.parametrize(("discount_rate", "growth", "message"), [
+    (8, 0.05, "scenario.discount_rate: a discount rate of 8 is 800% a year; rates are fractions "
+              "(0.08 for 8%): is 0.08 meant?"),
+    (0.08, 5, f"{GROWTH}: growth of 5 is 500% a year; rates are fractions (0.08 for 8%): is 0.05 meant?"),
+    (0.08, {"dist": "uniform", "min": 2, "max": 8},
+     f"{GROWTH}: growth of 2 or more is at least 200% a year; rates are fractions (0.08 for 8%)"),
+])
+def test_a_rate_written_as_a_percentage_loads_with_a_warning(discount_rate, growth, message):
+    with pytest.warns(roisim.ScenarioWarning) as caught:
+        scenario = roisim.parse(_with_rates(discount_rate, growth), source="pct.toml")
+    assert [str(w.message) for w in caught] == [f"pct.toml: {message}"]
+    assert scenario.scenario.discount_rate == discount_rate  # run as written
+
+
+@pytest.mark.parametrize(("discount_rate", "growth"), [
+    (1.0, 1.0), (0.08, {"dist": "uniform", "min": 0.5, "max": 3}), (10, -0.5)])
+def test_rates_of_up_to_100_percent_or_that_may_be_are_not_warned_of(discount_rate, growth):
+    if discount_rate > 1:  # the one warning is of the discount rate, not of the growth
+        with pytest.warns(roisim.ScenarioWarning, match="scenario.discount_rate") as caught:
+            roisim.parse(_with_rates(discount_rate, growth), source="pct.toml")
+        assert len(caught) == 1
+    else:
+        roisim.parse(_with_rates(discount_rate, growth), source="pct.toml")  # warnings are errors here
+
+
+def test_the_command_line_prints_the_warning_and_runs(tmp_path):
+    path = tmp_path / "pct.toml"
+    path.write_text((ROOT / "tests" / "data" / "format_example.toml").read_text()
+                    .replace("discount_rate = 0.08", "discount_rate = 8"))
+    proc = _cli("validate", str(path))
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr
+    assert proc.stderr.splitlines()[0] == (
+        f"warning: {path}: scenario.discount_rate: a discount rate of 8 is 800% a year; rates are "
+        "fractions (0.08 for 8%): is 0.08 meant?")
 
 
 @pytest.mark.parametrize(("value", "quoted"), [

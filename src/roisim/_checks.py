@@ -9,12 +9,13 @@ some trial is rejected up front, instead of being clipped in the kernel.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
 from roisim.distributions import Dist, did_you_mean, number
-from roisim.scenario import Scenario, ScenarioError
+from roisim.scenario import Scenario, ScenarioError, ScenarioWarning
 
 Role = Literal["amount", "time", "probability", "fraction", "ramp", "share", "growth"]
 
@@ -137,7 +138,28 @@ def check_scenario(scenario: Scenario, source: Path, *, repair_correlations: boo
     _check_timing(scenario, horizon, error)
     _check_names(scenario, error)
     _check_plans(scenario, error)
-    return _check_correlations(scenario, error, repair_correlations)
+    scenario = _check_correlations(scenario, error, repair_correlations)
+    _warn_of_percentages(scenario, source)
+    return scenario
+
+
+def _warn_of_percentages(scenario: Scenario, source: Path) -> None:
+    """A :class:`ScenarioWarning` for each yearly rate above 100%: most likely a percentage.
+
+    The format takes rates as fractions (0.08, not 8); 8 is a valid rate of
+    800% a year, so it is run, but its author is told.
+    """
+    rate = scenario.scenario.discount_rate
+    rates = [("scenario.discount_rate", (rate, rate), "a discount rate")]
+    rates += [(location, value_range(value, scenario.inputs), "growth")
+              for location, value, role in value_sites(scenario) if role == "growth"]
+    for location, (lo, hi), what in rates:
+        if lo > 1:
+            stated = (f"{what} of {number(lo)} is {number(lo * 100)}% a year" if lo == hi else
+                      f"{what} of {number(lo)} or more is at least {number(lo * 100)}% a year")
+            meant = f": is {number(lo / 100)} meant?" if lo == hi else ""
+            warnings.warn(ScenarioWarning(f"{source}: {location}: {stated}; rates are fractions "
+                                          f"(0.08 for 8%){meant}"), stacklevel=4)
 
 
 def _horizon(horizon: int) -> str:

@@ -69,6 +69,14 @@ class ScenarioError(ValueError):
         super().__init__(where + self.message)
 
 
+class ScenarioWarning(UserWarning):
+    """A scenario that loads, but holds a number its author most likely did not mean.
+
+    Such as a rate written as a percentage (``discount_rate = 8`` for 8%). The
+    message names the file and the place in it, as a :class:`ScenarioError`'s.
+    """
+
+
 def _factor_tag(value: Any) -> str | None:
     if isinstance(value, bool):
         return None
