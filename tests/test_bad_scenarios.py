@@ -220,6 +220,36 @@ def test_rates_of_up_to_100_percent_or_that_may_be_are_not_warned_of(discount_ra
         roisim.parse(_with_rates(discount_rate, growth), source="pct.toml")  # warnings are errors here
 
 
+@pytest.mark.parametrize(("where", "amount", "message"), [
+    (("costs", 0), -8000, "a cost of -8,000 is income; amounts are written as positive numbers "
+                          "(is 8,000 meant?)"),
+    (("costs", 1), {"dist": "uniform", "min": -300, "max": -100},
+     "a cost negative in every trial is income; amounts are written as positive numbers"),
+    (("benefits", 0), ["hours_saved", "hourly_wage", -1],
+     "a benefit negative in every trial is a cost; amounts are written as positive numbers"),
+    (("benefits", 1), ["extra_orders", -12],  # poisson orders may be 0
+     "a benefit that is never positive is a cost wherever it is not 0; amounts are written as "
+     "positive numbers"),
+    (("risks", 0), -500, "a risk's cost of -500 is income; amounts are written as positive numbers "
+                         "(is 500 meant?)"),
+])
+def test_a_cash_flow_that_is_never_positive_loads_with_a_warning(where, amount, message):
+    document = copy.deepcopy(BASE)
+    kind, k = where
+    document["initiatives"][0][kind][k]["cost" if kind == "risks" else "amount"] = amount
+    with pytest.warns(roisim.ScenarioWarning) as caught:
+        roisim.parse(document, source="sign.toml")
+    location = f"initiatives[0].{kind}[{k}].{'cost' if kind == 'risks' else 'amount'}"
+    assert [str(w.message) for w in caught] == [f"sign.toml: {location}: {message}"]
+
+
+def test_amounts_that_may_be_positive_are_not_warned_of():
+    document = copy.deepcopy(BASE)
+    document["initiatives"][0]["costs"][0]["amount"] = {"dist": "normal", "mean": 100, "sd": 300}
+    document["initiatives"][0]["benefits"][0]["amount"] = 0
+    roisim.parse(document, source="sign.toml")  # warnings are errors here
+
+
 def test_the_command_line_prints_the_warning_and_runs(tmp_path):
     path = tmp_path / "pct.toml"
     path.write_text((ROOT / "tests" / "data" / "format_example.toml").read_text()

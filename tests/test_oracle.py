@@ -201,6 +201,7 @@ def close(a: float, b: float, scale: float) -> bool:
     return abs(a - b) <= 1e-9 * scale
 
 
+@pytest.mark.filterwarnings("ignore::roisim.ScenarioWarning")  # negative amounts on purpose
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                   HealthCheck.filter_too_much])
 @given(documents())
@@ -273,6 +274,7 @@ def check_ungated_twins(document, result, rows, monthly) -> None:
             assert close(o.pv_benefits[row, trial], want["pv_benefits"], scale), where
 
 
+@pytest.mark.filterwarnings("ignore::roisim.ScenarioWarning")  # negative amounts on purpose
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                  HealthCheck.filter_too_much])
 @given(document=documents())

@@ -139,27 +139,44 @@ def check_scenario(scenario: Scenario, source: Path, *, repair_correlations: boo
     _check_names(scenario, error)
     _check_plans(scenario, error)
     scenario = _check_correlations(scenario, error, repair_correlations)
-    _warn_of_percentages(scenario, source)
+    _warn_of_slips(scenario, source)
     return scenario
 
 
-def _warn_of_percentages(scenario: Scenario, source: Path) -> None:
-    """A :class:`ScenarioWarning` for each yearly rate above 100%: most likely a percentage.
+def _warn_of_slips(scenario: Scenario, source: Path) -> None:
+    """A :class:`ScenarioWarning` for each number its author most likely did not mean.
 
-    The format takes rates as fractions (0.08, not 8); 8 is a valid rate of
-    800% a year, so it is run, but its author is told.
+    - A yearly rate above 100%: the format takes rates as fractions (0.08,
+      not 8), and 8 is a valid rate of 800% a year.
+    - A cost or benefit that is never positive: amounts may be negative (a
+      spread that dips below 0), but one never above 0 is a sign slip, such
+      as a cost written as -6,000, which adds income instead.
+
+    Both are valid, so the scenario runs as written; its author is told.
     """
+    def warn(location: str, message: str) -> None:
+        warnings.warn(ScenarioWarning(f"{source}: {location}: {message}"), stacklevel=5)
+
     rate = scenario.scenario.discount_rate
-    rates = [("scenario.discount_rate", (rate, rate), "a discount rate")]
-    rates += [(location, value_range(value, scenario.inputs), "growth")
-              for location, value, role in value_sites(scenario) if role == "growth"]
-    for location, (lo, hi), what in rates:
-        if lo > 1:
+    sites = [("scenario.discount_rate", (rate, rate), "rate")]
+    sites += [(location, value_range(value, scenario.inputs), role)
+              for location, value, role in value_sites(scenario) if role in ("growth", "amount")]
+    for location, (lo, hi), role in sites:
+        what = ("a discount rate" if location == "scenario.discount_rate" else "growth"
+                if role == "growth" else "a benefit" if ".benefits[" in location else
+                "a risk's cost" if ".risks[" in location else "a cost")
+        if role != "amount" and lo > 1:
             stated = (f"{what} of {number(lo)} is {number(lo * 100)}% a year" if lo == hi else
                       f"{what} of {number(lo)} or more is at least {number(lo * 100)}% a year")
             meant = f": is {number(lo / 100)} meant?" if lo == hi else ""
-            warnings.warn(ScenarioWarning(f"{source}: {location}: {stated}; rates are fractions "
-                                          f"(0.08 for 8%){meant}"), stacklevel=4)
+            warn(location, f"{stated}; rates are fractions (0.08 for 8%){meant}")
+        elif role == "amount" and lo < 0 and hi <= 0:
+            turned = "a cost" if what == "a benefit" else "income"
+            stated = (f"{what} of {number(lo)} is {turned}" if lo == hi else
+                      f"{what} negative in every trial is {turned}" if hi < 0 else
+                      f"{what} that is never positive is {turned} wherever it is not 0")
+            meant = f" (is {number(-lo)} meant?)" if lo == hi else ""
+            warn(location, f"{stated}; amounts are written as positive numbers{meant}")
 
 
 def _horizon(horizon: int) -> str:
