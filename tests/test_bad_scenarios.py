@@ -240,14 +240,32 @@ def test_a_cash_flow_that_is_never_positive_loads_with_a_warning(where, amount, 
     with pytest.warns(roisim.ScenarioWarning) as caught:
         roisim.parse(document, source="sign.toml")
     location = f"initiatives[0].{kind}[{k}].{'cost' if kind == 'risks' else 'amount'}"
-    assert [str(w.message) for w in caught] == [f"sign.toml: {location}: {message}"]
+    # (and of the inputs the replaced amount used, which no value uses now)
+    assert [str(w.message) for w in caught if ": inputs." not in str(w.message)] == [
+        f"sign.toml: {location}: {message}"]
 
 
 def test_amounts_that_may_be_positive_are_not_warned_of():
     document = copy.deepcopy(BASE)
     document["initiatives"][0]["costs"][0]["amount"] = {"dist": "normal", "mean": 100, "sd": 300}
     document["initiatives"][0]["benefits"][0]["amount"] = 0
-    roisim.parse(document, source="sign.toml")  # warnings are errors here
+    with pytest.warns(roisim.ScenarioWarning) as caught:
+        roisim.parse(document, source="sign.toml")
+    assert {str(w.message).split(": ")[1] for w in caught} == {  # of the inputs left unused alone
+        "inputs.setup_cost", "inputs.hours_saved", "inputs.hourly_wage"}
+
+
+def test_an_input_no_value_uses_loads_with_a_warning():
+    document = copy.deepcopy(BASE)
+    document["inputs"]["price_rise"] = {"dist": "uniform", "min": 0, "max": 0.08}
+    document["correlations"].append({"inputs": ["price_rise", "adoption"], "rank": 0.3})
+    with pytest.warns(roisim.ScenarioWarning) as caught:
+        roisim.parse(document, source="unused.toml")  # a correlation is not a use
+    assert [str(w.message) for w in caught] == [
+        "unused.toml: inputs.price_rise: no value uses this input, so it changes nothing; name it "
+        "where it applies, or remove it"]
+    for example in [*(ROOT / "scenarios").glob("*.toml"), ROOT / "tests/data/format_example.toml"]:
+        roisim.load(example)  # not one warning: warnings are errors here
 
 
 def test_the_command_line_prints_the_warning_and_runs(tmp_path):

@@ -53,6 +53,7 @@ def test_the_worst_trials_line_says_how_often_a_risk_struck():
     assert "noise" not in line
 
 
+@pytest.mark.filterwarnings("ignore::roisim.ScenarioWarning")  # saving is unused here
 def test_the_worst_trials_line_when_nothing_sets_them_apart():
     flat = initiative(FEE + 'benefits = [{ name = "time", amount = 100, every = "month" }]\n',
                       horizon=12, extra=INPUTS)
@@ -299,6 +300,7 @@ def test_values_are_described_as_written(value, text):
     assert describe_value(value) == text
 
 
+@pytest.mark.filterwarnings("ignore::roisim.ScenarioWarning")  # demand: declared, not used
 def test_a_distribution_is_described_by_the_keys_its_file_uses():
     # pert's lambda is 'lambda_' in Python (a keyword): it was written "lambda_ 3"
     document = tomli.loads((SCENARIOS / "bakery_catering_crm.toml").read_text())

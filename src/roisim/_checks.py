@@ -152,10 +152,20 @@ def _warn_of_slips(scenario: Scenario, source: Path) -> None:
       spread that dips below 0), but one never above 0 is a sign slip, such
       as a cost written as -6,000, which adds income instead.
 
-    Both are valid, so the scenario runs as written; its author is told.
+    - An input no value names: drawn, tabled and charted, but it changes
+      nothing (one meant for a line that was never given it).
+
+    All are valid, so the scenario runs as written; its author is told.
     """
     def warn(location: str, message: str) -> None:
         warnings.warn(ScenarioWarning(f"{source}: {location}: {message}"), stacklevel=5)
+
+    used = {factor for _, value, _ in value_sites(scenario) for factor in factors(value)
+            if isinstance(factor, str)}
+    for name in scenario.inputs:
+        if name not in used:
+            warn(f"inputs.{name}", "no value uses this input, so it changes nothing; name it where "
+                                   "it applies, or remove it")
 
     rate = scenario.scenario.discount_rate
     sites = [("scenario.discount_rate", (rate, rate), "rate")]
