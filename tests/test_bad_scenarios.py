@@ -7,6 +7,8 @@ message it must produce after ``<file>: ``.
 from __future__ import annotations
 
 import copy
+import html
+import json
 import math
 import os
 import subprocess
@@ -266,6 +268,24 @@ def test_an_input_no_value_uses_loads_with_a_warning():
         "where it applies, or remove it"]
     for example in [*(ROOT / "scenarios").glob("*.toml"), ROOT / "tests/data/format_example.toml"]:
         roisim.load(example)  # not one warning: warnings are errors here
+
+
+def test_the_results_keep_the_warnings(tmp_path):
+    document = copy.deepcopy(BASE)
+    document["scenario"]["discount_rate"] = 8
+    document["inputs"]["price_rise"] = {"dist": "uniform", "min": 0, "max": 0.08}
+    with pytest.warns(roisim.ScenarioWarning):
+        scenario = roisim.parse(document, source="kept.toml")
+    said = ["scenario.discount_rate: a discount rate of 8 is 800% a year; rates are fractions "
+            "(0.08 for 8%): is 0.08 meant?",
+            "inputs.price_rise: no value uses this input, so it changes nothing; name it where it "
+            "applies, or remove it"]
+    assert scenario.warnings == said
+    folder = roisim.simulate(scenario, trials=1000, seed=1).save(tmp_path, charts=False)
+    assert json.loads((folder / "manifest.json").read_text())["warnings"] == said
+    page = (folder / "report.html").read_text()
+    assert all(html.escape(text) in page for text in said)
+    assert roisim.load(ROOT / "tests/data/format_example.toml").warnings == []
 
 
 def test_the_command_line_prints_the_warning_and_runs(tmp_path):

@@ -139,11 +139,11 @@ def check_scenario(scenario: Scenario, source: Path, *, repair_correlations: boo
     _check_names(scenario, error)
     _check_plans(scenario, error)
     scenario = _check_correlations(scenario, error, repair_correlations)
-    _warn_of_slips(scenario, source)
+    scenario._warnings = _warn_of_slips(scenario, source)
     return scenario
 
 
-def _warn_of_slips(scenario: Scenario, source: Path) -> None:
+def _warn_of_slips(scenario: Scenario, source: Path) -> list[str]:
     """A :class:`ScenarioWarning` for each number its author most likely did not mean.
 
     - A yearly rate above 100%: the format takes rates as fractions (0.08,
@@ -156,22 +156,27 @@ def _warn_of_slips(scenario: Scenario, source: Path) -> None:
       nothing (one meant for a line that was never given it).
 
     All are valid, so the scenario runs as written; its author is told.
+    Returns the warnings as "place: message", for the results to keep.
     """
+    said: list[str] = []
+
     def warn(location: str, message: str) -> None:
+        said.append(f"{location}: {message}")
         warnings.warn(ScenarioWarning(f"{source}: {location}: {message}"), stacklevel=5)
 
     used = {factor for _, value, _ in value_sites(scenario) for factor in factors(value)
             if isinstance(factor, str)}
-    for name in scenario.inputs:
-        if name not in used:
-            warn(f"inputs.{name}", "no value uses this input, so it changes nothing; name it where "
-                                   "it applies, or remove it")
-
     rate = scenario.scenario.discount_rate
+    # in the order of the file: [scenario], [inputs], then the initiatives
     sites = [("scenario.discount_rate", (rate, rate), "rate")]
+    sites += [(f"inputs.{name}", (0.0, 0.0), "unused") for name in scenario.inputs if name not in used]
     sites += [(location, value_range(value, scenario.inputs), role)
               for location, value, role in value_sites(scenario) if role in ("growth", "amount")]
     for location, (lo, hi), role in sites:
+        if role == "unused":
+            warn(location, "no value uses this input, so it changes nothing; name it where it "
+                           "applies, or remove it")
+            continue
         what = ("a discount rate" if location == "scenario.discount_rate" else "growth"
                 if role == "growth" else "a benefit" if ".benefits[" in location else
                 "a risk's cost" if ".risks[" in location else "a cost")
@@ -187,6 +192,7 @@ def _warn_of_slips(scenario: Scenario, source: Path) -> None:
                       f"{what} that is never positive is {turned} wherever it is not 0")
             meant = f" (is {number(-lo)} meant?)" if lo == hi else ""
             warn(location, f"{stated}; amounts are written as positive numbers{meant}")
+    return said
 
 
 def _horizon(horizon: int) -> str:

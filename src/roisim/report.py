@@ -277,6 +277,7 @@ body { font-family: system-ui, sans-serif; max-width: 72rem; margin: 2rem auto;
        padding: 0 1rem; color: #222; line-height: 1.45; }
 h1 { margin-bottom: 0.2rem; }
 .meta { color: #666; margin-top: 0; }
+.warn { background: #fff4e5; border-left: 4px solid #e8a33d; padding: 0.2rem 1rem; }
 table { border-collapse: collapse; margin: 0.5rem 0 1rem; font-size: 0.9rem; }
 th, td { padding: 0.25rem 0.6rem; border-bottom: 1px solid #ddd; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
@@ -316,6 +317,10 @@ def write_report(result: SimulationResult, folder: Path, files: list[str]) -> li
         f'<p class="meta">{e(source)}: {result.n_trials:,} trials, seed {result.seed}, '
         f"{e(result.sampling)} sampling; {header.horizon_months} months, discounted at "
         f"{header.discount_rate:.2%} a year; NPV in {e(header.currency)}</p>",
+        ('<div class="warn"><p>The scenario file loaded with warnings: check these before '
+         "trusting the numbers below.</p><ul>"
+         + "".join(f"<li>{e(text)}</li>" for text in result.scenario.warnings) + "</ul></div>"
+         if result.scenario.warnings else ""),
         "<h2>In short</h2>",
         "<ul>" + "".join(f"<li>{e(line)}</li>" for line in (measure_next(result), worst) if line)
         + "</ul>",

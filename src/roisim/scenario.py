@@ -355,6 +355,7 @@ class Scenario(Strict):
     source: str = Field(default="", exclude=True)
     internal_keys: ClassVar[frozenset[str]] = frozenset({"source"})
     _repairs: list[tuple[str, str, float, float]] = PrivateAttr(default_factory=list)
+    _warnings: list[str] = PrivateAttr(default_factory=list)
 
     def document(self) -> dict[str, Any]:
         """The scenario as the dict a TOML parser returns for its file, defaults filled in.
@@ -364,6 +365,14 @@ class Scenario(Strict):
         source=scenario.source)``. Parsed unchanged, it gives this scenario.
         """
         return self.model_dump(by_alias=True, exclude_none=True)
+
+    @property
+    def warnings(self) -> list[str]:
+        """What loading it warned of (:class:`ScenarioWarning`), each as "place: message".
+
+        The results of a run keep them: ``manifest.json`` and report.html.
+        """
+        return list(self._warnings)
 
     @property
     def correlation_repairs(self) -> list[tuple[str, str, float, float]]:
