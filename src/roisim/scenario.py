@@ -156,6 +156,21 @@ def one_line(name: str) -> str:
     return name
 
 
+def currency_text(currency: str) -> str:
+    """``currency`` where it is one line with something to read; else a ValidationError.
+
+    It follows every amount in tables, sentences and axis labels: blank, it
+    would leave "NPV in ;" and "[ ]" there.
+    """
+    if not currency.strip():
+        raise fail("currency_blank", "expected a currency such as \"USD\" or \"€\"; found "
+                                     "'{currency}'", currency=currency)
+    if any(unicodedata.category(c) == "Cc" for c in currency):
+        raise fail("currency_not_one_line", "expected a currency on one line, without line breaks "
+                                            "or tabs; found '{currency}'", currency=printable(currency))
+    return currency
+
+
 #: a name: one line of text
 Name = Annotated[str, AfterValidator(one_line)]
 
@@ -164,7 +179,7 @@ class Header(Strict):
     """The ``[scenario]`` table."""
 
     name: Name
-    currency: str = "USD"
+    currency: Annotated[str, AfterValidator(currency_text)] = "USD"
     horizon_months: Whole = Field(ge=1, le=MAX_HORIZON)
     discount_rate: float = Field(0.0, gt=-1.0, le=10.0)
     trials: Whole = Field(100_000, ge=1, le=MAX_TRIALS)
