@@ -147,13 +147,7 @@ def one_line(name: str) -> str:
     inside one would break them, and is never meant; a name of spaces or of
     nothing at all would leave a blank where the name should be.
     """
-    if not name.strip():
-        raise fail("name_blank", "expected a name with something other than spaces in it; "
-                                 "found '{name}'", name=name)
-    if any(unicodedata.category(c) == "Cc" for c in name):
-        raise fail("name_not_one_line", "expected a name on one line, without line breaks or "
-                                        "tabs; found '{name}'", name=printable(name))
-    return name
+    return _line(name, "name", "a name with something other than spaces in it")
 
 
 def currency_text(currency: str) -> str:
@@ -162,13 +156,17 @@ def currency_text(currency: str) -> str:
     It follows every amount in tables, sentences and axis labels: blank, it
     would leave "NPV in ;" and "[ ]" there.
     """
-    if not currency.strip():
-        raise fail("currency_blank", "expected a currency such as \"USD\" or \"€\"; found "
-                                     "'{currency}'", currency=currency)
-    if any(unicodedata.category(c) == "Cc" for c in currency):
-        raise fail("currency_not_one_line", "expected a currency on one line, without line breaks "
-                                            "or tabs; found '{currency}'", currency=printable(currency))
-    return currency
+    return _line(currency, "currency", 'a currency such as "USD" or "€"')
+
+
+def _line(text: str, what: str, blank: str) -> str:
+    """``text`` (a ``what``) where it is one line and not blank (else expected ``blank``)."""
+    if not text.strip():
+        raise fail(f"{what}_blank", f"expected {blank}; found '{{text}}'", text=text)
+    if any(unicodedata.category(c) == "Cc" for c in text):
+        raise fail(f"{what}_not_one_line", f"expected a {what} on one line, without line breaks or "
+                                           "tabs; found '{text}'", text=printable(text))
+    return text
 
 
 #: a name: one line of text
