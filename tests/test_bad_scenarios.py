@@ -294,6 +294,7 @@ def test_the_command_line_prints_the_warning_and_runs(tmp_path):
                     .replace("discount_rate = 0.08", "discount_rate = 8"))
     proc = _cli("validate", str(path))
     assert proc.returncode == 0 and "Traceback" not in proc.stderr
+    assert proc.stdout == f"{path}: ok (1 initiative, 2 plans), with 1 warning\n"
     assert proc.stderr.splitlines()[0] == (
         f"warning: {path}: scenario.discount_rate: a discount rate of 8 is 800% a year; rates are "
         "fractions (0.08 for 8%): is 0.08 meant?")

@@ -537,9 +537,10 @@ def validate(
         scenario = _load(path, report, repair_correlations)
         if scenario is None:
             continue
-        n_ini, n_plans = len(scenario.initiatives), len(scenario.plans)
+        n_ini, n_plans, n_warned = len(scenario.initiatives), len(scenario.plans), len(scenario.warnings)
+        warned = f", with {n_warned} warning{'s' * (n_warned != 1)}" if n_warned else ""
         out.print(f"{path}: ok ({n_ini} initiative{'s' * (n_ini != 1)}, "
-                  f"{n_plans} plan{'s' * (n_plans != 1)})", highlight=False)
+                  f"{n_plans} plan{'s' * (n_plans != 1)}){warned}", highlight=False)
         report.done += 1
     raise typer.Exit(report.close())
 
