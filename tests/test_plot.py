@@ -11,7 +11,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from conftest import SCENARIOS, initiative, initiative_text, initiatives, scenario
-from matplotlib.colors import to_hex
+from matplotlib.colors import rgb_to_hsv, to_hex, to_rgb
 from matplotlib.figure import Figure
 
 import roisim
@@ -271,6 +271,11 @@ def test_tornado_bars_are_the_sensitivity_table(bakery):
     lows = [bar.get_x() + bar.get_width() for bar in ax.containers[0]]
     np.testing.assert_allclose(lows, table["npv_low_decile"], rtol=1e-12)
     assert ax.containers[0][0].get_x() == pytest.approx(mean)
+    # the bars' colours tell low from high, not bad from good: a high setup cost lowers
+    # the npv, and its bar in green read as good news; neither is red or green
+    for container in ax.containers:
+        hue = rgb_to_hsv(to_rgb(container[0].get_facecolor()))[0] * 360
+        assert 15 < hue < 75 or 180 < hue < 300, hue  # orange to yellow, or blues
 
 
 @pytest.mark.parametrize("chart", [c for c in CHARTS if c not in ("roi_hist", "tornado")])

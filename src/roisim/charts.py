@@ -508,8 +508,10 @@ def tornado(table: pd.DataFrame, subject: str, mean_npv: float, currency: str,
     y = np.arange(len(rows))
     # a free row under the bars for the legend: with few inputs any corner may hold a bar
     ax.set_ylim(-1.5, len(rows) - 0.5)
-    for column, colour, label in (("npv_low_decile", "#C44E52", "input in lowest 10%"),
-                                  ("npv_high_decile", "#55A868", "input in highest 10%")):
+    # colours of low and high, not of bad and good: a high cost or a struck risk lowers the
+    # npv, and drawn in green it read as good news
+    for column, colour, label in (("npv_low_decile", "#DD8452", "input in lowest 10%"),
+                                  ("npv_high_decile", "#4C72B0", "input in highest 10%")):
         values = rows[column].to_numpy()
         ax.barh(y, values - mean_npv, left=mean_npv, color=colour, alpha=0.85, label=label)
     ax.axvline(mean_npv, color="black", lw=1)
