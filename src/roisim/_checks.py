@@ -151,7 +151,6 @@ def _warn_of_slips(scenario: Scenario, source: Path) -> list[str]:
     - A cost or benefit that is never positive: amounts may be negative (a
       spread that dips below 0), but one never above 0 is a sign slip, such
       as a cost written as -6,000, which adds income instead.
-
     - An input no value names: drawn, tabled and charted, but it changes
       nothing (one meant for a line that was never given it).
 

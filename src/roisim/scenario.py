@@ -70,10 +70,11 @@ class ScenarioError(ValueError):
 
 
 class ScenarioWarning(UserWarning):
-    """A scenario that loads, but holds a number its author most likely did not mean.
+    """A scenario that loads, but holds something its author most likely did not mean.
 
-    Such as a rate written as a percentage (``discount_rate = 8`` for 8%). The
-    message names the file and the place in it, as a :class:`ScenarioError`'s.
+    A rate written as a percentage (``discount_rate = 8`` for 8%), a cost
+    written as a negative number, an input no value uses. The message names
+    the file and the place in it, as a :class:`ScenarioError`'s.
     """
 
 
