@@ -68,6 +68,26 @@ def factors(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
+def risk_label(initiative: str, risk: str) -> str:
+    """The label of a risk's input, 1 where it strikes: ``risk:<initiative>:<risk>``."""
+    return f"risk:{initiative}:{risk}"
+
+
+def inline_label(location: str, value: Any, n: int) -> str:
+    """The label of a distribution written in place: its location in the file.
+
+    With ``[n]`` for the n-th factor of a product (``initiatives[0].costs[1].amount[2]``).
+    """
+    return f"{location}[{n}]" if isinstance(value, list) else location
+
+
+def inline_dists(scenario: Scenario) -> dict[str, Dist]:
+    """Every distribution written in place in ``scenario``, by its :func:`inline_label`."""
+    return {inline_label(location, value, n): factor
+            for location, value, _ in value_sites(scenario)
+            for n, factor in enumerate(factors(value)) if isinstance(factor, Dist)}
+
+
 def value_range(value: Any, inputs: dict[str, Dist]) -> tuple[float, float]:
     """Smallest and largest value a (product) value can take in any trial."""
     lo, hi = 1.0, 1.0
@@ -137,6 +157,7 @@ def check_scenario(scenario: Scenario, source: Path, *, repair_correlations: boo
 
     _check_timing(scenario, horizon, error)
     _check_names(scenario, error)
+    _check_labels(scenario, error)
     _check_plans(scenario, error)
     scenario = _check_correlations(scenario, error, repair_correlations)
     scenario._warnings = _warn_of_slips(scenario, source)
@@ -291,6 +312,30 @@ def _check_names(scenario: Scenario, error: Any) -> None:
                         raise error(f"initiatives[{i}].risks[{k}].name",
                                     f"the risk name '{risk.name}' is used twice in this initiative")
                     risk_names.add(risk.name)
+
+
+def _check_labels(scenario: Scenario, error: Any) -> None:
+    """Every input, risk and distribution written in place has a label of its own.
+
+    The results name each by its label (a column of ``result.inputs()``, a
+    row of the sensitivity tables): an input named ``risk:Tool:Outage``, or
+    two risks whose names join to the same label (risk ``B:C`` of ``A`` and
+    risk ``C`` of ``A:B``), would share one.
+    """
+    owners: dict[str, str] = {label: f"the distribution written at {label}"
+                              for label in inline_dists(scenario)}
+    for i, ini in enumerate(scenario.initiatives):
+        for k, risk in enumerate(ini.risks):
+            label = risk_label(ini.name, risk.name)
+            if label in owners:
+                raise error(f"initiatives[{i}].risks[{k}].name",
+                            f"this risk is labelled '{label}' in the results, as is "
+                            f"{owners[label]}; rename one of them")
+            owners[label] = f"the risk '{risk.name}' of '{ini.name}' (initiatives[{i}].risks[{k}])"
+    for name in scenario.inputs:
+        if name in owners:
+            raise error(f"inputs.{name}", f"'{name}' is the label the results give to "
+                                          f"{owners[name]}; choose another name for this input")
 
 
 def _check_plans(scenario: Scenario, error: Any) -> None:

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from roisim import _random as rnd
-from roisim._checks import factors, value_sites
+from roisim._checks import factors, inline_label, risk_label
 from roisim.distributions import Dist
 from roisim.scenario import CashLine, Plan, Scenario
 
@@ -148,26 +148,6 @@ def gated_plans(scenario: Scenario) -> list[Plan]:
 def subject_count(scenario: Scenario) -> int:
     """Subjects the kernel evaluates: the scenario's initiatives and plans, and the ungated twins."""
     return len(scenario.subjects) + len(gated_plans(scenario))
-
-
-def risk_label(initiative: str, risk: str) -> str:
-    """The label of a risk's input, 1 where it strikes: ``risk:<initiative>:<risk>``."""
-    return f"risk:{initiative}:{risk}"
-
-
-def inline_label(location: str, value: Any, n: int) -> str:
-    """The label of a distribution written in place: its location in the file.
-
-    With ``[n]`` for the n-th factor of a product (``initiatives[0].costs[1].amount[2]``).
-    """
-    return f"{location}[{n}]" if isinstance(value, list) else location
-
-
-def inline_dists(scenario: Scenario) -> dict[str, Dist]:
-    """Every distribution written in place in ``scenario``, by its :func:`inline_label`."""
-    return {inline_label(location, value, n): factor
-            for location, value, _ in value_sites(scenario)
-            for n, factor in enumerate(factors(value)) if isinstance(factor, Dist)}
 
 
 def compile_with_labels(scenario: Scenario) -> tuple[Model, list[str], dict[str, int]]:

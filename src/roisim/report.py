@@ -43,7 +43,7 @@ def input_name(result: SimulationResult, label: str) -> str:
     risk = risks.get(label)
     if risk is not None:
         if list(risks.values()).count(risk) > 1:
-            from roisim.model import risk_label
+            from roisim._checks import risk_label
 
             owner = next(ini.name for ini in result.scenario.initiatives
                          if risk_label(ini.name, risk) == label)
@@ -70,7 +70,7 @@ def named(result: SimulationResult, table: pd.DataFrame) -> pd.DataFrame:
 
 def risk_names(result: SimulationResult) -> dict[str, str]:
     """Each risk's input label (``risk:<initiative>:<risk>``) and the risk's name."""
-    from roisim.model import risk_label
+    from roisim._checks import risk_label
 
     return {risk_label(ini.name, risk.name): risk.name
             for ini in result.scenario.initiatives for risk in ini.risks}
@@ -187,7 +187,7 @@ def assumptions(result: SimulationResult) -> pd.DataFrame:
     monthly draws in the first :data:`MONTHLY_TRIALS` trials (its per-trial
     figures are means of months, whose spread is narrower than a month's).
     """
-    from roisim.model import inline_dists
+    from roisim._checks import inline_dists
 
     drawn = result.analysis_inputs()
     stated = {**result.scenario.inputs, **inline_dists(result.scenario)}
@@ -209,7 +209,7 @@ def assumptions(result: SimulationResult) -> pd.DataFrame:
 
 def risk_table(result: SimulationResult) -> pd.DataFrame:
     """Each risk: its probability as stated, how often it struck in the trials, its effects."""
-    from roisim.model import risk_label
+    from roisim._checks import risk_label
 
     drawn = result.analysis_inputs()
     rows = []
