@@ -413,6 +413,11 @@ def _check_correlations(scenario: Scenario, error: Any, repair: bool) -> Scenari
             if inputs[name].dist == "fixed":
                 raise error(f"{where}.inputs[{n}]",
                             f"input '{name}' is fixed: a constant cannot be correlated")
+            lo, hi = value_range(name, inputs)
+            if lo == hi:  # an empirical column or a choice of one value: a constant too
+                raise error(f"{where}.inputs[{n}]",
+                            f"input '{name}' takes the one value {number(lo)}: a constant cannot "
+                            "be correlated")
             if name not in names:
                 names.append(name)
         a, b = entry.inputs
