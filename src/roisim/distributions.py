@@ -626,8 +626,10 @@ class Choice(Discrete):
             raise fail("empty_values", "values must list at least one outcome")
         if self.weights is not None:
             if len(self.weights) != len(self.values):
-                raise fail("bad_weights", "weights has {nw} entries but values has {nv}",
-                           nw=len(self.weights), nv=len(self.values))
+                nw, nv = len(self.weights), len(self.values)
+                raise fail("bad_weights", "weights has {nw} entr{y} but values has {nv}: "
+                                          "expected one weight per value",
+                           nw=nw, y="y" if nw == 1 else "ies", nv=nv)
             if any(w < 0 for w in self.weights) or not sum(self.weights) > 0:
                 raise fail("bad_weights",
                            "weights must be 0 or more and add up to a positive number")
