@@ -98,6 +98,31 @@ def test_run_writes_every_file(bakery_run):
     assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]
 
 
+def test_every_table_opens_in_excel_with_its_accents_and_in_pandas_as_before(tmp_path):
+    # Excel reads a CSV without a byte-order mark in the system's code page: "trÃ¤gt"
+    text = initiative_text("""
+        costs = [{ name = "fee", amount = 100, every = "month" }]
+        benefits = [{ name = "gain", amount = { dist = "uniform", min = 50, max = 200 }, every = "month" }]
+        """, horizon=12).replace('name = "A"', 'name = "Kasse für Café"')
+    text += ('\n[[plans]]\nname = "Erst prüfen"\nphases = [{ initiative = "Kasse für Café", '
+             'start_month = 0, share = 0.5 }, { initiative = "Kasse für Café", start_month = 3, '
+             'share = 0.5, gate = { metric = "net_cash_to_date", at_least = -1000 } }]\n')
+    path = tmp_path / "cafe.toml"
+    path.write_text(text, encoding="utf-8")
+    proc = roisim("run", str(path), "--out", str(tmp_path / "out"), "--trials", "2000", "--no-charts")
+    assert proc.returncode == 0, proc.stderr
+    folder = tmp_path / "out" / "cafe"
+    tables = sorted(folder.glob("*.csv"))
+    assert {t.name for t in tables} == {"summary.csv", "sensitivity.csv", "value_of_information.csv",
+                                        "gates.csv", "comparison.csv", "ranking.csv"}
+    for table in tables:
+        raw = table.read_bytes()
+        assert raw.startswith(b"\xef\xbb\xbf") and raw.count(b"\xef\xbb\xbf") == 1, table.name
+        assert "Café" in raw.decode("utf-8-sig") or table.name == "value_of_information.csv"
+        assert not pd.read_csv(table).columns[0].startswith("\ufeff"), table.name
+    assert list(pd.read_csv(folder / "ranking.csv", index_col=0).index) == ["Kasse für Café", "Erst prüfen"]
+
+
 def test_trials_parquet_holds_every_trial_of_every_subject(bakery_run):
     _, folder = bakery_run
     table = pq.read_table(folder / "trials.parquet").to_pandas()

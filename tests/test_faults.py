@@ -135,7 +135,7 @@ def test_a_redraw_that_fails_halfway_leaves_every_file_as_it_was(tmp_path, monke
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # nothing left behind
     monkeypatch.undo()
     assert "comparison.csv" in redraw_comparison(folder)
-    assert (folder / "comparison.csv").read_bytes().startswith(b"a,b,p_a_beats_b")
+    assert (folder / "comparison.csv").read_bytes().startswith(b"\xef\xbb\xbfa,b,p_a_beats_b")
 
 
 @pytest.mark.parametrize(("argv0", "command"), [("/usr/local/bin/roisim", True), ("notebook", False)])

@@ -252,30 +252,40 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def write_csv(frame: pd.DataFrame, path: Path, **options: Any) -> None:
+    """``frame`` as CSV, in UTF-8 with a byte-order mark.
+
+    Excel, opening a CSV without the mark, reads it in the system's code
+    page, and a subject named "Buchung zuerst, Telefon wenn es trägt" shows
+    as "trÃ¤gt"; with it, as written. pandas, pyarrow and R skip the mark.
+    """
+    frame.to_csv(path, encoding="utf-8-sig", **options)
+
+
 def write_tables(result: SimulationResult, folder: Path) -> list[str]:
     """summary.csv/.json, comparison.csv, ranking.csv and, for gated plans, gates.csv."""
     summary = result.summary()
-    summary.to_csv(folder / "summary.csv")
+    write_csv(summary, folder / "summary.csv")
     records = [{"subject": name, **row} for name, row in summary.to_dict(orient="index").items()]
     (folder / "summary.json").write_text(json.dumps(jsonable(records), indent=2) + "\n")
     files = ["summary.csv", "summary.json"]
     files += write_comparison(result.profiles(), folder)
     sensitivity = pd.concat({s: t for s, t in result.sensitivity_tables().items()},
                             names=["subject", "input"])
-    sensitivity.to_csv(folder / "sensitivity.csv")
-    result.value_of_information().to_csv(folder / "value_of_information.csv")
+    write_csv(sensitivity, folder / "sensitivity.csv")
+    write_csv(result.value_of_information(), folder / "value_of_information.csv")
     files += ["sensitivity.csv", "value_of_information.csv"]
     gates = result.gates()
     if not gates.empty:
-        gates.to_csv(folder / "gates.csv", index=False)
+        write_csv(gates, folder / "gates.csv", index=False)
         files.append("gates.csv")
     return files
 
 
 def write_comparison(profiles: Any, folder: Path) -> list[str]:
     """comparison.csv and ranking.csv of a run."""
-    profiles.comparison().to_csv(folder / "comparison.csv", index=False)
-    profiles.ranking().to_csv(folder / "ranking.csv")
+    write_csv(profiles.comparison(), folder / "comparison.csv", index=False)
+    write_csv(profiles.ranking(), folder / "ranking.csv")
     return ["comparison.csv", "ranking.csv"]
 
 
