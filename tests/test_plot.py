@@ -287,14 +287,17 @@ def test_every_chart_of_every_subject_is_a_figure_a_notebook_shows(bakery, chart
 
 
 def test_bad_chart_requests_say_what_was_expected(bakery):
-    with pytest.raises(ValueError, match="unknown chart 'histogram'; expected one of roi_hist, "):
+    with pytest.raises(ValueError, match=r"unknown chart 'histogram' \(charts: roi_hist, "):
         bakery.plot("histogram")
+    with pytest.raises(ValueError, match=r"unknown chart 'tornados'; did you mean 'tornado'\? \("):
+        bakery.plot("tornados", "Catering CRM")
     with pytest.raises(ValueError, match="chart 'roi_hist' is drawn for one subject: pass "
                                          "subject= one of 'Catering CRM', "):
         bakery.plot("roi_hist")
     with pytest.raises(ValueError, match="chart 'npv_cdf' shows every subject: pass no subject"):
         bakery.plot("npv_cdf", "Catering CRM")
-    with pytest.raises(KeyError, match="no initiative or plan named 'Catering'"):
+    with pytest.raises(KeyError, match="no initiative or plan named 'Catering'; did you mean "
+                                       r"'Catering CRM'\? \(subjects: "):
         bakery.plot("tornado", "Catering")
 
 

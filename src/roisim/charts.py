@@ -724,7 +724,10 @@ def figure(result: SimulationResult, chart: str, subject: str | None = None) -> 
 def _figure(result: SimulationResult, chart: str, subject: str | None) -> Figure:
     """:func:`figure`, in the fonts of :func:`_fonts`."""
     if chart not in CHARTS:
-        raise ValueError(f"unknown chart {chart!r}; expected one of {', '.join(CHARTS)}")
+        from roisim.distributions import did_you_mean
+
+        raise ValueError(f"unknown chart {chart!r}{did_you_mean(str(chart), CHARTS)} "
+                         f"(charts: {', '.join(CHARTS)})")
     per_subject = chart in CHARTS[:2]
     if per_subject and subject is None:
         raise ValueError(f"chart {chart!r} is drawn for one subject: pass subject= one of "

@@ -218,8 +218,11 @@ class SimulationResult:
         try:
             return self.subjects.index(subject)
         except ValueError:
-            raise KeyError(f"no initiative or plan named {subject!r}; "
-                           f"subjects: {', '.join(self.subjects)}") from None
+            from roisim.distributions import did_you_mean
+
+            raise KeyError(f"no initiative or plan named {subject!r}"
+                           f"{did_you_mean(str(subject), self.subjects)} "
+                           f"(subjects: {', '.join(self.subjects)})") from None
 
     def identical_subjects(self) -> dict[str, str]:
         """Each subject, mapped to the first subject whose outcomes are its own, trial by trial.
