@@ -104,6 +104,8 @@ class Strict(BaseModel):
 
     #: fields filled in by roisim itself, never written in a file
     internal_keys: ClassVar[frozenset[str]] = frozenset()
+    #: keys of a sibling model, written here by mistake: what to say instead of "unknown key"
+    misplaced_keys: ClassVar[dict[str, str]] = {}
 
     @model_validator(mode="before")
     @classmethod
@@ -116,6 +118,8 @@ class Strict(BaseModel):
                     raise fail("not_truncatable",
                                "{key} applies only to continuous distributions; "
                                "this one cannot be truncated", key=key)
+                if key not in allowed and key in cls.misplaced_keys:
+                    raise fail("misplaced_key", cls.misplaced_keys[key])
                 if key not in allowed:
                     hint = did_you_mean(str(key), sorted(allowed))
                     raise fail(

@@ -237,6 +237,10 @@ class Cost(CashLine):
     """A cost line; ``fixed`` costs are paid once, by the first phase to start."""
 
     fixed: bool = False
+    misplaced_keys: ClassVar[dict[str, str]] = {
+        "growth_per_year": "growth_per_year applies to benefit lines only; a cost that rises can "
+                           "be written as one line per year (from_month, until_month), its amount "
+                           "times that year's rise: [\"fee\", 1.05]"}
 
 
 class Benefit(CashLine):
@@ -244,6 +248,8 @@ class Benefit(CashLine):
 
     growth_per_year: Value | None = None
     SCALED_BY_DEFAULT: ClassVar[bool] = True
+    misplaced_keys: ClassVar[dict[str, str]] = {
+        "fixed": "fixed applies to cost lines only (a cost paid once, by the first phase to start)"}
 
     @model_validator(mode="after")
     def _growth(self) -> Benefit:
