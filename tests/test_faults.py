@@ -87,8 +87,11 @@ def test_an_interrupt_during_a_fork_waits_until_the_child_is_noted():
     # a chart helper forked but not yet in the parent's list of children was never
     # ended when Ctrl-C came in between, and went on drawing into a folder being removed
     code = """
-import os, signal, time
+import os, signal, threading, time
 from roisim.chart_process import fork, release_signals, signals_held
+# a thread that takes signals, as numba's do after a run: a signal mask held Ctrl-C in
+# this thread only, the signal went to that one, and Python still raised it here
+threading.Thread(target=time.sleep, args=(5,), daemon=True).start()
 children, order = [], []
 try:
     with signals_held():
@@ -111,6 +114,30 @@ print(order, os.waitstatus_to_exitcode(status))
                           timeout=600, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "['noted', 'interrupted'] 0"  # the child takes signals again
+
+
+def test_an_interrupt_just_after_the_work_folder_appears_leaves_nothing(tmp_path, monkeypatch):
+    # the work folder came from tempfile.mkdtemp, outside the try that removes it: an
+    # interrupt between its creation and the assignment of its name left it behind (on a
+    # busy machine, just when a watcher saw it appear)
+    from roisim.output import redraw_comparison, write_results
+
+    result = roisim.simulate(roisim.load(BAKERY), trials=1000, seed=1)
+    folder = write_results(result, tmp_path, charts=False)
+    mkdir = os.mkdir
+
+    def interrupted(path, *args, **kwargs):
+        mkdir(path, *args, **kwargs)
+        if str(path).endswith(".partial"):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "mkdir", interrupted)
+    for write in (lambda: write_results(result, tmp_path, charts=False),
+                  lambda: redraw_comparison(folder)):
+        with pytest.raises(KeyboardInterrupt):
+            write()
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["bakery_catering_crm"]
+        assert not [p for p in folder.iterdir() if p.name.startswith(".")]
 
 
 def test_a_redraw_that_fails_halfway_leaves_every_file_as_it_was(tmp_path, monkeypatch):

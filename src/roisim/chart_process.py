@@ -28,6 +28,7 @@ import os
 import pickle
 import signal
 import struct
+import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -153,18 +154,35 @@ ENDING = {signal.SIGINT, signal.SIGTERM}
 
 @contextlib.contextmanager
 def signals_held() -> Iterator[None]:
-    """Hold Ctrl-C and SIGTERM in this thread until the block ends, then take them.
+    """Hold Ctrl-C and SIGTERM until the block ends, then take them.
 
     Around a fork, so that the parent has noted its child (to end it when
     interrupted) before an interrupt can unwind it: a child forked and not
     yet noted would go on writing charts into a folder being removed. A
     forked child inherits the hold and lifts it itself (:func:`release_signals`).
+
+    Held twice. The signal mask holds them in this thread; but a process's
+    signal then goes to another thread that takes it (numba's or arrow's,
+    after a run), and Python still runs its handler here. So Python's
+    handlers are also replaced by one that notes the signal, and a signal
+    noted is raised again once the block ends. Only the main thread runs
+    Python's handlers: elsewhere nothing can interrupt the block.
     """
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, ENDING)
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    noted: list[int] = []
+    handlers = {sig: signal.signal(sig, lambda signum, frame: noted.append(signum)) or signal.SIG_DFL
+                for sig in ENDING}  # (None: a handler not set from Python)
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, ENDING)
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # one held in the mask is taken here
+        if noted:
+            signal.raise_signal(noted[0])
 
 
 def release_signals() -> None:

@@ -17,8 +17,8 @@ import math
 import os
 import platform
 import re
+import secrets
 import shutil
-import tempfile
 import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -182,9 +182,9 @@ def write_results(result: SimulationResult, out: str | Path, *, charts: bool = T
     final = result_folder(result, out)
     _refuse_unless_replaceable(final)
     out.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=out))
+    work = work_folder(out, final.name)
     try:
-        work.chmod(0o777 & ~_umask())  # mkdtemp makes it private; results are not
+        work.mkdir()  # with the permissions the umask gives any folder: results are not private
         if charts and drawer is not None:
             drawer.submit(result, work)
         files: list[str] = []
@@ -214,10 +214,16 @@ def write_results(result: SimulationResult, out: str | Path, *, charts: bool = T
     return final
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def work_folder(parent: Path, name: str) -> Path:
+    """A hidden folder in ``parent`` to write into before moving into place: named, not yet made.
+
+    The caller makes it inside the ``try`` that removes it, so that an
+    interrupt arriving just after it appears still finds it: with
+    ``tempfile.mkdtemp``, one arriving between the folder's creation and
+    the assignment of its name left it behind. This process's id and a
+    random part keep it apart from every other run's.
+    """
+    return parent / f".{name}.{os.getpid()}.{secrets.token_hex(4)}.partial"
 
 
 def _swap_into_place(work: Path, final: Path) -> None:
@@ -425,8 +431,9 @@ def redraw_comparison(folder: str | Path) -> list[str]:
 
     folder = Path(folder)
     profiles = read_profiles(folder)
-    work = Path(tempfile.mkdtemp(prefix=".comparison.", suffix=".partial", dir=folder))
+    work = work_folder(folder, "comparison")
     try:
+        work.mkdir()
         files = write_comparison(profiles, work)
         files += comparison_charts(profiles, profiles.ranking(), work)
         for name in files:  # renames within one folder: each file whole, old or new
