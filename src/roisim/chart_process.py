@@ -32,7 +32,7 @@ import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, NoReturn
+from typing import Any, BinaryIO, NoReturn
 
 from roisim.result import SimulationResult
 
@@ -172,15 +172,19 @@ def signals_held() -> Iterator[None]:
         yield
         return
     noted: list[int] = []
-    handlers = {sig: signal.signal(sig, lambda signum, frame: noted.append(signum)) or signal.SIG_DFL
-                for sig in ENDING}  # (None: a handler not set from Python)
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, ENDING)
-    try:
+    handlers: dict[int, Any] = {}
+    mask = None
+    try:  # set up inside: a signal between two of these steps undoes those taken
+        for sig in ENDING:  # (None: a handler not set from Python)
+            handlers[sig] = signal.signal(sig, lambda signum, frame: noted.append(signum)) \
+                or signal.SIG_DFL
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, ENDING)
         yield
     finally:
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # one held in the mask is taken here
+        if mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # one held in the mask is taken here
         if noted:
             signal.raise_signal(noted[0])
 
