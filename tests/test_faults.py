@@ -116,6 +116,36 @@ print(order, os.waitstatus_to_exitcode(status))
     assert proc.stdout.strip() == "['noted', 'interrupted'] 0"  # the child takes signals again
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
+def test_killing_the_chart_process_waits_for_its_helpers_too():
+    # the chart process's helpers are its children, not the command's: killed with it,
+    # they die a moment later, and one could still be writing a chart into the folder
+    # being removed. Here a shell stands for the chart process and a sleep for a helper.
+    from roisim.chart_process import _group_alive, wait_for_group
+
+    proc = subprocess.Popen(["sh", "-c", "sleep 30 & wait"], process_group=0)
+    deadline = time.monotonic() + 60
+    while not _children_of(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)  # the leader alone: the helper lives on in the group
+    proc.wait()
+    assert _group_alive(proc.pid)
+    started = time.monotonic()
+    wait_for_group(proc.pid, timeout=0.2)
+    assert time.monotonic() - started >= 0.2  # it waited for the living helper
+    os.killpg(proc.pid, signal.SIGKILL)
+    wait_for_group(proc.pid)
+    assert not _group_alive(proc.pid)  # dead, and a zombie at most
+
+
+def _children_of(pid: int) -> list[str]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            return children.read().split()
+    except OSError:
+        return []
+
+
 def test_an_interrupt_just_after_the_work_folder_appears_leaves_nothing(tmp_path, monkeypatch):
     # the work folder came from tempfile.mkdtemp, outside the try that removes it: an
     # interrupt between its creation and the assignment of its name left it behind (on a

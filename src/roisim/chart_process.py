@@ -29,6 +29,7 @@ import pickle
 import signal
 import struct
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -119,7 +120,7 @@ class ChartProcess:
         return value
 
     def kill(self) -> None:
-        """End the process and its helpers now, and wait for it."""
+        """End the process and its helpers now, and wait for them."""
         self._pending = False
         if self.pid is None:
             return
@@ -128,12 +129,45 @@ class ChartProcess:
         except ProcessLookupError:
             pass
         os.waitpid(self.pid, 0)
+        # its helpers (its children, not ours) die a moment later: one may still be
+        # finishing a chart in the folder the caller is about to remove
+        wait_for_group(self.pid)
         self.pid = None
         for pipe in (self._requests, self._answers):
             try:
                 pipe.close()
             except OSError:  # a request it never read: nothing left to flush it to
                 pass
+
+
+def wait_for_group(group: int, timeout: float = 5.0) -> None:
+    """Until no live process is left in process group ``group`` (at most ``timeout`` s).
+
+    Read from /proc: zombies, which write nothing, do not count (a
+    container's first process may never reap them). Without /proc, at once.
+    """
+    deadline = time.monotonic() + timeout
+    while _group_alive(group) and time.monotonic() < deadline:
+        time.sleep(0.002)
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        entries = list(os.scandir("/proc"))
+    except OSError:
+        return False
+    for entry in entries:
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"{entry.path}/stat", "rb") as stat:
+                # pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses
+                state, _, pgrp = stat.read().rsplit(b")", 1)[1].split()[:3]
+        except (OSError, ValueError):
+            continue  # it ended meanwhile
+        if int(pgrp) == group and state not in (b"Z", b"X"):
+            return True
+    return False
 
 
 def fork() -> int:
