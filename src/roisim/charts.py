@@ -557,7 +557,7 @@ def value_of_information(table: pd.DataFrame, currency: str, top: int = 12) -> F
             capsize=2)
     ax.axvline(evpi, color="black", ls="--", lw=1, label=f"EVPI {money(evpi)}")
     whiskers = (rows["evppi"] - 1.96 * rows["evppi_se"]).to_numpy()
-    ax.set_xlim(left=min(0.0, float(whiskers.min(initial=0.0))))  # from 0 even with no bar
+    ax.set_xlim(left=float(whiskers.min(initial=0.0)))  # from 0 even with no bar, or a whisker below
     ax.set_yticks(y, [str(i) for i in rows.index], fontsize=8)
     money_axis(ax.xaxis)
     ax.set_xlabel(f"expected value of perfect information on the input [{currency}]")

@@ -354,8 +354,8 @@ def write_report(result: SimulationResult, folder: Path, files: list[str]) -> li
                  numbers(gates.set_index(["plan", "phase"]).drop(  # se: in gates.csv
                      columns=[c for c in gates.columns if c.endswith("_se")]).assign(
                      # the thresholds as the file states them: 0.1, -5,000
-                     at_least=[describe_value(v) if math.isfinite(v) else "" for v in gates["at_least"]],
-                     at_most=[describe_value(v) if math.isfinite(v) else "" for v in gates["at_most"]]))]
+                     **{bound: [describe_value(v) if math.isfinite(v) else "" for v in gates[bound]]
+                        for bound in ("at_least", "at_most")}))]
     each = [(subject, img(chart_file("roi_hist", result, subject), f"{subject}: ROI")
              + img(chart_file("tornado", result, subject), f"{subject}: what moves the NPV"))
             for subject in result.subjects]
