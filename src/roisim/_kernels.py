@@ -20,7 +20,7 @@ from roisim._random import inline, jit, kernel, ndtr, ndtri, quantiles, reductio
 #: so a change to ``_random.py`` alone would leave these kernels compiled with
 #: the old code; changing this line with it makes numba compile them again. A
 #: test checks it.
-RANDOM_SOURCE = "9d2d73e1faa731a777ad0c4995cffe5fbb00ab36fa50f573dc6bb0720e4bba46"
+RANDOM_SOURCE = "853209e8ab443784760267f1a0ce2f24edb0c65c65ea2f44745e3bdc3c9f745a"
 
 ONCE, MONTHLY, YEARLY = 0, 1, 2
 IMMEDIATE, LINEAR, LOGISTIC = 0, 1, 2

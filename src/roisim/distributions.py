@@ -37,8 +37,6 @@ from roisim import _random as rnd
 
 #: z-score of the 95th percentile: a p5..p95 interval is mean +- Z95 * sd.
 Z95 = float(special.ndtri(0.95))
-#: points of the quantile tables used for beta and PERT (CDF error <= 1/(n-1)).
-TABLE_POINTS = 4097
 #: smallest probability mass a truncation may leave.
 MIN_MASS = 1e-9
 
@@ -234,19 +232,33 @@ class Truncatable(Dist):
         uhi = 1.0 if self.at_most is None else float(self.cdf(self.at_most))
         return ulo, uhi
 
+    def sf(self, x: Any) -> Any:
+        """Survival function 1 - F(x) before truncation, accurate where F(x) is near 1."""
+        return self.reference().sf(x)
+
+    def isf(self, q: Any) -> Any:
+        """Quantile at 1 - q before truncation, accurate for small q."""
+        return self.reference().isf(q)
+
     def _spec(self, kind: int, par: tuple[float, ...]) -> QuantileSpec:
         ulo, uhi = self.truncated_range()
         return QuantileSpec(kind, tuple(par) + (0.0,) * (4 - len(par)), ulo, uhi)  # type: ignore[arg-type]
 
     def _table(self) -> QuantileSpec:
-        # Quantiles on an even grid of the truncated probability range: linear
-        # interpolation between them keeps the CDF error below one grid step.
+        # Quantiles on an even grid of the truncated probability range, where
+        # linear interpolation keeps the CDF error below one grid step, and in
+        # its first and last rnd.TAIL_P at probabilities 2^-s from either end
+        # (see rnd.TABLE_POINTS), where it keeps the error a small fraction of
+        # the tail's own probability. The upper tail is computed from the
+        # survival function: 1 - 2^-54 is not a double.
         ulo, uhi = self.truncated_range()
-        grid = ulo + np.linspace(0.0, 1.0, TABLE_POINTS) * (uhi - ulo)
-        qs = np.asarray(self.ppf(grid), dtype=np.float64)
+        mass = uhi - ulo
+        even = ulo + np.linspace(0.0, 1.0, rnd.TABLE_POINTS) * mass
+        tail = 2.0 ** -(rnd.TAIL_FROM + np.arange(rnd.TAIL_POINTS) / rnd.TAIL_STEPS) * mass
+        beyond = 0.0 if self.at_most is None else float(self.sf(self.at_most))
+        qs = np.concatenate([self.ppf(even), self.ppf(ulo + tail), self.isf(beyond + tail)])
         lo, hi = self.support()
-        qs[0], qs[-1] = max(lo, qs[0]), min(hi, qs[-1])
-        return QuantileSpec(rnd.TABLE, table_x=np.asarray(qs, dtype=np.float64))
+        return QuantileSpec(rnd.TABLE, table_x=np.clip(qs, lo, hi).astype(np.float64))
 
 
 def _check_order(lo_name: str, lo: float, hi_name: str, hi: float) -> None:
@@ -405,6 +417,15 @@ class Pert(Truncatable):
         a, b = self.shape()
         return self.min + (self.max - self.min) * special.betaincinv(a, b, q)
 
+    def sf(self, x: Any) -> Any:
+        a, b = self.shape()
+        z = np.clip((np.asarray(x, dtype=np.float64) - self.min) / (self.max - self.min), 0, 1)
+        return special.betaincc(a, b, z)
+
+    def isf(self, q: Any) -> Any:
+        a, b = self.shape()
+        return self.min + (self.max - self.min) * special.betainccinv(a, b, q)
+
     def compile(self) -> QuantileSpec:
         return self._table()
 
@@ -524,6 +545,12 @@ class Beta(Truncatable):
 
     def ppf(self, q: Any) -> Any:
         return special.betaincinv(self.alpha, self.beta, q)
+
+    def sf(self, x: Any) -> Any:
+        return special.betaincc(self.alpha, self.beta, np.clip(np.asarray(x, np.float64), 0, 1))
+
+    def isf(self, q: Any) -> Any:
+        return special.betainccinv(self.alpha, self.beta, q)
 
     def compile(self) -> QuantileSpec:
         return self._table()
