@@ -20,7 +20,7 @@ from roisim._random import inline, jit, kernel, ndtr, ndtri, quantiles, reductio
 #: so a change to ``_random.py`` alone would leave these kernels compiled with
 #: the old code; changing this line with it makes numba compile them again. A
 #: test checks it.
-RANDOM_SOURCE = "853209e8ab443784760267f1a0ce2f24edb0c65c65ea2f44745e3bdc3c9f745a"
+RANDOM_SOURCE = "9fc8cd6eb43d776501e7cf9eed11ef7bd8f4f718aff5050e53d464c303d78d3b"
 
 ONCE, MONTHLY, YEARLY = 0, 1, 2
 IMMEDIATE, LINEAR, LOGISTIC = 0, 1, 2

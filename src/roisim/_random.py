@@ -196,8 +196,9 @@ def quantile(kind, a, b, c, ulo, uhi, tab_x, tab_c, tab_g, off, n, u):
     compiler); ``ulo`` and ``uhi`` restrict the draw to [F(at_least), F(at_most)], which
     samples the truncated distribution exactly (equivalent to redrawing).
     ``TABLE`` inputs interpolate a quantile table of ``n`` entries: equally
-    spaced probabilities, then the tails (:func:`table_tail`); ``DISCRETE`` inputs look ``u`` up in a cumulative table
-    ``tab_c`` through its guide table ``tab_g`` (:func:`guide_table`).
+    spaced probabilities, then the tails (:func:`table_tail`); ``DISCRETE``
+    inputs look ``u`` up in a cumulative table ``tab_c`` through its guide
+    table ``tab_g`` (:func:`guide_table`).
     """
     p = ulo + u * (uhi - ulo)
     if kind == FIXED:
