@@ -19,7 +19,9 @@ import roisim
 from roisim.metrics import headline
 from roisim.output import write_results
 from roisim.report import (
+    _readable,
     assumptions,
+    correlation_table,
     describe_value,
     figure,
     head_to_head,
@@ -300,6 +302,49 @@ def test_values_are_described_as_written(value, text):
     assert describe_value(value) == text
 
 
+def test_money_that_is_not_zero_is_never_shown_as_zero():
+    # the report's value-of-information table lists the inputs whose EVPPI is above 0,
+    # under a sentence saying the others' is 0: one of 0.0107 read "0" there
+    frame = pd.DataFrame({"evppi": [0.0107, 0.0, 250.4, -0.3], "evppi_se": [0.538, 0.0, 2.0, 0.4]})
+    assert _readable(frame, 0).to_dict("list") == {
+        "evppi": ["0.0107", "0", "250", "-0.300"], "evppi_se": ["1", "0", "2", "0.400"]}
+    assert _readable(frame, 2)["evppi"].tolist() == ["0.01", "0", "250.40", "-0.30"]
+
+
+def test_the_report_says_why_a_discrete_input_draws_less_correlation(tmp_path):
+    text = """
+        [scenario]
+        name = "ties"
+        horizon_months = 12
+        [inputs]
+        licence = { dist = "choice", values = [4_800, 6_000, 7_200], weights = [0.5, 0.3, 0.2] }
+        build = { dist = "uniform", min = 8_000, max = 18_000 }
+        hours = { dist = "normal", mean = 30, sd = 8 }
+        rate = { dist = "uniform", min = 30, max = 50 }
+        [[correlations]]
+        inputs = ["build", "licence"]
+        rank = 0.6
+        [[correlations]]
+        inputs = ["hours", "rate"]
+        rank = 0.5
+        [[initiatives]]
+        name = "Bot"
+        costs = [{ name = "build", amount = "build", month = 0 },
+                 { name = "licence", amount = "licence", every = "year" }]
+        benefits = [{ name = "time", amount = ["hours", "rate"], every = "month" }]
+        """
+    result = roisim.simulate(scenario(text), trials=20_000, seed=2)
+    table = correlation_table(result).set_index("input_b")
+    # the choice's ties keep it short of 0.6, beyond the interval; the continuous pair is not
+    assert table.loc["licence", "rank_drawn_hi95"] < 0.6
+    assert table.loc["rate", "rank_drawn_lo95"] < 0.5 < table.loc["rate", "rank_drawn_hi95"]
+    page = " ".join(" ".join(read_page(write_results(result, tmp_path, charts=False)
+                                       / "report.html").text).split())
+    assert "Correlations" in page
+    assert (" licence is discrete: many trials draw the same value, and such ties cap the rank "
+            "correlation it can reach, so the trials draw less than stated.") in page  # the continuous inputs not named
+
+
 @pytest.mark.filterwarnings("ignore::roisim.ScenarioWarning")  # demand: declared, not used
 def test_a_distribution_is_described_by_the_keys_its_file_uses():
     # pert's lambda is 'lambda_' in Python (a keyword): it was written "lambda_ 3"
@@ -309,7 +354,8 @@ def test_a_distribution_is_described_by_the_keys_its_file_uses():
                                     "column": "orders"}
     inputs = roisim.parse(document, source=SCENARIOS / "bakery_catering_crm.toml").inputs
     assert describe_value(inputs["subscription"]) == "pert min 150, mode 200, max 320, lambda 3"
-    assert describe_value(inputs["demand"]) == "empirical file data/monthly_orders.csv, column orders"
+    assert describe_value(inputs["demand"]) == (
+        "empirical file data/monthly_orders.csv, column orders (36 values)")
 
 
 def test_results_without_charts_load_no_matplotlib(tmp_path):

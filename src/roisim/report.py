@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from roisim.distributions import Dist
+from roisim.distributions import Dist, Empirical
 from roisim.metrics import Z, money_text, summary_decimals
 
 if TYPE_CHECKING:
@@ -159,7 +159,10 @@ def describe_value(value: Any) -> str:
 
 
 def describe_dist(dist: Dist) -> str:
-    """A distribution by its kind and parameters, as the file states them."""
+    """A distribution by its kind and parameters, as the file states them.
+
+    An empirical one also says how many values its column gave.
+    """
     spec = dist.model_dump(by_alias=True, exclude_none=True, exclude_defaults=True)
     kind = spec.pop("dist")
     spec.pop("resample", None)
@@ -170,6 +173,8 @@ def describe_dist(dist: Dist) -> str:
              + (", ".join(describe_value(v) for v in value) if isinstance(value, list | tuple)
                 else describe_value(value) if not isinstance(value, str) else value)
              for key, value in spec.items()]
+    if isinstance(dist, Empirical):  # how many were read, blank cells skipped
+        parts[-1] += f" ({len(dist.data):,} values)"
     return f"{kind} {', '.join(parts)}".strip()
 
 
@@ -258,6 +263,13 @@ def correlation_table(result: SimulationResult) -> pd.DataFrame:
                                        "rank_drawn", "rank_drawn_lo95", "rank_drawn_hi95"])
 
 
+def tied_inputs(result: SimulationResult, correlations: pd.DataFrame) -> list[str]:
+    """The discrete inputs of the correlations: their ties keep them short of a stated rank."""
+    inputs = result.scenario.inputs
+    named = dict.fromkeys([*correlations["input_a"], *correlations["input_b"]])
+    return [name for name in named if name in inputs and not inputs[name].continuous]
+
+
 def head_to_head(result: SimulationResult) -> pd.DataFrame:
     """P(the row's npv > the column's), trial by trial, for every pair of subjects."""
     pairs = result.compare()
@@ -342,6 +354,13 @@ def write_report(result: SimulationResult, folder: Path, files: list[str]) -> li
         body += ["<h2>Correlations</h2>", "<p>Each rank correlation as the scenario file states "
                  "it, as the run used it, and as the trials drew it (Spearman's rho, with its "
                  "95% interval).</p>", numbers(correlations.set_index(["input_a", "input_b"]))]
+        tied = tied_inputs(result, correlations)
+        if tied:
+            one = len(tied) == 1
+            body.append(f"<p>{e(', '.join(tied))} {'is' if one else 'are'} discrete: many "
+                        "trials draw the same value, and such ties cap the rank correlation "
+                        f"{'it' if one else 'they'} can reach, so the trials draw less than "
+                        "stated.</p>")
     risks = risk_table(result)
     if not risks.empty:
         body += ["<h2>Risks</h2>", numbers(risks.set_index(["initiative", "risk"]))]
@@ -397,7 +416,8 @@ def _readable(frame: pd.DataFrame, decimals: int) -> pd.DataFrame:
 
     Shares (``p_``, ``_share``) in per cent, money (:data:`MONEY`) with
     ``decimals`` decimals, as the headline shows it
-    (:func:`roisim.metrics.summary_decimals`), other numbers to three
+    (:func:`roisim.metrics.summary_decimals`), unless that shows a sum that
+    is not 0 as 0, other numbers to three
     significant digits; a payback month that is infinite (no payback within
     the horizon) as "never", as in the outcomes table.
     """
@@ -408,8 +428,12 @@ def _readable(frame: pd.DataFrame, decimals: int) -> pd.DataFrame:
             continue
         share, money = _is_share(column), _is_money(column)
         never = "never" if "payback_month" in column else ""
+        # money that would round to 0 but is not (an EVPPI of 0.01 next to a
+        # sentence saying the others' is 0) to three significant digits
         out[column] = [(never if v == math.inf else "" if not math.isfinite(v) else
-                        f"{v:.1%}" if share else money_text(v, decimals) if money else
+                        f"{v:.1%}" if share else
+                        figure(v) if money and v != 0 and round(v, decimals) == 0 else
+                        money_text(v, decimals) if money else
                         f"{v:,.0f}" if v == round(v) else figure(v)) for v in values]
     return out
 
