@@ -156,8 +156,9 @@ class Trial:
                 if effects.abandon:
                     abandoned_from[name] = min(month_of(golive), horizon)
             share = self.value(phase.get("share", 1.0), f"{places[k]}.share")
+            # abandoned: the costs of the go-live month are paid, nothing after
             self.add_phase(out, name, start, golive, share, first, effects,
-                           abandoned_from.get(name, horizon))
+                           min(abandoned_from.get(name, horizon) + 1, horizon))
             running.append((name, golive, share))
         return out
 

@@ -181,11 +181,11 @@ def test_risk_cost_delay_and_benefit_loss():
     np.testing.assert_allclose(flows["benefits"][4:], 75.0)
 
 
-def test_abandon_stops_everything_at_go_live():
+def test_abandon_stops_everything_after_the_go_live_month():
     flows = cash(RISKY.format(p=1, effect="abandon = true, delay_months = 1"), horizon=12)
-    # go-live at month 3 (2 + delay 1): fees paid in months 0..2, no benefits, no upgrade
-    np.testing.assert_allclose(flows["costs"][:3], [1010, 10, 10])
-    assert flows["costs"][3:].sum() == 0
+    # go-live at month 3 (2 + delay 1): fees paid in months 0..3, no benefits, no upgrade
+    np.testing.assert_allclose(flows["costs"][:4], [1010, 10, 10, 10])
+    assert flows["costs"][4:].sum() == 0
     assert flows["benefits"].sum() == 0
 
 

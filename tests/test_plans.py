@@ -214,9 +214,10 @@ SHARE_OF_A = '\n[[plans]]\nname = "half"\nphases = [{ initiative = "A", start_mo
 
 @pytest.mark.parametrize("go_live", [0, 2])
 def test_an_abandoned_initiative_pays_the_same_whether_a_plan_shares_its_phase(go_live):
-    # abandoned at go-live: nothing is paid from that month on, the risk's cost
-    # included. With go-live in the start month that is everything; two months
-    # later the set-up, two fees and the risk's cost are paid at months 0 and 1.
+    # abandoned at go-live: the costs of that month are paid, what it took to get
+    # there, and nothing after. With go-live in the start month that is the set-up,
+    # a fee and the risk's cost (before, nothing at all: an abandon risk made the
+    # initiative look safer); two months later also the fees of months 1 and 2.
     # Either way a plan running the same phase must not change A's numbers.
     text = ABANDONED_AT_START.format(go_live=go_live)
     alone = roisim.simulate(scenario(text), trials=50, seed=1)
@@ -224,8 +225,7 @@ def test_an_abandoned_initiative_pays_the_same_whether_a_plan_shares_its_phase(g
     assert_same_outcomes(alone, "A", shared, "A")
     costs = alone.cash_flows("A", 0)["costs"].to_numpy()
     expected = np.zeros(12)
-    if go_live:
-        expected[:2] = [3000 + 100 + 500, 100]
+    expected[:go_live + 1] = [3000 + 100 + 500] + [100] * go_live
     np.testing.assert_array_equal(costs, expected)
     assert (alone.cash_flows("A", 0)["benefits"] == 0).all()
 
@@ -348,7 +348,8 @@ def test_abandon_stops_later_phases():
     result = pilot_with_risk('{ name = "dead", probability = 1, abandon = true, delay_months = 8 }')
     flows = result.cash_flows("p", 0)
     # abandoned at the pilot's go-live, month 9: phase 2 (month 6) ran until then
-    assert (flows["costs"][9:] == 0).all() and flows["benefits"].sum() == 0
+    assert (flows["costs"][10:] == 0).all() and flows["benefits"].sum() == 0
+    assert flows["costs"][9] == flows["costs"][8]
     assert flows["costs"][8] > flows["costs"][5]
 
 

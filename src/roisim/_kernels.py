@@ -387,13 +387,15 @@ def eval_subject(m, s, v, vm, ratios, ini_delay, ini_loss, ini_abandon, ini_rcos
             golive += ini_delay[j]
             if ini_abandon[j]:
                 abandon_at[j] = month_of(golive, horizon)
-        end = abandon_at[j]
+        # an abandoned initiative pays the costs of its go-live month, what it took to get
+        # there, and nothing after; phases starting in that month or later never start
+        end = min(abandon_at[j] + 1, horizon)
         fixed = first and m.ini_fixed[j]
         if n_run == 0 and share == 1.0 and not (fixed or m.ph_shared[p]):
             # no other subject runs this phase: add it straight to the subject. With
             # costs still zero, a share of 1 and no fixed lines this is what the
             # cached path computes, bit for bit, without its copies (which add
-            # nothing from the month the initiative is abandoned, risk cost included)
+            # nothing after the month the initiative is abandoned in)
             if first and t_start < end:
                 costs[t_start] += ini_rcost[j]
             fill_adoption(curves[j], ceilings[j], ramps[j], golive, end, adopt)
