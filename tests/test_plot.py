@@ -429,6 +429,22 @@ def test_many_lines_get_colours_of_their_own_and_a_legend_beside_them(fourteen, 
     assert len(set(map(to_hex, line_colours(25)))) == 25
 
 
+@pytest.mark.parametrize("chart", ["npv_cdf", "payback_curve", "convergence", "risk_return"])
+def test_a_legend_too_long_for_one_column_takes_several_and_stays_in_the_figure(chart):
+    # 32 subjects: in one column the legend ran past the figure's bottom, and the
+    # last eight were cut off
+    result = roisim.simulate(initiatives([f"Tool {k:02d}" for k in range(1, 33)]), trials=500,
+                             seed=1)
+    fig = result.plot(chart)
+    legend = fig.axes[0].get_legend()
+    fig.draw_without_rendering()  # places the legend's texts
+    renderer = fig.canvas.get_renderer()
+    box = legend.get_window_extent(renderer)
+    columns = {round(text.get_window_extent(renderer).x0) for text in legend.get_texts()}
+    assert len(legend.get_texts()) == 32 and len(columns) >= 2
+    assert fig.bbox.contains(box.x0, box.y0) and fig.bbox.contains(box.x1, box.y1)
+
+
 def test_a_legend_that_would_cover_a_line_goes_beside_the_axes():
     def legend_beside(y: np.ndarray) -> bool:
         fig, ax = charts._subplots(figsize=(6, 4))

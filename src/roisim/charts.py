@@ -164,10 +164,29 @@ def label_points(ax: Any, points: list[tuple[float, float]], labels: list[str],
                     textcoords="offset points")
     handles = [Line2D([], [], ls="none") for _ in points]
     keys = [f"{k}   {label}" for k, label in enumerate(labels, start=1)]
-    where = ({"loc": "upper left", "bbox_to_anchor": (1.02, 1.0)} if key_at == "right" else
-             {"loc": "upper left", "bbox_to_anchor": (0.0, -0.1)})
-    _grown_by(ax.legend(handles, keys, fontsize=8, borderaxespad=0.0, handlelength=0,
-                        handletextpad=0, **where), key_at)
+    if key_at == "right":
+        _beside(ax, handles, keys, handlelength=0, handletextpad=0)
+    else:
+        _grown_by(ax.legend(handles, keys, fontsize=8, borderaxespad=0.0, handlelength=0,
+                            handletextpad=0, loc="upper left", bbox_to_anchor=(0.0, -0.1)), key_at)
+
+
+def _beside(ax: Any, *args: Any, **kwargs: Any) -> None:
+    """A legend (``ax.legend``'s arguments) on the right of ``ax``, the figure grown by it.
+
+    One taller than the figure below its top (thirty subjects) is set in as
+    many columns as it takes to fit: in one, its last lines were cut off.
+    """
+    where = {"loc": "upper left", "bbox_to_anchor": (1.02, 1.0), "borderaxespad": 0.0,
+             "fontsize": 8}
+    legend = ax.legend(*args, **where, **kwargs)
+    fig = ax.figure
+    size = legend.get_window_extent(fig.canvas.get_renderer())
+    room = size.y1 - 0.02 * fig.bbox.height
+    if size.height > room:
+        legend.remove()
+        legend = ax.legend(*args, **where, ncols=math.ceil(size.height / room), **kwargs)
+    _grown_by(legend, "right")
 
 
 def _grown_by(legend: Any, side: str) -> None:
@@ -196,8 +215,7 @@ def _legend(ax: Any, loc: str) -> None:
         if not _covers_a_line(ax, legend):
             return
         legend.remove()
-    _grown_by(ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0),
-                        borderaxespad=0.0), "right")
+    _beside(ax)
 
 
 def _covers_a_line(ax: Any, legend: Any) -> bool:
