@@ -445,6 +445,31 @@ def test_a_legend_too_long_for_one_column_takes_several_and_stays_in_the_figure(
     assert fig.bbox.contains(box.x0, box.y0) and fig.bbox.contains(box.x1, box.y1)
 
 
+@pytest.mark.parametrize("chart", ["risk_return", "prioritisation"])
+def test_the_numbers_of_crowded_points_cover_neither_each_other_nor_other_points(chart):
+    # 32 points: numbered all above right of their points, "10" ran into "11", and
+    # onto its neighbour's marker in risk_return (in prioritisation the bubbles of
+    # one cell overlap one another, so a number may have to lie on another's)
+    result = roisim.simulate(initiatives([f"Tool {k:02d}" for k in range(1, 33)]), trials=500,
+                             seed=1)
+    fig = result.plot(chart)
+    ax = fig.axes[0]
+    renderer = fig.canvas.get_renderer()
+    numbers = [text.get_window_extent(renderer) for text in ax.texts]
+    assert [text.get_text() for text in ax.texts] == [str(k) for k in range(1, len(numbers) + 1)]
+    assert not any(a.overlaps(b) for k, a in enumerate(numbers) for b in numbers[k + 1:])
+    points = ax.collections[0]
+    centres = points.get_offset_transform().transform(points.get_offsets())
+    radius = np.sqrt(points.get_sizes()) / 2 * fig.dpi / 72
+    radius = np.broadcast_to(radius, (len(centres),))
+    if chart == "prioritisation":
+        return
+    for k, box in enumerate(numbers):  # a number may touch its own point's marker only
+        hit = [i for i, ((x, y), r) in enumerate(zip(centres, radius, strict=True))
+               if box.x0 < x + r and x - r < box.x1 and box.y0 < y + r and y - r < box.y1]
+        assert hit in ([], [k]), (k + 1, hit)
+
+
 def test_a_legend_that_would_cover_a_line_goes_beside_the_axes():
     def legend_beside(y: np.ndarray) -> bool:
         fig, ax = charts._subplots(figsize=(6, 4))

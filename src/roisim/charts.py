@@ -35,6 +35,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import Formatter, LogFormatter, MaxNLocator, PercentFormatter
+from matplotlib.transforms import Bbox
 
 from roisim.chart_process import fork, release_signals, signals_held
 from roisim.compare import equal_to_earlier
@@ -43,6 +44,8 @@ from roisim.result import Profiles, SimulationResult
 
 CHART_TRIALS = 1_000_000
 DPI = 110
+#: area of the risk-return chart's markers (points², as ``scatter`` takes it)
+MARKER = 60
 #: the charts :func:`figure` draws by name; the first two are drawn per subject.
 CHARTS = ("roi_hist", "tornado", "npv_cdf", "payback_curve", "cash_fan", "risk_return",
           "prioritisation", "value_of_information", "convergence")
@@ -132,15 +135,15 @@ def label_points(ax: Any, points: list[tuple[float, float]], labels: list[str],
     dot: each text starts beyond its marker's edge.
     """
     merged: dict[tuple[float, float], list[str]] = {}
-    reach: dict[tuple[float, float], float] = {}
+    radius: dict[tuple[float, float], float] = {}
     for xy, label, size in zip(points, labels, sizes if sizes is not None else [0.0] * len(points),
                                strict=True):
         key = (float(xy[0]), float(xy[1]))
         merged.setdefault(key, []).append(label)
-        # the text's corner just off the marker's edge, diagonally (radius x cos 45°)
-        reach[key] = max(reach.get(key, 0.0), 0.71 * math.sqrt(max(size, 0.0)) / 2)
+        radius[key] = max(radius.get(key, 0.0), math.sqrt(max(size, 0.0)) / 2)
     points, labels = list(merged), [" / ".join(names) for names in merged.values()]
-    offsets = [(6 + reach[xy], 5 + reach[xy]) for xy in points]
+    # the text's corner just off the marker's edge, diagonally (radius x cos 45°)
+    offsets = [(6 + 0.71 * radius[xy], 5 + 0.71 * radius[xy]) for xy in points]
     texts = [ax.annotate(label, xy, fontsize=8, xytext=offset, textcoords="offset points")
              for xy, label, offset in zip(points, labels, offsets, strict=True)]
     renderer = ax.figure.canvas.get_renderer()
@@ -159,9 +162,7 @@ def label_points(ax: Any, points: list[tuple[float, float]], labels: list[str],
         return
     for text in texts:
         text.remove()
-    for k, (xy, (dx, dy)) in enumerate(zip(points, offsets, strict=True), start=1):
-        ax.annotate(str(k), xy, fontsize=8, fontweight="bold", xytext=(dx - 1, dy - 1),
-                    textcoords="offset points")
+    _place_numbers(ax, points, [radius[xy] for xy in points])
     handles = [Line2D([], [], ls="none") for _ in points]
     keys = [f"{k}   {label}" for k, label in enumerate(labels, start=1)]
     if key_at == "right":
@@ -169,6 +170,56 @@ def label_points(ax: Any, points: list[tuple[float, float]], labels: list[str],
     else:
         _grown_by(ax.legend(handles, keys, fontsize=8, borderaxespad=0.0, handlelength=0,
                             handletextpad=0, loc="upper left", bbox_to_anchor=(0.0, -0.1)), key_at)
+
+
+def _place_numbers(ax: Any, points: list[tuple[float, float]], radii: list[float]) -> None:
+    """Number the points 1, 2, ..., each beside its marker where it is easiest to read.
+
+    ``radii`` are the markers' radii, in points. The sides tried, in order:
+    above right, above left, below right, below left, right, left, then the
+    same twice as far out. The first where the number stays in the axes and
+    covers neither another marker nor a number placed before it is taken;
+    where none is free, the one that covers the fewest numbers, then lies in
+    the axes, then covers the fewest markers.
+    """
+    renderer = ax.figure.canvas.get_renderer()
+    inside = ax.get_window_extent(renderer)
+    scale = ax.figure.dpi / 72.0  # pixels a point
+    centres = ax.transData.transform(np.asarray(points, dtype=float).reshape(-1, 2))
+    markers = [Bbox.from_extents(x - r * scale, y - r * scale, x + r * scale, y + r * scale)
+               for (x, y), r in zip(centres, radii, strict=True)]
+    placed: list[Any] = []
+    for k, (xy, r) in enumerate(zip(points, radii, strict=True)):
+        sides = []
+        for far in (1.0, 2.0):
+            d, e = far * (2 + 0.71 * r), far * (r + 2)  # diagonally, and straight out
+            sides += [(d, d, "left", "bottom"), (-d, d, "right", "bottom"),
+                      (d, -d, "left", "top"), (-d, -d, "right", "top"),
+                      (e, 0, "left", "center"), (-e, 0, "right", "center")]
+        others = markers[:k] + markers[k + 1:]
+        text = ax.annotate(str(k + 1), xy, xytext=sides[0][:2], textcoords="offset points",
+                           fontsize=8, fontweight="bold")
+        best: tuple[tuple[int, bool, int], Any, tuple[Any, ...]] | None = None
+        for side in sides:
+            dx, dy, ha, va = side
+            text.xyann = (dx, dy)
+            text.set_horizontalalignment(ha)
+            text.set_verticalalignment(va)
+            box = text.get_window_extent(renderer)
+            out = not (inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0
+                       and box.y1 <= inside.y1)
+            cost = (sum(box.overlaps(b) for b in placed), out,
+                    sum(box.overlaps(b) for b in others))
+            if best is None or cost < best[0]:
+                best = (cost, box, side)
+            if cost == (0, False, 0):
+                break
+        assert best is not None
+        dx, dy, ha, va = best[2]
+        text.xyann = (dx, dy)
+        text.set_horizontalalignment(ha)
+        text.set_verticalalignment(va)
+        placed.append(best[1])
 
 
 def _beside(ax: Any, *args: Any, **kwargs: Any) -> None:
@@ -458,7 +509,7 @@ def payback_curves(profiles: Profiles) -> Figure:
 def risk_return(ranking: pd.DataFrame, currency: str) -> Figure:
     """Expected npv against CVaR 5% (the mean of the worst 5%), one labelled point per subject."""
     fig, ax = _subplots(figsize=(8, 5.5))
-    ax.scatter(ranking["cvar5_npv"], ranking["expected_npv"], s=60, color="#4C72B0", zorder=3)
+    ax.scatter(ranking["cvar5_npv"], ranking["expected_npv"], s=MARKER, color="#4C72B0", zorder=3)
     ax.axhline(0.0, color="black", lw=0.8)
     ax.axvline(0.0, color="black", lw=0.8, ls="--")
     money_axis(ax.xaxis)
@@ -468,7 +519,7 @@ def risk_return(ranking: pd.DataFrame, currency: str) -> Figure:
     ax.set_title("Risk and return")
     ax.grid(alpha=0.3)
     label_points(ax, list(zip(ranking["cvar5_npv"], ranking["expected_npv"], strict=True)),
-                 [str(subject) for subject in ranking.index])
+                 [str(subject) for subject in ranking.index], sizes=[MARKER] * len(ranking))
     return _laid_out(fig)
 
 
