@@ -408,23 +408,25 @@ class Pert(Truncatable):
     def raw_support(self) -> tuple[float, float]:
         return self.min, self.max
 
-    def cdf(self, x: Any) -> Any:
-        a, b = self.shape()
-        z = np.clip((np.asarray(x, dtype=np.float64) - self.min) / (self.max - self.min), 0, 1)
-        return special.betainc(a, b, z)
+    def _unit(self, x: Any) -> Any:
+        """``x`` on the beta's [0, 1]."""
+        return np.clip((np.asarray(x, dtype=np.float64) - self.min) / (self.max - self.min), 0, 1)
 
-    def ppf(self, q: Any) -> Any:
-        a, b = self.shape()
-        return self.min + (self.max - self.min) * special.betaincinv(a, b, q)
+    def _scaled(self, z: Any) -> Any:
+        """A value on [0, 1] on [min, max]."""
+        return self.min + (self.max - self.min) * z
+
+    def cdf(self, x: Any) -> Any:
+        return special.betainc(*self.shape(), self._unit(x))
 
     def sf(self, x: Any) -> Any:
-        a, b = self.shape()
-        z = np.clip((np.asarray(x, dtype=np.float64) - self.min) / (self.max - self.min), 0, 1)
-        return special.betaincc(a, b, z)
+        return special.betaincc(*self.shape(), self._unit(x))
+
+    def ppf(self, q: Any) -> Any:
+        return self._scaled(special.betaincinv(*self.shape(), q))
 
     def isf(self, q: Any) -> Any:
-        a, b = self.shape()
-        return self.min + (self.max - self.min) * special.betainccinv(a, b, q)
+        return self._scaled(special.betainccinv(*self.shape(), q))
 
     def compile(self) -> QuantileSpec:
         return self._table()
