@@ -90,6 +90,25 @@ def test_a_scenario_without_inputs_runs_and_says_nothing_is_uncertain(tmp_path):
     assert summary.loc["A", "npv_sd"] == 0.0 and summary.loc["A", "npv_mean"] == 300.0
 
 
+def test_a_gate_that_fails_in_every_trial_is_warned_of(tmp_path):
+    # judged in month 2, before the first fee: roi_to_date is undefined and fails
+    path = tmp_path / "gated.toml"
+    path.write_text(initiative_text("""
+        costs = [{ name = "fee", amount = 100, every = "month", from_month = 3 }]
+        benefits = [{ name = "gain", amount = 150, every = "month", from_month = 4 }]
+        """, horizon=12) + """
+[[plans]]
+name = "Pilot"
+phases = [{ initiative = "A", share = 0.2 },
+          { initiative = "A", start_month = 2, share = 0.8,
+            gate = { metric = "roi_to_date", at_least = 0 } }]
+""")
+    proc = roisim("run", str(path), "--trials", "500", "--no-charts", "--out", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    assert (f"warning: {path}: plans[0].phases[1].gate: failed in every one of the 500 trials "
+            "that reached it, so that phase never starts") in proc.stderr
+
+
 def test_run_writes_every_file(bakery_run):
     _, folder = bakery_run
     names = {p.name for p in folder.iterdir()}

@@ -24,6 +24,7 @@ from roisim.report import (
     correlation_table,
     describe_value,
     figure,
+    gate_notes,
     head_to_head,
     input_name,
     measure_next,
@@ -309,6 +310,45 @@ def test_money_that_is_not_zero_is_never_shown_as_zero():
     assert _readable(frame, 0).to_dict("list") == {
         "evppi": ["0.0107", "0", "250", "-0.300"], "evppi_se": ["1", "0", "2", "0.400"]}
     assert _readable(frame, 2)["evppi"].tolist() == ["0.01", "0", "250.40", "-0.30"]
+
+
+GATED = """
+    [scenario]
+    name = "gated"
+    horizon_months = 24
+    [inputs]
+    gain = {{ dist = "uniform", min = 50, max = 150 }}
+    [[initiatives]]
+    name = "A"
+    costs = [{{ name = "fee", amount = 100, every = "month", from_month = 3 }}]
+    benefits = [{{ name = "gain", amount = "gain", every = "month", from_month = 4 }}]
+    [[plans]]
+    name = "Pilot"
+    phases = [
+      {{ initiative = "A", start_month = 0, share = 0.2 }},
+      {{ initiative = "A", start_month = {month}, share = 0.8, gate = {{ {gate} }} }},
+    ]
+    """
+
+
+@pytest.mark.parametrize(("month", "gate", "note"), [
+    # the pilot's first fee falls in month 3: judged in month 2, roi_to_date is undefined
+    (2, 'metric = "roi_to_date", at_least = 0',
+     "plans[0].phases[1].gate: failed in every one of the 3,000 trials that reached it, so that "
+     "phase never starts (roi_to_date fails where nothing has been spent before the gate's "
+     "month); is the gate's month or threshold meant?"),
+    (12, 'metric = "net_cash_to_date", at_least = -1e9',
+     "plans[0].phases[1].gate: passed in every one of the 3,000 trials that reached it, so it "
+     "changes nothing; is its threshold meant?"),
+    (12, 'metric = "roi_to_date", at_least = 0', None)])  # fails in some trials, not all
+def test_a_gate_that_decides_nothing_is_pointed_out(tmp_path, month, gate, note):
+    result = roisim.simulate(scenario(GATED.format(month=month, gate=gate)), trials=3000, seed=1)
+    assert gate_notes(result) == ([note] if note else [])
+    page = " ".join(" ".join(read_page(write_results(result, tmp_path, charts=False)
+                                       / "report.html").text).split())
+    assert ("Gates that decide nothing" in page) == bool(note)
+    if note:
+        assert note in page
 
 
 def test_the_report_says_why_a_discrete_input_draws_less_correlation(tmp_path):

@@ -485,8 +485,10 @@ def _run_one(path: Path, scenario: Scenario, report: Report, drawer: ChartProces
     if until is not None and not result.stop_reason.startswith("precision reached"):
         err.print(f"warning: {path}: {result.stop_reason}; raise --max-trials, or ask for a "
                   "wider --within", highlight=False)
-    from roisim.report import measure_next, worst_decile
+    from roisim.report import gate_notes, measure_next, worst_decile
 
+    for note in gate_notes(result):
+        err.print(f"warning: {path}: {note}", highlight=False)
     out.print(measure_next(result), highlight=False)
     worst = worst_decile(result)
     if worst:

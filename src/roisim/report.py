@@ -83,6 +83,32 @@ def _choice(subject: str | None) -> str:
     return subject
 
 
+def gate_notes(result: SimulationResult) -> list[str]:
+    """A line for each gate that decides nothing: every trial that reached it failed, or passed.
+
+    Such a gate is most likely a slip (a gate month before any cost, where
+    ``roi_to_date`` is undefined and fails; a threshold no trial comes near).
+    Each line names the gate's place in the file.
+    """
+    notes = []
+    plans = [plan.name for plan in result.scenario.plans]
+    for _, gate in result.gates().iterrows():
+        reached = round(gate["p_judged"] * result.n_trials)
+        if reached == 0 or 0.0 < gate["p_fail_if_judged"] < 1.0:
+            continue
+        place = f"plans[{plans.index(gate['plan'])}].phases[{gate['phase'] - 1}].gate"
+        every = f"every one of the {reached:,} trials that reached it"
+        if gate["p_fail_if_judged"] == 1.0:
+            why = (" (roi_to_date fails where nothing has been spent before the gate's month)"
+                   if gate["metric"] == "roi_to_date" else "")
+            notes.append(f"{place}: failed in {every}, so that phase never starts{why}; "
+                         "is the gate's month or threshold meant?")
+        else:
+            notes.append(f"{place}: passed in {every}, so it changes nothing; is its "
+                         "threshold meant?")
+    return notes
+
+
 def measure_next(result: SimulationResult) -> str:
     """One line naming the three inputs most worth measuring before deciding."""
     table = result.value_of_information()
@@ -375,6 +401,10 @@ def write_report(result: SimulationResult, folder: Path, files: list[str]) -> li
                      # the thresholds as the file states them: 0.1, -5,000
                      **{bound: [describe_value(v) if math.isfinite(v) else "" for v in gates[bound]]
                         for bound in ("at_least", "at_most")}))]
+        notes = gate_notes(result)
+        if notes:
+            body.append('<div class="warn"><p>Gates that decide nothing:</p><ul>'
+                        + "".join(f"<li>{e(note)}</li>" for note in notes) + "</ul></div>")
     each = [(subject, img(chart_file("roi_hist", result, subject), f"{subject}: ROI")
              + img(chart_file("tornado", result, subject), f"{subject}: what moves the NPV"))
             for subject in result.subjects]
