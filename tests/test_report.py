@@ -340,6 +340,10 @@ GATED = """
     (12, 'metric = "net_cash_to_date", at_least = -1e9',
      "plans[0].phases[1].gate: passed in every one of the 3,000 trials that reached it, so it "
      "changes nothing; is its threshold meant?"),
+    (12, 'metric = "adoption", at_most = 1',
+     "plans[0].phases[1].gate: passed in every one of the 3,000 trials that reached it, so it "
+     "changes nothing (adoption is the share-weighted average of every phase already running, "
+     "whatever its initiative); is its threshold meant?"),
     (12, 'metric = "roi_to_date", at_least = 0', None)])  # fails in some trials, not all
 def test_a_gate_that_decides_nothing_is_pointed_out(tmp_path, month, gate, note):
     result = roisim.simulate(scenario(GATED.format(month=month, gate=gate)), trials=3000, seed=1)

@@ -104,7 +104,9 @@ def gate_notes(result: SimulationResult) -> list[str]:
             notes.append(f"{place}: failed in {every}, so that phase never starts{why}; "
                          "is the gate's month or threshold meant?")
         else:
-            notes.append(f"{place}: passed in {every}, so it changes nothing; is its "
+            why = (" (adoption is the share-weighted average of every phase already running, "
+                   "whatever its initiative)" if gate["metric"] == "adoption" else "")
+            notes.append(f"{place}: passed in {every}, so it changes nothing{why}; is its "
                          "threshold meant?")
     return notes
 
