@@ -96,6 +96,9 @@ def test_roi_histogram_counts_the_trials_between_its_quantiles(bakery):
     assert below and above
     assert fig.axes[0].get_xlabel().endswith(
         f"of 5,000 trials, not drawn: {below} below and {above} above the range shown")
+    # counts are written as the tables write them: 36,000, not 36000
+    assert fig.axes[0].yaxis.get_major_formatter().format_ticks([0, 1000, 36000]) == [
+        "0", "1,000", "36,000"]
 
 
 def test_a_roi_histogram_says_how_many_trials_have_no_roi():

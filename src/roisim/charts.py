@@ -34,7 +34,13 @@ from matplotlib import colormaps, font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import Formatter, LogFormatter, MaxNLocator, PercentFormatter
+from matplotlib.ticker import (
+    Formatter,
+    LogFormatter,
+    MaxNLocator,
+    PercentFormatter,
+    StrMethodFormatter,
+)
 from matplotlib.transforms import Bbox
 
 from roisim.chart_process import fork, release_signals, signals_held
@@ -446,6 +452,7 @@ def roi_histogram(result: SimulationResult, subject: str) -> Figure:
         f"\nof {drawn.size:,} trials, not drawn: " + "; ".join(left_out) if left_out else ""))
     ax.set_ylabel("trials")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 0.2 of a trial
+    ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))  # 36,000, as the tables write it
     return _laid_out(fig)
 
 
