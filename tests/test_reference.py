@@ -47,3 +47,17 @@ def test_percentiles_agree(both):
     for q in (5, 50, 95):
         se = ours[f"npv_p{q}_se"]
         assert abs(ours[f"npv_p{q}"] - theirs[f"npv_p{q}"]) < 4.5 * math.sqrt(2) * se, q
+
+
+@pytest.mark.parametrize(("size", "values"), [("months", [12, 60, 120, 240]),
+                                              ("lines", range(1, 51)),
+                                              ("initiatives", [1, 5, 10, 20])])
+def test_the_benchmarks_scenarios_load_without_a_warning(size, values):
+    # make bench is not part of the test suite: a scaling scenario that warned (an
+    # input no line names, with one line) failed there, under pytest's warnings as
+    # errors, and nothing here noticed
+    from benchmarks.conftest import generated
+
+    for value in values:
+        assert generated(**{size: value}).warnings == []
+    assert roisim.load(ROOT / "benchmarks" / "scenarios" / "canonical.toml").warnings == []
