@@ -20,7 +20,7 @@ from roisim._random import inline, jit, kernel, ndtr, ndtri, quantiles, reductio
 #: so a change to ``_random.py`` alone would leave these kernels compiled with
 #: the old code; changing this line with it makes numba compile them again. A
 #: test checks it.
-RANDOM_SOURCE = "9fc8cd6eb43d776501e7cf9eed11ef7bd8f4f718aff5050e53d464c303d78d3b"
+RANDOM_SOURCE = "6df1ca06ea56a4e1d0d8034ca3395f46c181df8cf52de0a45e40b482c56e8267"
 
 ONCE, MONTHLY, YEARLY = 0, 1, 2
 IMMEDIATE, LINEAR, LOGISTIC = 0, 1, 2

@@ -242,9 +242,9 @@ def quantiles(kind, a, b, c, ulo, uhi, tab_x, tab_c, tab_g, off, n, u, out, tail
     one; normal and lognormal take AS 241's central branch for every draw and
     then redo the few in the tails (|p - 0.5| > 0.425, 15% of draws), whose
     logarithm does not vectorise; tables interpolate their evenly spaced
-    part for every draw and redo the tails' (1 in 32); discrete kinds take their guide table's
-    first step for every draw without a branch. ``tails`` is scratch for
-    at least ``u.size`` indices.
+    part for every draw and redo the draws in their tails (1 in 32);
+    discrete kinds take their guide table's first step for every draw
+    without a branch. ``tails`` is scratch for at least ``u.size`` indices.
     """
     size = u.size
     width = uhi - ulo

@@ -448,8 +448,9 @@ def _readable(frame: pd.DataFrame, decimals: int) -> pd.DataFrame:
 
     Shares (``p_``, ``_share``) in per cent, money (:data:`MONEY`) with
     ``decimals`` decimals, as the headline shows it
-    (:func:`roisim.metrics.summary_decimals`), unless that shows a sum that
-    is not 0 as 0, other numbers to three
+    (:func:`roisim.metrics.summary_decimals`), or to three significant
+    digits where those decimals would show an amount that is not 0 as 0;
+    other numbers to three
     significant digits; a payback month that is infinite (no payback within
     the horizon) as "never", as in the outcomes table.
     """
