@@ -461,12 +461,11 @@ def test_the_numbers_of_crowded_points_cover_neither_each_other_nor_other_points
     numbers = [text.get_window_extent(renderer) for text in ax.texts]
     assert [text.get_text() for text in ax.texts] == [str(k) for k in range(1, len(numbers) + 1)]
     assert not any(a.overlaps(b) for k, a in enumerate(numbers) for b in numbers[k + 1:])
-    points = ax.collections[0]
-    centres = points.get_offset_transform().transform(points.get_offsets())
-    radius = np.sqrt(points.get_sizes()) / 2 * fig.dpi / 72
-    radius = np.broadcast_to(radius, (len(centres),))
     if chart == "prioritisation":
         return
+    points = ax.collections[0]
+    centres = points.get_offset_transform().transform(points.get_offsets())
+    radius = np.broadcast_to(np.sqrt(points.get_sizes()) / 2 * fig.dpi / 72, (len(centres),))
     for k, box in enumerate(numbers):  # a number may touch its own point's marker only
         hit = [i for i, ((x, y), r) in enumerate(zip(centres, radius, strict=True))
                if box.x0 < x + r and x - r < box.x1 and box.y0 < y + r and y - r < box.y1]
