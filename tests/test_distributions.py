@@ -39,12 +39,17 @@ def truncated(ref, lo, hi):
     """A scipy-like truncated version of a frozen continuous distribution."""
     flo, fhi = ref.cdf(lo), ref.cdf(hi)
 
-    class T:
-        def cdf(self, x):
-            return np.clip((ref.cdf(x) - flo) / (fhi - flo), 0.0, 1.0)
+    slo, shi = ref.sf(lo), ref.sf(hi)
 
-        def sf(self, x):  # from the survival function: 1 - cdf loses the upper tail
-            return np.clip((ref.sf(x) - ref.sf(hi)) / (fhi - flo), 0.0, 1.0)
+    class T:
+        # each from whichever of cdf and sf is small there: near 1 the other loses digits
+        def cdf(self, x):
+            below = np.where(ref.cdf(x) < 0.5, ref.cdf(x) - flo, slo - ref.sf(x))
+            return np.clip(below / (fhi - flo), 0.0, 1.0)
+
+        def sf(self, x):
+            above = np.where(ref.sf(x) < 0.5, ref.sf(x) - shi, fhi - ref.cdf(x))
+            return np.clip(above / (fhi - flo), 0.0, 1.0)
 
     return T()
 
@@ -77,6 +82,10 @@ CONTINUOUS = {
                                                     scale=math.sqrt(8000 * 20000)), 0, 15000)),
     "pert_truncated": (dict(dist="pert", min=150, mode=200, max=320, at_least=180),
                        truncated(pert_reference(150, 200, 320), 180, 320)),
+    # a sliver far in the upper tail (probability 4e-5): its tables' points are
+    # computed from the survival function, where the cdf is within 4e-5 of 1
+    "beta_far_tail": (dict(dist="beta", alpha=2, beta=18, at_least=0.5),
+                      truncated(stats.beta(2, 18), 0.5, 1.0)),
     "triangular_truncated": (dict(dist="triangular", min=20, mode=35, max=60, at_most=40),
                              truncated(stats.triang(15 / 40, loc=20, scale=40), 20, 40)),
 }

@@ -255,8 +255,17 @@ class Truncatable(Dist):
         mass = uhi - ulo
         even = ulo + np.linspace(0.0, 1.0, rnd.TABLE_POINTS) * mass
         tail = 2.0 ** -(rnd.TAIL_FROM + np.arange(rnd.TAIL_POINTS) / rnd.TAIL_STEPS) * mass
+        # probability below the lower tail's points and above the upper tail's; where
+        # one is above 1/2 (a truncation far in a tail) the other side's function is
+        # the accurate one
+        before = 1.0 if self.at_least is None else float(self.sf(self.at_least))
         beyond = 0.0 if self.at_most is None else float(self.sf(self.at_most))
-        qs = np.concatenate([self.ppf(even), self.ppf(ulo + tail), self.isf(beyond + tail)])
+        low, high = ulo + tail, beyond + tail
+        lower = np.where(low <= 0.5, self.ppf(np.minimum(low, 0.5)),
+                         self.isf(np.clip(before - tail, 0.0, 0.5)))
+        upper = np.where(high <= 0.5, self.isf(np.minimum(high, 0.5)),
+                         self.ppf(np.clip(uhi - tail, 0.0, 0.5)))
+        qs = np.concatenate([self.ppf(even), lower, upper])
         lo, hi = self.support()
         return QuantileSpec(rnd.TABLE, table_x=np.clip(qs, lo, hi).astype(np.float64))
 
