@@ -407,6 +407,24 @@ def test_labels_that_fit_are_written_beside_their_points(bakery):
     assert fig.axes[0].get_legend() is None
 
 
+def test_a_name_that_does_not_fit_beside_its_point_goes_above_it():
+    # the agency's two initiatives: a name above right of the point at feasibility 3
+    # runs into the colour bar and above left out of the figure; both went to
+    # numbers with a key, where centred above the point it fits
+    result = roisim.simulate(roisim.load(SCENARIOS / "agency_campaign_automation.toml"),
+                             trials=2000, seed=1)
+    fig = result.plot("prioritisation")
+    ax = fig.axes[0]
+    assert ax.get_legend() is None
+    texts = {text.get_text().split(":")[0]: text for text in ax.texts}
+    assert set(texts) == {"Reporting automation", "Email and ad workflow automation"}
+    renderer = fig.canvas.get_renderer()
+    boxes = [text.get_window_extent(renderer) for text in texts.values()]
+    inside = ax.get_window_extent(renderer)
+    assert all(inside.x0 <= b.x0 and b.x1 <= inside.x1 for b in boxes)
+    assert not boxes[0].overlaps(boxes[1])
+
+
 @pytest.mark.parametrize("chart", ["risk_return", "prioritisation"])
 def test_labels_that_would_collide_become_numbers_with_a_key(fourteen, chart):
     fig = fourteen.plot(chart)

@@ -133,12 +133,16 @@ def label_points(ax: Any, points: list[tuple[float, float]], labels: list[str],
                  key_at: str = "right", sizes: Iterable[float] | None = None) -> None:
     """Label each point with its text, or with a number and a key where texts would collide.
 
-    Texts that would run into each other or out of the figure are replaced
-    by the points' numbers, and a key of the numbers is put beside the axes
-    (``key_at`` "right" or "below"). Points at the same place (an initiative
-    and its all-at-once plan) share one label. ``sizes`` are the markers'
-    areas (points², as ``scatter`` takes them) where they are larger than a
-    dot: each text starts beyond its marker's edge.
+    Each text goes above right of its point, above left, centred above or
+    centred below, the first of those that stays in the axes and covers no
+    other text or marker (:func:`_annotate_apart`). Where some text finds no
+    such place, and would run into another text or out of the figure, the
+    texts are replaced by the points' numbers, and a key of the numbers is
+    put beside the axes (``key_at`` "right" or "below"). Points at the same
+    place (an initiative and its all-at-once plan) share one label.
+    ``sizes`` are the markers' areas (points², as ``scatter`` takes them)
+    where they are larger than a dot: each text starts beyond its marker's
+    edge.
     """
     merged: dict[tuple[float, float], list[str]] = {}
     radius: dict[tuple[float, float], float] = {}
@@ -148,27 +152,14 @@ def label_points(ax: Any, points: list[tuple[float, float]], labels: list[str],
         merged.setdefault(key, []).append(label)
         radius[key] = max(radius.get(key, 0.0), math.sqrt(max(size, 0.0)) / 2)
     points, labels = list(merged), [" / ".join(names) for names in merged.values()]
-    # the text's corner just off the marker's edge, diagonally (radius x cos 45°)
-    offsets = [(6 + 0.71 * radius[xy], 5 + 0.71 * radius[xy]) for xy in points]
-    texts = [ax.annotate(label, xy, fontsize=8, xytext=offset, textcoords="offset points")
-             for xy, label, offset in zip(points, labels, offsets, strict=True)]
-    renderer = ax.figure.canvas.get_renderer()
-    right = ax.get_window_extent(renderer).x1
-    for text, (dx, dy) in zip(texts, offsets, strict=True):
-        # a text that would leave the axes on the right goes left of its point
-        if text.get_window_extent(renderer).x1 > right:
-            text.set_horizontalalignment("right")
-            text.xyann = (-dx, dy)
-    boxes = [text.get_window_extent(renderer) for text in texts]
-    figure_box = ax.figure.bbox
-    clash = any(a.overlaps(b) for k, a in enumerate(boxes) for b in boxes[k + 1:])
-    outside = any(box.x0 < figure_box.x0 or box.x1 > figure_box.x1 or box.y1 > figure_box.y1
-                  for box in boxes)
-    if not (clash or outside):
+    radii = [radius[xy] for xy in points]
+    texts, costs = _annotate_apart(ax, points, radii, labels, _text_sides, {})
+    if not any(covered or cut for covered, cut, _, _ in costs):
         return
     for text in texts:
         text.remove()
-    _place_numbers(ax, points, [radius[xy] for xy in points])
+    _annotate_apart(ax, points, radii, [str(k) for k in range(1, len(points) + 1)],
+                    _number_sides, {"fontweight": "bold"})
     handles = [Line2D([], [], ls="none") for _ in points]
     keys = [f"{k}   {label}" for k, label in enumerate(labels, start=1)]
     if key_at == "right":
@@ -178,47 +169,79 @@ def label_points(ax: Any, points: list[tuple[float, float]], labels: list[str],
                             handletextpad=0, loc="upper left", bbox_to_anchor=(0.0, -0.1)), key_at)
 
 
-def _place_numbers(ax: Any, points: list[tuple[float, float]], radii: list[float]) -> None:
-    """Number the points 1, 2, ..., each beside its marker where it is easiest to read.
+#: a place for a label beside a marker: offset in points, and alignments
+Side = tuple[float, float, str, str]
 
-    ``radii`` are the markers' radii, in points. The sides tried, in order:
-    above right, above left, below right, below left, right, left, then the
-    same twice as far out. The first where the number stays in the axes and
-    covers neither another marker nor a number placed before it is taken;
-    where none is free, the one that covers the fewest numbers, then lies in
-    the axes, then covers the fewest markers.
+
+def _within(box: Any, frame: Any) -> bool:
+    """Whether ``box`` lies wholly inside ``frame`` (both in pixels)."""
+    return bool(frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0
+                and box.y1 <= frame.y1)
+
+
+def _text_sides(r: float) -> list[Side]:
+    """Places for a name beside a marker of radius ``r`` points.
+
+    Above right (its corner just off the marker's edge, diagonally), above
+    left, centred above, centred below.
+    """
+    d = 0.71 * r
+    return [(6 + d, 5 + d, "left", "bottom"), (-6 - d, 5 + d, "right", "bottom"),
+            (0, r + 3, "center", "bottom"), (0, -r - 3, "center", "top")]
+
+
+def _number_sides(r: float) -> list[Side]:
+    """Places for a number beside a marker of radius ``r`` points.
+
+    Above right, above left, below right, below left, right, left, then the
+    same twice as far out.
+    """
+    sides: list[Side] = []
+    for far in (1.0, 2.0):
+        d, e = far * (2 + 0.71 * r), far * (r + 2)  # diagonally, and straight out
+        sides += [(d, d, "left", "bottom"), (-d, d, "right", "bottom"), (d, -d, "left", "top"),
+                  (-d, -d, "right", "top"), (e, 0, "left", "center"), (-e, 0, "right", "center")]
+    return sides
+
+
+def _annotate_apart(ax: Any, points: list[tuple[float, float]], radii: list[float],
+                    labels: list[str], sides: Callable[[float], list[Side]],
+                    style: dict[str, Any]) -> tuple[list[Any], list[tuple[int, bool, bool, int]]]:
+    """Annotate each point with its label, each where it is easiest to read.
+
+    ``radii`` are the markers' radii, in points; ``sides(radius)`` the places
+    to try, in order. The first where the label stays in the axes and covers
+    neither another marker nor a label placed before it is taken; where none
+    is free, the one that covers the fewest labels, then lies in the figure,
+    then in the axes, then covers the fewest markers. Returns the texts, and
+    for each what its place costs: (labels covered, outside the figure,
+    outside the axes, markers covered).
     """
     renderer = ax.figure.canvas.get_renderer()
-    inside = ax.get_window_extent(renderer)
+    inside, figure_box = ax.get_window_extent(renderer), ax.figure.bbox
     scale = ax.figure.dpi / 72.0  # pixels a point
     centres = ax.transData.transform(np.asarray(points, dtype=float).reshape(-1, 2))
     markers = [Bbox.from_extents(x - r * scale, y - r * scale, x + r * scale, y + r * scale)
                for (x, y), r in zip(centres, radii, strict=True)]
     placed: list[Any] = []
-    for k, (xy, r) in enumerate(zip(points, radii, strict=True)):
-        sides = []
-        for far in (1.0, 2.0):
-            d, e = far * (2 + 0.71 * r), far * (r + 2)  # diagonally, and straight out
-            sides += [(d, d, "left", "bottom"), (-d, d, "right", "bottom"),
-                      (d, -d, "left", "top"), (-d, -d, "right", "top"),
-                      (e, 0, "left", "center"), (-e, 0, "right", "center")]
+    texts, costs = [], []
+    for k, (xy, r, label) in enumerate(zip(points, radii, labels, strict=True)):
         others = markers[:k] + markers[k + 1:]
-        text = ax.annotate(str(k + 1), xy, xytext=sides[0][:2], textcoords="offset points",
-                           fontsize=8, fontweight="bold")
-        best: tuple[tuple[int, bool, int], Any, tuple[Any, ...]] | None = None
-        for side in sides:
-            dx, dy, ha, va = side
+        places = sides(r)
+        text = ax.annotate(label, xy, xytext=places[0][:2], textcoords="offset points",
+                           fontsize=8, **style)
+        best: tuple[tuple[int, bool, bool, int], Any, Side] | None = None
+        for place in places:
+            dx, dy, ha, va = place
             text.xyann = (dx, dy)
             text.set_horizontalalignment(ha)
             text.set_verticalalignment(va)
             box = text.get_window_extent(renderer)
-            out = not (inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0
-                       and box.y1 <= inside.y1)
-            cost = (sum(box.overlaps(b) for b in placed), out,
-                    sum(box.overlaps(b) for b in others))
+            cost = (sum(box.overlaps(b) for b in placed), not _within(box, figure_box),
+                    not _within(box, inside), sum(box.overlaps(b) for b in others))
             if best is None or cost < best[0]:
-                best = (cost, box, side)
-            if cost == (0, False, 0):
+                best = (cost, box, place)
+            if cost == (0, False, False, 0):
                 break
         assert best is not None
         dx, dy, ha, va = best[2]
@@ -226,6 +249,9 @@ def _place_numbers(ax: Any, points: list[tuple[float, float]], radii: list[float
         text.set_horizontalalignment(ha)
         text.set_verticalalignment(va)
         placed.append(best[1])
+        texts.append(text)
+        costs.append(best[0])
+    return texts, costs
 
 
 def _beside(ax: Any, *args: Any, **kwargs: Any) -> None:
