@@ -232,11 +232,7 @@ def _annotate_apart(ax: Any, points: list[tuple[float, float]], radii: list[floa
                            fontsize=8, **style)
         best: tuple[tuple[int, bool, bool, int], Any, Side] | None = None
         for place in places:
-            dx, dy, ha, va = place
-            text.xyann = (dx, dy)
-            text.set_horizontalalignment(ha)
-            text.set_verticalalignment(va)
-            box = text.get_window_extent(renderer)
+            box = _moved(text, place, renderer)
             cost = (sum(box.overlaps(b) for b in placed), not _within(box, figure_box),
                     not _within(box, inside), sum(box.overlaps(b) for b in others))
             if best is None or cost < best[0]:
@@ -244,14 +240,20 @@ def _annotate_apart(ax: Any, points: list[tuple[float, float]], radii: list[floa
             if cost == (0, False, False, 0):
                 break
         assert best is not None
-        dx, dy, ha, va = best[2]
-        text.xyann = (dx, dy)
-        text.set_horizontalalignment(ha)
-        text.set_verticalalignment(va)
+        _moved(text, best[2], renderer)
         placed.append(best[1])
         texts.append(text)
         costs.append(best[0])
     return texts, costs
+
+
+def _moved(text: Any, place: Side, renderer: Any) -> Any:
+    """``text`` moved to ``place`` beside its point; the box it then takes, in pixels."""
+    dx, dy, ha, va = place
+    text.xyann = (dx, dy)
+    text.set_horizontalalignment(ha)
+    text.set_verticalalignment(va)
+    return text.get_window_extent(renderer)
 
 
 def _beside(ax: Any, *args: Any, **kwargs: Any) -> None:
