@@ -347,7 +347,7 @@ GATED = """
     (12, 'metric = "roi_to_date", at_least = 0', None)])  # fails in some trials, not all
 def test_a_gate_that_decides_nothing_is_pointed_out(tmp_path, month, gate, note):
     result = roisim.simulate(scenario(GATED.format(month=month, gate=gate)), trials=3000, seed=1)
-    assert gate_notes(result) == ([note] if note else [])
+    assert gate_notes(result, result.gates()) == ([note] if note else [])
     page = " ".join(" ".join(read_page(write_results(result, tmp_path, charts=False)
                                        / "report.html").text).split())
     assert ("Gates that decide nothing" in page) == bool(note)

@@ -487,7 +487,7 @@ def _run_one(path: Path, scenario: Scenario, report: Report, drawer: ChartProces
                   "wider --within", highlight=False)
     from roisim.report import gate_notes, measure_next, worst_decile
 
-    for note in gate_notes(result):
+    for note in gate_notes(result, result.gates()):
         err.print(f"warning: {path}: {note}", highlight=False)
     out.print(measure_next(result), highlight=False)
     worst = worst_decile(result)

@@ -83,16 +83,17 @@ def _choice(subject: str | None) -> str:
     return subject
 
 
-def gate_notes(result: SimulationResult) -> list[str]:
+def gate_notes(result: SimulationResult, gates: pd.DataFrame) -> list[str]:
     """A line for each gate that decides nothing: every trial that reached it failed, or passed.
 
-    Such a gate is most likely a slip (a gate month before any cost, where
-    ``roi_to_date`` is undefined and fails; a threshold no trial comes near).
-    Each line names the gate's place in the file.
+    ``gates`` is ``result.gates()``. Such a gate is most likely a slip (a
+    gate month before any cost, where ``roi_to_date`` is undefined and fails;
+    a threshold no trial comes near). Each line names the gate's place in the
+    file.
     """
     notes = []
     plans = [plan.name for plan in result.scenario.plans]
-    for _, gate in result.gates().iterrows():
+    for _, gate in gates.iterrows():
         reached = round(gate["p_judged"] * result.n_trials)
         if reached == 0 or 0.0 < gate["p_fail_if_judged"] < 1.0:
             continue
@@ -295,7 +296,7 @@ def tied_inputs(result: SimulationResult, correlations: pd.DataFrame) -> list[st
     """The discrete inputs of the correlations: their ties keep them short of a stated rank."""
     inputs = result.scenario.inputs
     named = dict.fromkeys([*correlations["input_a"], *correlations["input_b"]])
-    return [name for name in named if name in inputs and not inputs[name].continuous]
+    return [name for name in named if not inputs[name].continuous]
 
 
 def head_to_head(result: SimulationResult) -> pd.DataFrame:
@@ -325,6 +326,14 @@ figure { margin: 1rem 0 2rem; }
 figcaption { color: #555; font-size: 0.9rem; }
 img { max-width: 100%; height: auto; }
 """
+
+
+def warn_box(heading: str, items: list[str]) -> str:
+    """A highlighted list of ``items`` under ``heading`` (HTML, escaped); "" where there is none."""
+    if not items:
+        return ""
+    return (f'<div class="warn"><p>{html.escape(heading)}</p><ul>'
+            + "".join(f"<li>{html.escape(item)}</li>" for item in items) + "</ul></div>")
 
 
 def write_report(result: SimulationResult, folder: Path, files: list[str]) -> list[str]:
@@ -357,10 +366,8 @@ def write_report(result: SimulationResult, folder: Path, files: list[str]) -> li
         f'<p class="meta">{e(source)}: {result.n_trials:,} trials, seed {result.seed}, '
         f"{e(result.sampling)} sampling; {header.horizon_months} months, discounted at "
         f"{header.discount_rate:.2%} a year; NPV in {e(header.currency)}</p>",
-        ('<div class="warn"><p>The scenario file loaded with warnings: check these before '
-         "trusting the numbers below.</p><ul>"
-         + "".join(f"<li>{e(text)}</li>" for text in result.scenario.warnings) + "</ul></div>"
-         if result.scenario.warnings else ""),
+        warn_box("The scenario file loaded with warnings: check these before trusting the "
+                 "numbers below.", result.scenario.warnings),
         "<h2>In short</h2>",
         "<ul>" + "".join(f"<li>{e(line)}</li>" for line in (measure_next(result), worst) if line)
         + "</ul>",
@@ -403,10 +410,7 @@ def write_report(result: SimulationResult, folder: Path, files: list[str]) -> li
                      # the thresholds as the file states them: 0.1, -5,000
                      **{bound: [describe_value(v) if math.isfinite(v) else "" for v in gates[bound]]
                         for bound in ("at_least", "at_most")}))]
-        notes = gate_notes(result)
-        if notes:
-            body.append('<div class="warn"><p>Gates that decide nothing:</p><ul>'
-                        + "".join(f"<li>{e(note)}</li>" for note in notes) + "</ul></div>")
+        body.append(warn_box("Gates that decide nothing:", gate_notes(result, gates)))
     each = [(subject, img(chart_file("roi_hist", result, subject), f"{subject}: ROI")
              + img(chart_file("tornado", result, subject), f"{subject}: what moves the NPV"))
             for subject in result.subjects]
