@@ -846,21 +846,22 @@ def simulate_chunk(m, key, first, lo, hi, design, pv_costs, pv_benefits, payback
 
     Trials go in groups of :data:`LANES`, whose IRRs are searched together
     once their cash flows are known: ``lanes`` holds, per subject, the net
-    cash of the group, :func:`irr_rows`'s scratch, and which trials an
-    ungated twin copied from its plan.
+    cash of the group and :func:`irr_rows`'s scratch.
 
     Two shortcuts give the outcomes computing them would give, bit for bit: a
     subject identical to an earlier one (``sb_alias``) copies its outcomes,
     and the ungated twin of a gated plan (``sb_twin``) copies the plan's
     outcomes in the trials where none of its gates failed, since the two then
-    ran the same phases.
+    ran the same phases. A twin's IRR is NaN: only its present values are
+    reported (the value of the gates), and its search would cost as much as
+    its plan's.
     """
     horizon = m.horizon
     n_band = band_paths.shape[1]
     (x, xm, z, v, vm, costs, bens, adopt, ones, grow, delay, loss, rcost, abandon,
      ceilings, ramps, struck, abandon_at, order, starts, run_init, run_golive,
      run_share, ratios, ub, xs, um, tkeys, tails, phases) = ws
-    nets, pos, neg, rate, f, fp, fpp, w, state, lane_irr, copied = lanes
+    nets, pos, neg, rate, f, fp, fpp, w, state, lane_irr = lanes
     # IRR searches start at the discount rate, where outcomes() gives the derivatives
     x_rate = -math.log(m.discount[1]) if horizon > 1 else IRR_START
     b0 = lo
@@ -875,11 +876,9 @@ def simulate_chunk(m, key, first, lo, hi, design, pv_costs, pv_benefits, payback
                 if m.sb_alias[s] >= 0:
                     continue  # identical to an earlier subject: copied below
                 plan = m.sb_twin[s]
-                copied[s, lane] = plan >= 0 and failed[plan, trial] == 0
-                if copied[s, lane]:
+                if plan >= 0 and failed[plan, trial] == 0:
                     copy_trial(s, plan, trial, pv_costs, pv_benefits, payback, dpayback, started,
                                failed, band_paths)
-                    pos[s, lane] = False  # no IRR search: the plan's is copied below
                     continue
                 st, fl = eval_subject(m, s, v, vm, ratios, delay, loss, abandon, rcost,
                                       m.ini_curve, ceilings, ramps, costs, bens, adopt, ones,
@@ -900,17 +899,12 @@ def simulate_chunk(m, key, first, lo, hi, design, pv_costs, pv_benefits, payback
         for s in range(m.sb_ph0.size):
             same = m.sb_alias[s]
             if same < 0:
-                if compute_irr:
+                plan = m.sb_twin[s]
+                if compute_irr and plan < 0:
                     irr_rows(nets[s], g1 - g0, KERNEL_IRR_STEP, pos[s], neg[s], rate[s], f[s],
                              fp[s], fpp[s], w, m.months, state, lane_irr)
-                plan = m.sb_twin[s]
                 for trial in range(g0, g1):
-                    if not compute_irr:
-                        irr_out[s, trial] = np.nan
-                    elif copied[s, trial - g0]:
-                        irr_out[s, trial] = irr_out[plan, trial]
-                    else:
-                        irr_out[s, trial] = lane_irr[trial - g0]
+                    irr_out[s, trial] = lane_irr[trial - g0] if compute_irr and plan < 0 else np.nan
                 continue
             for trial in range(g0, g1):  # same trial, same outcome
                 copy_trial(s, same, trial, pv_costs, pv_benefits, payback, dpayback, started,
@@ -935,13 +929,9 @@ def copy_trial(s, same, trial, pv_costs, pv_benefits, payback, dpayback, started
 
 @jit
 def chunk_lanes(m):
-    """Per subject: a group of :data:`LANES` trials' net cash, IRR searches and copies.
-
-    The last says which of the group's trials an ungated twin copied from its plan.
-    """
+    """Per subject: a group of :data:`LANES` trials' net cash, and their IRR searches' scratch."""
     n_sub = m.sb_ph0.size
-    return ((np.zeros((n_sub, LANES, m.horizon)),) + irr_workspace(n_sub, LANES, m.horizon)
-            + (np.zeros((n_sub, LANES), np.bool_),))
+    return (np.zeros((n_sub, LANES, m.horizon)),) + irr_workspace(n_sub, LANES, m.horizon)
 
 
 @jit(parallel=True)
