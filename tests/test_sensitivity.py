@@ -10,7 +10,7 @@ from conftest import scenario
 from scipy import optimize, stats
 
 import roisim
-from roisim.sensitivity import evpi, evppi, ranked_order, sensitivity
+from roisim.sensitivity import DECILE_COLUMNS, decile_bounds, evpi, evppi, ranked_order, sensitivity
 
 N = 200_000
 A, B = 3.0, -1.0
@@ -72,6 +72,39 @@ def test_decile_swings_rank_correlations_and_variance_shares(linear):
     assert table.loc["x", "variance_share"] == pytest.approx(share_x, abs=0.01)
     assert table.loc["x", "variance_share"] == pytest.approx(rho_x**2, abs=0.02)
     assert abs(table.loc["unused", "spearman"]) < 4 / math.sqrt(N)
+
+
+def test_each_tenths_mean_npv_follows_the_input(linear):
+    table = linear.sensitivity("L")
+    deciles = table.loc["x", DECILE_COLUMNS].to_numpy(dtype=float)
+    # npv = mean + A SX z + noise: E[z | z in the g-th tenth] = (pdf(a) - pdf(b)) / 0.1 for the
+    # tenth's normal quantiles a, b (closed form)
+    edges = stats.norm.ppf(np.linspace(0.0, 1.0, 11))
+    expected = A * MX + B * MY - COST + A * SX * -np.diff(stats.norm.pdf(edges)) / 0.1
+    sd = math.hypot(A * SX, B * SY)
+    # a mean of N/10 trials whose npv has conditional sd at most sd: 4 standard errors
+    np.testing.assert_allclose(deciles, expected, rtol=0, atol=4 * sd / math.sqrt(N / 10))
+    # the tornado's bars are the first and last tenths, to the bit
+    for name in table.index:
+        assert table.loc[name, "npv_decile_1"] == table.loc[name, "npv_low_decile"]
+        assert table.loc[name, "npv_decile_10"] == table.loc[name, "npv_high_decile"]
+    # an input that moves nothing: every tenth near the mean, within the same error
+    flat = table.loc["unused", DECILE_COLUMNS].to_numpy(dtype=float)
+    np.testing.assert_allclose(flat, A * MX + B * MY - COST, rtol=0, atol=4 * sd / math.sqrt(N / 10))
+
+
+@pytest.mark.parametrize("n", [*range(1, 41), 99, 105, 1_000, 200_001])
+def test_the_tenths_split_the_trials_as_the_tornado_does(n):
+    starts, ends = decile_bounds(n)
+    sizes = ends - starts
+    k = max(1, n // 10)
+    assert sizes[0] == sizes[-1] == k  # the tornado's lowest and highest deciles
+    assert starts[0] == 0 and ends[-1] == n and (sizes >= 1).all()
+    if n >= 10:  # every trial in exactly one tenth, the eight between within one of each other
+        assert (starts[1:] == ends[:-1]).all()
+        assert sizes[1:-1].max() - sizes[1:-1].min() <= 1
+    else:  # fewer trials than tenths: each tenth is the trial of its rank
+        np.testing.assert_array_equal(starts, np.arange(10) * n // 10)
 
 
 def test_what_the_worst_decile_of_npv_has_in_common(linear):

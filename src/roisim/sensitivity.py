@@ -7,6 +7,11 @@ Sensitivity (per subject and input)
 - ``npv_low_decile`` / ``npv_high_decile``: mean npv over the trials whose
   input value is in its lowest / highest 10% (trials ranked by the input,
   ties in trial order), and ``swing`` = high - low;
+- ``npv_decile_1`` ... ``npv_decile_10``: mean npv in each tenth of the
+  trials so ranked (:func:`decile_bounds`), the first and last being the
+  lowest and highest deciles above: the spider chart's lines, which show
+  where between its extremes an input moves the npv (a threshold, a
+  plateau) where the tornado shows only how far;
 - ``spearman``: rank correlation of the input with npv;
 - ``variance_share``: spearman^2 divided by its sum over the inputs (the
   "contribution to variance" of Crystal Ball; exact for a linear model in
@@ -55,6 +60,27 @@ BATCHES = 10
 #: columns of a tornado table (its index is the input) before ``variance_share``.
 COLUMNS = ["input", "npv_low_decile", "npv_high_decile", "swing", "spearman", "input_mean",
            "input_mean_worst_decile", "worst_decile_shift"]
+#: the groups of trials, ranked by an input, whose mean npv the spider chart draws.
+DECILES = 10
+#: columns of a tornado table after ``worst_decile_shift``: the mean npv of each group.
+DECILE_COLUMNS = [f"npv_decile_{g + 1}" for g in range(DECILES)]
+
+
+def decile_bounds(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where each of the :data:`DECILES` groups of ``n`` ranked trials starts and ends (exclusive).
+
+    The first and last hold k = max(1, n // 10) trials, the tornado's lowest
+    and highest deciles; the eight between share the rest as evenly as whole
+    trials allow (n = 25: 2, 2, 3, 2, 3, 3, 2, 3, 3, 2). With fewer than 10
+    trials, group g is the one trial of rank g n // 10.
+    """
+    if n < DECILES:
+        starts = (np.arange(DECILES) * n) // DECILES
+        return starts, starts + 1
+    k = n // DECILES
+    inner = k + ((n - 2 * k) * np.arange(DECILES - 1)) // (DECILES - 2)  # k .. n - k
+    edges = np.concatenate(([0], inner, [n]))
+    return edges[:-1], edges[1:]
 
 
 def ranked_order(values: np.ndarray) -> np.ndarray:
@@ -136,6 +162,7 @@ def sensitivity_tables(npv: Mapping[str, np.ndarray], inputs: pd.DataFrame,
     """
     n = len(inputs)
     k = max(1, n // 10)
+    starts, ends = decile_bounds(n)
     orders = input_orders(inputs, threads) if orders is None else orders
     npv_orders = dict(zip(npv, each(ranked_order, list(npv.values()), threads), strict=True))
     npv_ranks = {s: _centred_ranks(npv[s], order) for s, order in npv_orders.items()}
@@ -154,7 +181,9 @@ def sensitivity_tables(npv: Mapping[str, np.ndarray], inputs: pd.DataFrame,
         z_mean, z_sd = float(z.mean()), float(z.std())
         rows = {}
         for subject, values in npv.items():
-            low, high = float(values[order[:k]].mean()), float(values[order[-k:]].mean())
+            ranked = values[order]
+            deciles = [float(ranked[a:b].mean()) for a, b in zip(starts, ends, strict=True)]
+            low, high = deciles[0], deciles[-1]
             ranks, ss = npv_ranks[subject]
             rho = 0.0 if constant or flat[subject] else dot(x_ranks, ranks) / math.sqrt(x_ss * ss)
             worst = npv_orders[subject][:k]
@@ -162,13 +191,14 @@ def sensitivity_tables(npv: Mapping[str, np.ndarray], inputs: pd.DataFrame,
                              "swing": high - low, "spearman": rho, "input_mean": mean,
                              "input_mean_worst_decile": float(x[worst].mean()),
                              "worst_decile_shift": 0.0 if constant else
-                             (float(z[worst].mean()) - z_mean) / z_sd}
+                             (float(z[worst].mean()) - z_mean) / z_sd,
+                             **dict(zip(DECILE_COLUMNS, deciles, strict=True))}
         return rows
 
     by_input = each(input_rows, list(inputs.columns), threads)
     tables = {}
     for subject in npv:
-        table = pd.DataFrame([rows[subject] for rows in by_input], columns=COLUMNS)
+        table = pd.DataFrame([rows[subject] for rows in by_input], columns=COLUMNS + DECILE_COLUMNS)
         squares = table["spearman"] ** 2
         total = float(squares.sum())
         shares = squares / total if total > 0 else 0.0
