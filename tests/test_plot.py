@@ -281,6 +281,35 @@ def test_tornado_bars_are_the_sensitivity_table(bakery):
         assert 15 < hue < 75 or 180 < hue < 300, hue  # orange to yellow, or blues
 
 
+def test_spider_lines_are_each_subjects_tenths_of_its_strongest_inputs(bakery):
+    from roisim.sensitivity import DECILE_COLUMNS
+
+    fig = bakery.plot("spider")
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    # subjects equal in every trial share a panel, as in the cash fan
+    assert [ax.get_title() for ax in panels] == list(BAKERY_LINES)
+    colours = {}
+    for ax, subject in zip(panels, BAKERY_LINES.values(), strict=True):
+        table = bakery.sensitivity(subject)
+        strongest = table["swing"].abs().sort_values(ascending=False, kind="stable").index[:5]
+        lines = [line for line in ax.get_lines() if line.get_linestyle() != ":"]
+        assert len(lines) == 5
+        for line, name in zip(lines, strongest, strict=True):
+            np.testing.assert_array_equal(line.get_ydata(), table.loc[name, DECILE_COLUMNS])
+            np.testing.assert_allclose(line.get_xdata(), np.arange(5, 100, 10))
+            # one colour per input in every panel
+            assert colours.setdefault(name, line.get_color()) == line.get_color()
+        mean = [line for line in ax.get_lines() if line.get_linestyle() == ":"]
+        assert mean[0].get_ydata()[0] == pytest.approx(bakery.npv(subject).mean())
+    # one legend naming each input drawn, as a reader would say it, the strongest first
+    legend = next(ax.get_legend() for ax in panels if ax.get_legend())
+    largest = {name: max(abs(bakery.sensitivity(s).loc[name, "swing"]) for s in BAKERY_LINES.values())
+               for name in colours}
+    assert [t.get_text() for t in legend.get_texts()] == [
+        input_name(bakery, name) for name in sorted(colours, key=largest.get, reverse=True)]
+    assert "Integration failure (risk)" in [t.get_text() for t in legend.get_texts()]
+
+
 @pytest.mark.parametrize("chart", [c for c in CHARTS if c not in ("roi_hist", "tornado")])
 def test_every_chart_of_every_subject_is_a_figure_a_notebook_shows(bakery, chart):
     fig = bakery.plot(chart)

@@ -54,7 +54,7 @@ DPI = 110
 MARKER = 60
 #: the charts :func:`figure` draws by name; the first two are drawn per subject.
 CHARTS = ("roi_hist", "tornado", "npv_cdf", "payback_curve", "cash_fan", "risk_return",
-          "prioritisation", "value_of_information", "convergence")
+          "prioritisation", "spider", "value_of_information", "convergence")
 
 
 class MoneyFormatter(Formatter):
@@ -635,6 +635,69 @@ def tornado(table: pd.DataFrame, subject: str, mean_npv: float, currency: str,
     return _laid_out(fig)
 
 
+def spider(result: SimulationResult, top: int = 5) -> Figure:
+    """Mean npv in each tenth of the trials ranked by an input: one panel per subject.
+
+    Each panel draws the ``top`` inputs with the largest swing in its subject,
+    on its own scale; an input has one colour in every panel. Where the
+    tornado shows how far an input moves the npv, a line here shows where:
+    steadily, past a threshold, or up to a plateau. Subjects equal in every
+    trial share a panel, named after both.
+    """
+    from roisim.report import input_name
+    from roisim.sensitivity import DECILE_COLUMNS
+
+    tables = result.sensitivity_tables()
+    panels: dict[str, list[str]] = {}
+    for subject, first in result.identical_subjects().items():
+        panels.setdefault(first, []).append(subject)
+    drawn = {}
+    for subject in panels:
+        swing = tables[subject]["swing"].abs()
+        drawn[subject] = list(swing[swing > 0].sort_values(ascending=False, kind="stable").index[:top])
+    # colours in order of each input's largest swing, so that the strongest keep C0, C1 ...
+    largest = pd.concat([tables[s]["swing"].abs() for s in panels], axis=1).max(axis=1)
+    inputs = [name for name in largest.sort_values(ascending=False, kind="stable").index
+              if any(name in names for names in drawn.values())]
+    # ten colours, then the same ten dashed and dotted: paired or graded colours, which
+    # tell a filled area or a point apart, do not tell apart two lines that cross
+    styles = {name: (f"C{k % 10}", ("-", "--", ":")[min(k // 10, 2)]) for k, name in enumerate(inputs)}
+    centres = 100.0 * (np.arange(len(DECILE_COLUMNS)) + 0.5) / len(DECILE_COLUMNS)
+    cols = min(3, len(panels))
+    rows = -(-len(panels) // cols)
+    fig, axes = _subplots(rows, cols, figsize=(5.2 * cols, 3.8 * rows), squeeze=False)
+    lines = {}
+    for ax, (subject, same) in zip(axes.flat, panels.items(), strict=False):
+        for name in drawn[subject]:
+            colour, style = styles[name]
+            lines[name], = ax.plot(centres, tables[subject].loc[name, DECILE_COLUMNS].to_numpy(float),
+                                   color=colour, ls=style, lw=1.6, marker="o", markersize=3)
+        ax.axhline(float(result.npv(subject).mean()), color="black", lw=0.8, ls=":")
+        ax.set_title(_wrapped(" = ".join(same), 60), fontsize=10)
+        ax.set_xlim(0, 100)
+        ax.set_xticks([0, 25, 50, 75, 100])
+        ax.xaxis.set_major_formatter(PercentFormatter(100))
+        ax.set_xlabel("the input's percentile", fontsize=8)
+        money_axis(ax.yaxis)
+        ax.grid(alpha=0.3)
+        if not drawn[subject]:
+            ax.text(0.5, 0.5, "no input moves the NPV\nin these trials", transform=ax.transAxes,
+                    ha="center", va="center", fontsize=10, color="#555555")
+        if ax.get_subplotspec().is_first_col():
+            ax.set_ylabel(f"mean NPV [{result.scenario.scenario.currency}]")
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    if inputs:
+        _beside(axes[0, cols - 1], [lines[name] for name in inputs],
+                [input_name(result, name) for name in inputs])
+    which = (f"the {top} inputs that move its NPV most" if any(len(names) == top for names in drawn.values())
+             else "every input that moves its NPV")
+    fig.suptitle(f"How the NPV follows each input: mean NPV in each tenth of the trials, ranked by "
+                 f"the input\n(each panel: {which}; dotted: mean NPV)",
+                 y=1.0 - 0.1 / fig.get_figheight(), va="top", fontsize=11)
+    return _laid_out(fig)
+
+
 def _wrapped(title: str, width: int = 90) -> str:
     """A title in lines of at most ``width`` characters (a long subject name's)."""
     return "\n".join(textwrap.wrap(title, width)) or title
@@ -804,7 +867,7 @@ def chart_jobs(result: SimulationResult, folder: Path) -> list[Callable[[], list
     jobs.append(job("cash_fan"))
     if _has_inputs(result):
         jobs += [job("tornado", s) for s in result.sensitivity_tables()]
-        jobs.append(job("value_of_information"))
+        jobs += [job("spider"), job("value_of_information")]
     jobs.append(job("convergence"))
     return jobs
 
@@ -842,7 +905,7 @@ def _figure(result: SimulationResult, chart: str, subject: str | None) -> Figure
         result.index(subject)  # KeyError naming the subjects there are
     from roisim.report import named
 
-    if chart in ("tornado", "value_of_information") and not _has_inputs(result):
+    if chart in ("tornado", "spider", "value_of_information") and not _has_inputs(result):
         raise ValueError(f"chart {chart!r} shows the inputs, and the scenario has none: "
                          "every trial is the same")
     currency = result.scenario.scenario.currency
@@ -865,6 +928,8 @@ def _figure(result: SimulationResult, chart: str, subject: str | None) -> Figure
         if fig is None:
             raise ValueError("no initiative has both strategic_impact and feasibility")
         return fig
+    if chart == "spider":
+        return spider(result)
     if chart == "value_of_information":
         return value_of_information(named(result, result.value_of_information()), currency)
     return convergence(result)

@@ -414,6 +414,13 @@ def write_report(result: SimulationResult, folder: Path, files: list[str]) -> li
     each = [(subject, img(chart_file("roi_hist", result, subject), f"{subject}: ROI")
              + img(chart_file("tornado", result, subject), f"{subject}: what moves the NPV"))
             for subject in result.subjects]
+    if "spider.png" in present:
+        body += ["<h2>How the NPV follows each input</h2>",
+                 "<p>The trials ranked by an input and cut into tenths: each line is the mean NPV "
+                 "of each tenth, so that it shows where an input moves the NPV (steadily, past "
+                 "a threshold, up to a plateau) as the tornados below show how far "
+                 "(sensitivity.csv, columns npv_decile_1 to npv_decile_10).</p>",
+                 img("spider.png", "Mean NPV in each tenth of the trials, ranked by each input")]
     if any(charts for _, charts in each):
         body.append("<h2>Each initiative and plan</h2>")
         body += [f"<h3>{e(subject)}</h3>{charts}" for subject, charts in each if charts]

@@ -456,7 +456,7 @@ class SimulationResult:
         ``chart`` is the name of its PNG file without the subject and
         extension: ``roi_hist`` and ``tornado`` (for one ``subject``),
         ``npv_cdf``, ``payback_curve``, ``cash_fan``, ``risk_return``,
-        ``prioritisation``, ``value_of_information`` and ``convergence``.
+        ``prioritisation``, ``spider``, ``value_of_information`` and ``convergence``.
         Save it with ``.savefig(path)``.
         """
         from roisim.charts import figure
