@@ -310,6 +310,25 @@ def test_spider_lines_are_each_subjects_tenths_of_its_strongest_inputs(bakery):
     assert "Integration failure (risk)" in [t.get_text() for t in legend.get_texts()]
 
 
+def test_a_spider_of_many_inputs_names_each_panels_own_below_it(bakery, monkeypatch):
+    # a crowded scenario's one legend of 80 inputs told no line apart: past SPIDER_SHARED
+    # inputs in all, each panel names its own five, in the first five colours
+    monkeypatch.setattr(charts, "SPIDER_SHARED", 3)
+    fig = bakery.plot("spider")
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert not fig.legends and len(panels) == 2
+    for ax, subject in zip(panels, BAKERY_LINES.values(), strict=True):
+        table = bakery.sensitivity(subject)
+        strongest = table["swing"].abs().sort_values(ascending=False, kind="stable").index[:5]
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+            input_name(bakery, name) for name in strongest]
+        assert [line.get_color() for line in ax.get_lines()[:5]] == [f"C{k}" for k in range(5)]
+        # below the axes, and inside the figure
+        fig.canvas.draw()
+        box = ax.get_legend().get_window_extent()
+        assert box.y1 <= ax.get_window_extent().y0 and box.y0 >= 0
+
+
 @pytest.mark.parametrize("chart", [c for c in CHARTS if c not in ("roi_hist", "tornado")])
 def test_every_chart_of_every_subject_is_a_figure_a_notebook_shows(bakery, chart):
     fig = bakery.plot(chart)

@@ -52,6 +52,8 @@ CHART_TRIALS = 1_000_000
 DPI = 110
 #: area of the risk-return chart's markers (points², as ``scatter`` takes it)
 MARKER = 60
+#: inputs a spider chart names in one legend, each in one colour in every panel
+SPIDER_SHARED = 10
 #: the charts :func:`figure` draws by name; the first two are drawn per subject.
 CHARTS = ("roi_hist", "tornado", "npv_cdf", "payback_curve", "cash_fan", "risk_return",
           "prioritisation", "spider", "value_of_information", "convergence")
@@ -639,10 +641,12 @@ def spider(result: SimulationResult, top: int = 5) -> Figure:
     """Mean npv in each tenth of the trials ranked by an input: one panel per subject.
 
     Each panel draws the ``top`` inputs with the largest swing in its subject,
-    on its own scale; an input has one colour in every panel. Where the
-    tornado shows how far an input moves the npv, a line here shows where:
-    steadily, past a threshold, or up to a plateau. Subjects equal in every
-    trial share a panel, named after both.
+    on its own scale. Where the tornado shows how far an input moves the
+    npv, a line here shows where: steadily, past a threshold, or up to a
+    plateau. Subjects equal in every trial share a panel, named after both.
+    Up to :data:`SPIDER_SHARED` inputs in all, each has one colour in every
+    panel and one legend names them; beyond, each panel names its own below
+    it (a legend of 80 inputs told no line apart).
     """
     from roisim.report import input_name
     from roisim.sensitivity import DECILE_COLUMNS
@@ -655,23 +659,24 @@ def spider(result: SimulationResult, top: int = 5) -> Figure:
     for subject in panels:
         swing = tables[subject]["swing"].abs()
         drawn[subject] = list(swing[swing > 0].sort_values(ascending=False, kind="stable").index[:top])
-    # colours in order of each input's largest swing, so that the strongest keep C0, C1 ...
+    # in order of each input's largest swing, so that the strongest take C0, C1 ...
     largest = pd.concat([tables[s]["swing"].abs() for s in panels], axis=1).max(axis=1)
     inputs = [name for name in largest.sort_values(ascending=False, kind="stable").index
               if any(name in names for names in drawn.values())]
-    # ten colours, then the same ten dashed and dotted: paired or graded colours, which
-    # tell a filled area or a point apart, do not tell apart two lines that cross
-    styles = {name: (f"C{k % 10}", ("-", "--", ":")[min(k // 10, 2)]) for k, name in enumerate(inputs)}
+    shared = len(inputs) <= SPIDER_SHARED
     centres = 100.0 * (np.arange(len(DECILE_COLUMNS)) + 0.5) / len(DECILE_COLUMNS)
     cols = min(3, len(panels))
     rows = -(-len(panels) // cols)
-    fig, axes = _subplots(rows, cols, figsize=(5.2 * cols, 3.8 * rows), squeeze=False)
+    # room under each panel for its own legend, where it has one
+    height = 3.8 if shared else 3.8 + 0.17 * top
+    fig, axes = _subplots(rows, cols, figsize=(5.2 * cols, height * rows), squeeze=False)
     lines = {}
     for ax, (subject, same) in zip(axes.flat, panels.items(), strict=False):
-        for name in drawn[subject]:
-            colour, style = styles[name]
+        for k, name in enumerate(drawn[subject]):
+            colour = f"C{inputs.index(name) if shared else k}"
             lines[name], = ax.plot(centres, tables[subject].loc[name, DECILE_COLUMNS].to_numpy(float),
-                                   color=colour, ls=style, lw=1.6, marker="o", markersize=3)
+                                   color=colour, lw=1.6, marker="o", markersize=3,
+                                   label=input_name(result, name))
         ax.axhline(float(result.npv(subject).mean()), color="black", lw=0.8, ls=":")
         ax.set_title(_wrapped(" = ".join(same), 60), fontsize=10)
         ax.set_xlim(0, 100)
@@ -683,11 +688,13 @@ def spider(result: SimulationResult, top: int = 5) -> Figure:
         if not drawn[subject]:
             ax.text(0.5, 0.5, "no input moves the NPV\nin these trials", transform=ax.transAxes,
                     ha="center", va="center", fontsize=10, color="#555555")
+        elif not shared:
+            ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
         if ax.get_subplotspec().is_first_col():
             ax.set_ylabel(f"mean NPV [{result.scenario.scenario.currency}]")
     for ax in axes.flat[len(panels):]:
         ax.set_visible(False)
-    if inputs:
+    if inputs and shared:
         _beside(axes[0, cols - 1], [lines[name] for name in inputs],
                 [input_name(result, name) for name in inputs])
     which = (f"the {top} inputs that move its NPV most" if any(len(names) == top for names in drawn.values())
