@@ -310,6 +310,21 @@ def test_spider_lines_are_each_subjects_tenths_of_its_strongest_inputs(bakery):
     assert "Integration failure (risk)" in [t.get_text() for t in legend.get_texts()]
 
 
+def test_a_spider_of_one_subject_keeps_its_title_and_legend_in_the_figure():
+    # one panel is narrower than the title's sentence, which ran off both sides
+    one = initiative("""
+        costs = [{ name = "k", amount = 3000, month = 0 }]
+        benefits = [{ name = "s", amount = 400, every = "month" }]
+        risks = [{ name = "Breaks", probability = 0.2, cost = 1500 }]
+        """)
+    fig = roisim.simulate(one, trials=2000, seed=1).plot("spider")
+    fig.canvas.draw()
+    for artist in (fig._suptitle, fig.axes[0].get_legend()):
+        box = artist.get_window_extent()
+        assert 0 <= box.x0 and box.x1 <= fig.bbox.width and box.y1 <= fig.bbox.height
+    assert fig._suptitle.get_text().endswith("(every input that moves its NPV; dotted: mean NPV)")
+
+
 def test_a_spider_of_many_inputs_names_each_panels_own_below_it(bakery, monkeypatch):
     # a crowded scenario's one legend of 80 inputs told no line apart: past SPIDER_SHARED
     # inputs in all, each panel names its own five, in the first five colours

@@ -699,8 +699,13 @@ def spider(result: SimulationResult, top: int = 5) -> Figure:
                 [input_name(result, name) for name in inputs])
     which = (f"the {top} inputs that move its NPV most" if any(len(names) == top for names in drawn.values())
              else "every input that moves its NPV")
-    fig.suptitle(f"How the NPV follows each input: mean NPV in each tenth of the trials, ranked by "
-                 f"the input\n(each panel: {which}; dotted: mean NPV)",
+    if len(panels) > 1:
+        which = f"each panel: {which}"
+    # wrapped to the figure's width: one panel is narrower than the sentence
+    width = int(10 * fig.get_figwidth())
+    fig.suptitle(_wrapped("How the NPV follows each input: mean NPV in each tenth of the trials, "
+                          "ranked by the input", width) + "\n"
+                 + _wrapped(f"({which}; dotted: mean NPV)", width),
                  y=1.0 - 0.1 / fig.get_figheight(), va="top", fontsize=11)
     return _laid_out(fig)
 
