@@ -112,6 +112,24 @@ def test_a_roi_histogram_says_how_many_trials_have_no_roi():
     assert fig.axes[0].get_title().endswith("(P(loss) = 0.0%)")
 
 
+def test_an_roi_the_same_in_every_trial_but_for_rounding_is_one_bar():
+    # a benefit that is a multiple of the cost: every trial's ROI is 0.1 but for its last
+    # bits, a spread 80 bins cannot split; numpy refused, and the whole run failed
+    same = initiative("""
+        costs = [{ name = "robot", amount = "big", month = 0 }]
+        benefits = [{ name = "output", amount = ["big", 1.1], month = 0, scale_with_adoption = false }]
+    """, horizon=1, extra='[inputs]\nbig = { dist = "lognormal", p5 = 1e9, p95 = 5e9 }\n')
+    result = roisim.simulate(same, trials=2000, seed=1)
+    roi = result.roi("A")
+    assert roi.min() < roi.max() and roi.max() - roi.min() < 1e-14
+    ax = result.plot("roi_hist", "A").axes[0]
+    counts, edges, _ = ax.patches[0].get_data()
+    assert counts.max() == 2000  # one bar, the value inside it rather than on an edge
+    assert edges[0] < 0.1 < edges[-1] and edges[-1] - edges[0] == pytest.approx(1.0)
+    assert "not drawn" not in ax.get_xlabel()
+    assert ax.get_title() == "A: ROI over 1 month (P(loss) = 0.0%)"
+
+
 def test_charts_of_the_top_inputs_say_how_many_there_are():
     result = roisim.simulate(roisim.load(SCENARIOS / "ecommerce_pick_automation.toml"),
                              trials=4000, seed=1)

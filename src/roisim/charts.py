@@ -45,7 +45,7 @@ from matplotlib.transforms import Bbox
 
 from roisim.chart_process import fork, release_signals, signals_held
 from roisim.compare import equal_to_earlier
-from roisim.metrics import sorted_quantiles
+from roisim.metrics import months, sorted_quantiles
 from roisim.result import Profiles, SimulationResult
 
 CHART_TRIALS = 1_000_000
@@ -461,8 +461,17 @@ def roi_histogram(result: SimulationResult, subject: str) -> Figure:
     left_out = []
     if roi.size:
         lo, hi = np.quantile(roi, [0.001, 0.999])
+        bins = None  # the range of the values shown
+        if roi.max() - roi.min() <= 1e-9 * max(1.0, float(np.abs(roi).max())):
+            # the same ROI in every trial but for rounding (a benefit that is a multiple of
+            # the cost), which 80 bins cannot split: one unit wide, as numpy draws a
+            # constant, and shifted half a bin so that the value falls inside one bin,
+            # not on the edge between two
+            lo, hi = roi.min(), roi.max()
+            start = 0.5 * (lo + hi) - 0.5 + 0.5 / 80
+            bins = (start, start + 1.0)
         shown = (roi >= lo) & (roi <= hi)
-        counts, edges = np.histogram(roi[shown], bins=80)
+        counts, edges = np.histogram(roi[shown], bins=80, range=bins)
         below, above = int(np.count_nonzero(roi < lo)), int(np.count_nonzero(roi > hi))
         beyond = [f"{k:,} {side}" for k, side in ((below, "below"), (above, "above")) if k]
         if beyond:
@@ -476,7 +485,7 @@ def roi_histogram(result: SimulationResult, subject: str) -> Figure:
         left_out.append(f"{drawn.size - roi.size:,} with no costs (ROI undefined)")
     # P(npv < 0), as the summary has it: trials with no costs (no ROI) count too
     p_loss = float(np.mean(result.npv(subject)[:CHART_TRIALS] < 0))
-    ax.set_title(f"{subject}: ROI over {result.scenario.scenario.horizon_months} months "
+    ax.set_title(f"{subject}: ROI over {months(result.scenario.scenario.horizon_months)} "
                  f"(P(loss) = {p_loss:.1%})")
     ax.set_xlabel("ROI = NPV / PV of costs" + (
         f"\nof {drawn.size:,} trials, not drawn: " + "; ".join(left_out) if left_out else ""))

@@ -289,6 +289,11 @@ def summarize(result: SimulationResult) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("subject")
 
 
+def months(n: int) -> str:
+    """A horizon as a caption says it: "36 months", "1 month"."""
+    return f"{n:,} month" + ("" if n == 1 else "s")
+
+
 #: what "payback P50" in :data:`HEADLINE` means
 PAYBACK_CAPTION = "payback: median month by which cumulative cash ≥ 0"
 #: the headline columns of a summary, as the command line and a notebook show them

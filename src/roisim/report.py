@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from roisim.distributions import Dist, Empirical
-from roisim.metrics import Z, money_text, summary_decimals
+from roisim.metrics import Z, money_text, months, summary_decimals
 
 if TYPE_CHECKING:
     from roisim.result import SimulationResult
@@ -364,7 +364,7 @@ def write_report(result: SimulationResult, folder: Path, files: list[str]) -> li
     body = [
         f"<h1>{e(result.scenario.name)}</h1>",
         f'<p class="meta">{e(source)}: {result.n_trials:,} trials, seed {result.seed}, '
-        f"{e(result.sampling)} sampling; {header.horizon_months} months, discounted at "
+        f"{e(result.sampling)} sampling; {months(header.horizon_months)}, discounted at "
         f"{header.discount_rate:.2%} a year; NPV in {e(header.currency)}</p>",
         warn_box("The scenario file loaded with warnings: check these before trusting the "
                  "numbers below.", result.scenario.warnings),

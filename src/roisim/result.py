@@ -194,12 +194,12 @@ class SimulationResult:
 
     def _repr_html_(self) -> str:
         """How a notebook shows a result: its headline numbers (:func:`roisim.metrics.headline`)."""
-        from roisim.metrics import PAYBACK_CAPTION, headline
+        from roisim.metrics import PAYBACK_CAPTION, headline, months
 
         header = self.scenario.scenario
         caption = (f"{self.scenario.name} — {self.n_trials:,} trials, seed {self.seed}, "
                    f"{self.sampling} sampling. NPV in {header.currency} over "
-                   f"{header.horizon_months} months; {PAYBACK_CAPTION}.")
+                   f"{months(header.horizon_months)}; {PAYBACK_CAPTION}.")
         return f"<p>{html.escape(caption)}</p>\n{headline(self.summary()).to_html()}"
 
     def compiled(self) -> Model:
