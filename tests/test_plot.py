@@ -130,6 +130,18 @@ def test_an_roi_the_same_in_every_trial_but_for_rounding_is_one_bar():
     assert ax.get_title() == "A: ROI over 1 month (P(loss) = 0.0%)"
 
 
+@pytest.mark.parametrize(("trials", "sampling"), [(1, "random"), (3, "lhs"), (17, "sobol")])
+def test_every_chart_of_a_run_of_a_few_trials_is_drawn(trials, sampling, tmp_path):
+    # with fewer than 20 trials EVPPI has no error (its 10 batches need two trials each):
+    # a 3-trial design drew the value of information with NaN whiskers, which failed the run
+    result = roisim.simulate(roisim.load(SCENARIOS / "ecommerce_pick_automation.toml"),
+                             trials=trials, seed=1, sampling=sampling)
+    assert np.isnan(result.value_of_information()["evppi_se"]).all()
+    folder = result.save(tmp_path, charts=True)
+    assert {"value_of_information.png", "spider.png", "cash_fan.png"} <= {
+        p.name for p in folder.iterdir()}
+
+
 def test_charts_of_the_top_inputs_say_how_many_there_are():
     result = roisim.simulate(roisim.load(SCENARIOS / "ecommerce_pick_automation.toml"),
                              trials=4000, seed=1)

@@ -741,10 +741,11 @@ def value_of_information(table: pd.DataFrame, currency: str, top: int = 12) -> F
     fig, ax = _subplots(figsize=(8, 0.45 * len(rows) + 2.25))
     y = np.arange(len(rows))
     ax.set_ylim(-1.5, len(rows) - 0.5)  # a free row under the bars for the legend
-    ax.barh(y, rows["evppi"], xerr=1.96 * rows["evppi_se"], color="#8172B2", alpha=0.85,
-            capsize=2)
+    # no error bar where there is no error: a run of fewer than 20 trials has no batches
+    se = rows["evppi_se"].fillna(0.0)
+    ax.barh(y, rows["evppi"], xerr=1.96 * se, color="#8172B2", alpha=0.85, capsize=2)
     ax.axvline(evpi, color="black", ls="--", lw=1, label=f"EVPI {money(evpi)}")
-    whiskers = (rows["evppi"] - 1.96 * rows["evppi_se"]).to_numpy()
+    whiskers = (rows["evppi"] - 1.96 * se).to_numpy()
     ax.set_xlim(left=float(whiskers.min(initial=0.0)))  # from 0 even with no bar, or a whisker below
     ax.set_yticks(y, [str(i) for i in rows.index], fontsize=8)
     money_axis(ax.xaxis)
