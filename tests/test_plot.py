@@ -311,6 +311,13 @@ def test_tornado_bars_are_the_sensitivity_table(bakery):
         assert 15 < hue < 75 or 180 < hue < 300, hue  # orange to yellow, or blues
 
 
+def spread(table):
+    """How far apart each input's tenths' means lie: what the spider ranks its inputs by."""
+    from roisim.sensitivity import DECILE_COLUMNS
+
+    return table[DECILE_COLUMNS].max(axis=1) - table[DECILE_COLUMNS].min(axis=1)
+
+
 def test_spider_lines_are_each_subjects_tenths_of_its_strongest_inputs(bakery):
     from roisim.sensitivity import DECILE_COLUMNS
 
@@ -321,7 +328,7 @@ def test_spider_lines_are_each_subjects_tenths_of_its_strongest_inputs(bakery):
     colours = {}
     for ax, subject in zip(panels, BAKERY_LINES.values(), strict=True):
         table = bakery.sensitivity(subject)
-        strongest = table["swing"].abs().sort_values(ascending=False, kind="stable").index[:5]
+        strongest = spread(table).sort_values(ascending=False, kind="stable").index[:5]
         lines = [line for line in ax.get_lines() if line.get_linestyle() != ":"]
         assert len(lines) == 5
         for line, name in zip(lines, strongest, strict=True):
@@ -333,11 +340,32 @@ def test_spider_lines_are_each_subjects_tenths_of_its_strongest_inputs(bakery):
         assert mean[0].get_ydata()[0] == pytest.approx(bakery.npv(subject).mean())
     # one legend naming each input drawn, as a reader would say it, the strongest first
     legend = next(ax.get_legend() for ax in panels if ax.get_legend())
-    largest = {name: max(abs(bakery.sensitivity(s).loc[name, "swing"]) for s in BAKERY_LINES.values())
+    largest = {name: max(spread(bakery.sensitivity(s))[name] for s in BAKERY_LINES.values())
                for name in colours}
     assert [t.get_text() for t in legend.get_texts()] == [
         input_name(bakery, name) for name in sorted(colours, key=largest.get, reverse=True)]
     assert "Integration failure (risk)" in [t.get_text() for t in legend.get_texts()]
+
+
+def test_a_spider_draws_an_input_that_raises_the_npv_and_then_lowers_it():
+    # npv = x - x^2 - z, a hump in x: x's lowest and highest tenths have about the same mean
+    # npv (a swing below z's, so below z in the tornado), and the middle ones a higher one
+    hump = initiative("""
+        benefits = [{ name = "hump", amount = ["x", "y"], month = 0 }]
+        costs = [{ name = "cost", amount = ["x", "x"], month = 0 },
+                 { name = "noise", amount = "z", month = 0 }]
+    """, extra="""
+        [inputs]
+        x = { dist = "uniform", min = 0, max = 1 }
+        y = { dist = "fixed", value = 1 }
+        z = { dist = "uniform", min = 0, max = 0.01 }
+    """)
+    result = roisim.simulate(hump, trials=20_000, seed=1)
+    table = result.sensitivity("A")
+    assert abs(table.loc["x", "swing"]) < abs(table.loc["z", "swing"])
+    ax = result.plot("spider").axes[0]
+    labels = [line.get_label() for line in ax.get_lines() if line.get_linestyle() != ":"]
+    assert labels[0] == "x"  # its tenths lie furthest apart: 0.09 against z's 0.009
 
 
 def test_a_spider_of_one_subject_keeps_its_title_and_legend_in_the_figure():
@@ -363,8 +391,7 @@ def test_a_spider_of_many_inputs_names_each_panels_own_below_it(bakery, monkeypa
     panels = [ax for ax in fig.axes if ax.get_visible()]
     assert not fig.legends and len(panels) == 2
     for ax, subject in zip(panels, BAKERY_LINES.values(), strict=True):
-        table = bakery.sensitivity(subject)
-        strongest = table["swing"].abs().sort_values(ascending=False, kind="stable").index[:5]
+        strongest = spread(bakery.sensitivity(subject)).sort_values(ascending=False, kind="stable").index[:5]
         assert [t.get_text() for t in ax.get_legend().get_texts()] == [
             input_name(bakery, name) for name in strongest]
         assert [line.get_color() for line in ax.get_lines()[:5]] == [f"C{k}" for k in range(5)]

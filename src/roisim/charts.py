@@ -649,7 +649,9 @@ def tornado(table: pd.DataFrame, subject: str, mean_npv: float, currency: str,
 def spider(result: SimulationResult, top: int = 5) -> Figure:
     """Mean npv in each tenth of the trials ranked by an input: one panel per subject.
 
-    Each panel draws the ``top`` inputs with the largest swing in its subject,
+    Each panel draws the ``top`` inputs whose tenths' means lie furthest
+    apart in its subject (for an input that moves the npv one way, its
+    tornado swing; an input that raises it and then lowers it counts too),
     on its own scale. Where the tornado shows how far an input moves the
     npv, a line here shows where: steadily, past a threshold, or up to a
     plateau. Subjects equal in every trial share a panel, named after both.
@@ -664,12 +666,12 @@ def spider(result: SimulationResult, top: int = 5) -> Figure:
     panels: dict[str, list[str]] = {}
     for subject, first in result.identical_subjects().items():
         panels.setdefault(first, []).append(subject)
-    drawn = {}
-    for subject in panels:
-        swing = tables[subject]["swing"].abs()
-        drawn[subject] = list(swing[swing > 0].sort_values(ascending=False, kind="stable").index[:top])
-    # in order of each input's largest swing, so that the strongest take C0, C1 ...
-    largest = pd.concat([tables[s]["swing"].abs() for s in panels], axis=1).max(axis=1)
+    spread = {s: tables[s][DECILE_COLUMNS].max(axis=1) - tables[s][DECILE_COLUMNS].min(axis=1)
+              for s in panels}
+    drawn = {s: list(spread[s][spread[s] > 0].sort_values(ascending=False, kind="stable").index[:top])
+             for s in panels}
+    # in order of each input's widest spread, so that the strongest take C0, C1 ...
+    largest = pd.concat(spread.values(), axis=1).max(axis=1)
     inputs = [name for name in largest.sort_values(ascending=False, kind="stable").index
               if any(name in names for names in drawn.values())]
     shared = len(inputs) <= SPIDER_SHARED
