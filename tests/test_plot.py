@@ -318,6 +318,14 @@ def spread(table):
     return table[DECILE_COLUMNS].max(axis=1) - table[DECILE_COLUMNS].min(axis=1)
 
 
+def strongest(table, top=5):
+    """The inputs a spider's panel draws: the ``top`` furthest apart of those beyond chance."""
+    from roisim.sensitivity import SIGNIFICANT
+
+    beyond = spread(table)[table["deciles_p_value"] < SIGNIFICANT]
+    return list(beyond.sort_values(ascending=False, kind="stable").index[:top])
+
+
 def test_spider_lines_are_each_subjects_tenths_of_its_strongest_inputs(bakery):
     from roisim.sensitivity import DECILE_COLUMNS
 
@@ -328,10 +336,9 @@ def test_spider_lines_are_each_subjects_tenths_of_its_strongest_inputs(bakery):
     colours = {}
     for ax, subject in zip(panels, BAKERY_LINES.values(), strict=True):
         table = bakery.sensitivity(subject)
-        strongest = spread(table).sort_values(ascending=False, kind="stable").index[:5]
         lines = [line for line in ax.get_lines() if line.get_linestyle() != ":"]
         assert len(lines) == 5
-        for line, name in zip(lines, strongest, strict=True):
+        for line, name in zip(lines, strongest(table), strict=True):
             np.testing.assert_array_equal(line.get_ydata(), table.loc[name, DECILE_COLUMNS])
             np.testing.assert_allclose(line.get_xdata(), np.arange(5, 100, 10))
             # one colour per input in every panel
@@ -368,6 +375,32 @@ def test_a_spider_draws_an_input_that_raises_the_npv_and_then_lowers_it():
     assert labels[0] == "x"  # its tenths lie furthest apart: 0.09 against z's 0.009
 
 
+def test_a_spider_draws_no_input_that_moves_its_subject_by_chance_alone():
+    # B's npv depends on b alone; the inputs of A, whose tenths differ only by chance in
+    # B's trials, filled B's panel up to five lines
+    two = scenario("""
+        [scenario]
+        name = "two"
+        horizon_months = 12
+        [inputs]
+        a1 = { dist = "uniform", min = 0, max = 1 }
+        a2 = { dist = "uniform", min = 0, max = 1 }
+        a3 = { dist = "uniform", min = 0, max = 1 }
+        b = { dist = "uniform", min = 0, max = 1 }
+        [[initiatives]]
+        name = "A"
+        benefits = [{ name = "a1", amount = "a1", month = 0 }, { name = "a2", amount = "a2", month = 0 },
+                    { name = "a3", amount = "a3", month = 0 }]
+        [[initiatives]]
+        name = "B"
+        benefits = [{ name = "b", amount = "b", month = 0 }]
+    """)
+    result = roisim.simulate(two, trials=20_000, seed=1)
+    b_panel = result.plot("spider").axes[1]
+    assert b_panel.get_title() == "B"
+    assert [line.get_label() for line in b_panel.get_lines() if line.get_linestyle() != ":"] == ["b"]
+
+
 def test_a_spider_of_one_subject_keeps_its_title_and_legend_in_the_figure():
     # one panel is narrower than the title's sentence, which ran off both sides
     one = initiative("""
@@ -380,7 +413,8 @@ def test_a_spider_of_one_subject_keeps_its_title_and_legend_in_the_figure():
     for artist in (fig._suptitle, fig.axes[0].get_legend()):
         box = artist.get_window_extent()
         assert 0 <= box.x0 and box.x1 <= fig.bbox.width and box.y1 <= fig.bbox.height
-    assert fig._suptitle.get_text().endswith("(every input that moves its NPV; dotted: mean NPV)")
+    assert fig._suptitle.get_text().replace("\n", " ").endswith(
+        "(every input that moves its NPV beyond chance; dotted: mean NPV)")
 
 
 def test_a_spider_of_many_inputs_names_each_panels_own_below_it(bakery, monkeypatch):
@@ -391,9 +425,8 @@ def test_a_spider_of_many_inputs_names_each_panels_own_below_it(bakery, monkeypa
     panels = [ax for ax in fig.axes if ax.get_visible()]
     assert not fig.legends and len(panels) == 2
     for ax, subject in zip(panels, BAKERY_LINES.values(), strict=True):
-        strongest = spread(bakery.sensitivity(subject)).sort_values(ascending=False, kind="stable").index[:5]
         assert [t.get_text() for t in ax.get_legend().get_texts()] == [
-            input_name(bakery, name) for name in strongest]
+            input_name(bakery, name) for name in strongest(bakery.sensitivity(subject))]
         assert [line.get_color() for line in ax.get_lines()[:5]] == [f"C{k}" for k in range(5)]
         # below the axes, and inside the figure
         fig.canvas.draw()

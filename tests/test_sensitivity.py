@@ -5,12 +5,21 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import scenario
 from scipy import optimize, stats
 
 import roisim
-from roisim.sensitivity import DECILE_COLUMNS, decile_bounds, evpi, evppi, ranked_order, sensitivity
+from roisim.sensitivity import (
+    DECILE_COLUMNS,
+    SIGNIFICANT,
+    decile_bounds,
+    evpi,
+    evppi,
+    ranked_order,
+    sensitivity,
+)
 
 N = 200_000
 A, B = 3.0, -1.0
@@ -91,6 +100,28 @@ def test_each_tenths_mean_npv_follows_the_input(linear):
     # an input that moves nothing: every tenth near the mean, within the same error
     flat = table.loc["unused", DECILE_COLUMNS].to_numpy(dtype=float)
     np.testing.assert_allclose(flat, A * MX + B * MY - COST, rtol=0, atol=4 * sd / math.sqrt(N / 10))
+
+
+def test_the_p_value_of_the_tenths_is_one_way_anovas(linear):
+    table = linear.sensitivity("L")
+    npv = linear.npv("L")
+    orders = linear._input_orders()
+    starts, ends = decile_bounds(N)
+    for name in ("x", "y", "unused"):
+        ranked = npv[orders[name]]
+        expected = stats.f_oneway(*(ranked[a:b] for a, b in zip(starts, ends, strict=True))).pvalue
+        assert table.loc[name, "deciles_p_value"] == pytest.approx(expected, rel=1e-9, abs=1e-300)
+    assert table.loc["x", "deciles_p_value"] < 1e-300  # npv is 3x: no chance about it
+    assert table.loc["unused", "deciles_p_value"] > SIGNIFICANT
+
+
+def test_the_p_value_of_the_tenths_of_a_flat_npv_or_a_tiny_run():
+    flat = sensitivity(np.full(100, 5.0), pd.DataFrame({"x": np.arange(100.0)}))
+    assert flat.loc["x", "deciles_p_value"] == 1.0  # nothing moves a constant
+    few = sensitivity(np.arange(19.0), pd.DataFrame({"x": np.arange(19.0)}))
+    assert math.isnan(few.loc["x", "deciles_p_value"])  # tenths of one or two trials
+    enough = sensitivity(np.arange(20.0), pd.DataFrame({"x": np.arange(20.0)}))
+    assert enough.loc["x", "deciles_p_value"] < 1e-6
 
 
 @pytest.mark.parametrize("n", [*range(1, 41), 99, 105, 1_000, 200_001])
@@ -253,8 +284,6 @@ def test_rank_correlations_of_tied_values_are_spearmans_with_mid_ranks():
 
 def test_sensitivity_function_on_arrays():
     rng = np.random.default_rng(3)
-    import pandas as pd
-
     x, y = rng.normal(size=10_000), rng.normal(size=10_000)
     table = sensitivity(2 * x, pd.DataFrame({"x": x, "y": y}))
     assert table.loc["x", "spearman"] == pytest.approx(1.0)
@@ -264,8 +293,6 @@ def test_sensitivity_function_on_arrays():
 @pytest.mark.parametrize("scale", [1.0, 1e-300, 1e-310])
 def test_the_worst_decile_shift_does_not_depend_on_the_inputs_scale(scale):
     # a beta with a tiny shape draws inputs near 1e-308, whose sd is 0 computed directly
-    import pandas as pd
-
     x = np.random.default_rng(4).random(2000)
     npv = x - 0.5
     table = sensitivity(npv, pd.DataFrame({"x": x * scale}))

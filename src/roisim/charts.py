@@ -652,15 +652,18 @@ def spider(result: SimulationResult, top: int = 5) -> Figure:
     Each panel draws the ``top`` inputs whose tenths' means lie furthest
     apart in its subject (for an input that moves the npv one way, its
     tornado swing; an input that raises it and then lowers it counts too),
-    on its own scale. Where the tornado shows how far an input moves the
-    npv, a line here shows where: steadily, past a threshold, or up to a
-    plateau. Subjects equal in every trial share a panel, named after both.
-    Up to :data:`SPIDER_SHARED` inputs in all, each has one colour in every
-    panel and one legend names them; beyond, each panel names its own below
-    it (a legend of 80 inputs told no line apart).
+    on its own scale, of those whose means differ by more than chance
+    (``deciles_p_value`` below :data:`~roisim.sensitivity.SIGNIFICANT`):
+    an input of another initiative is not drawn as if it moved this one.
+    Where the tornado shows how far an input moves the npv, a line here
+    shows where: steadily, past a threshold, or up to a plateau. Subjects
+    equal in every trial share a panel, named after both. Up to
+    :data:`SPIDER_SHARED` inputs in all, each has one colour in every panel
+    and one legend names them; beyond, each panel names its own below it (a
+    legend of 80 inputs told no line apart).
     """
     from roisim.report import input_name
-    from roisim.sensitivity import DECILE_COLUMNS
+    from roisim.sensitivity import DECILE_COLUMNS, SIGNIFICANT
 
     tables = result.sensitivity_tables()
     panels: dict[str, list[str]] = {}
@@ -668,7 +671,9 @@ def spider(result: SimulationResult, top: int = 5) -> Figure:
         panels.setdefault(first, []).append(subject)
     spread = {s: tables[s][DECILE_COLUMNS].max(axis=1) - tables[s][DECILE_COLUMNS].min(axis=1)
               for s in panels}
-    drawn = {s: list(spread[s][spread[s] > 0].sort_values(ascending=False, kind="stable").index[:top])
+    # where there is no p-value (fewer than 20 trials) every input that moves the npv at all
+    moves = {s: (spread[s] > 0) & ~(tables[s]["deciles_p_value"] >= SIGNIFICANT) for s in panels}
+    drawn = {s: list(spread[s][moves[s]].sort_values(ascending=False, kind="stable").index[:top])
              for s in panels}
     # in order of each input's widest spread, so that the strongest take C0, C1 ...
     largest = pd.concat(spread.values(), axis=1).max(axis=1)
@@ -697,7 +702,7 @@ def spider(result: SimulationResult, top: int = 5) -> Figure:
         money_axis(ax.yaxis)
         ax.grid(alpha=0.3)
         if not drawn[subject]:
-            ax.text(0.5, 0.5, "no input moves the NPV\nin these trials", transform=ax.transAxes,
+            ax.text(0.5, 0.5, "no input moves the NPV\nmore than chance would", transform=ax.transAxes,
                     ha="center", va="center", fontsize=10, color="#555555")
         elif not shared:
             ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
@@ -709,7 +714,7 @@ def spider(result: SimulationResult, top: int = 5) -> Figure:
         _beside(axes[0, cols - 1], [lines[name] for name in inputs],
                 [input_name(result, name) for name in inputs])
     which = (f"the {top} inputs that move its NPV most" if any(len(names) == top for names in drawn.values())
-             else "every input that moves its NPV")
+             else "every input that moves its NPV beyond chance")
     if len(panels) > 1:
         which = f"each panel: {which}"
     # wrapped to the figure's width: one panel is narrower than the sentence

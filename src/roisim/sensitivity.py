@@ -12,6 +12,12 @@ Sensitivity (per subject and input)
   lowest and highest deciles above: the spider chart's lines, which show
   where between its extremes an input moves the npv (a threshold, a
   plateau) where the tornado shows only how far;
+- ``deciles_p_value``: the p-value of a one-way analysis of variance of npv
+  across those tenths, the chance that means as far apart as these come
+  from an input that moves nothing (an input of another initiative, say);
+  the spider draws an input only below :data:`SIGNIFICANT`. Undefined (NaN)
+  in runs of fewer than 20 trials; 1 where the npv is the same in every
+  trial;
 - ``spearman``: rank correlation of the input with npv;
 - ``variance_share``: spearman^2 divided by its sum over the inputs (the
   "contribution to variance" of Crystal Ball; exact for a linear model in
@@ -50,6 +56,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+from scipy import special
 
 from roisim._parallel import dot, each
 
@@ -64,6 +71,10 @@ COLUMNS = ["input", "npv_low_decile", "npv_high_decile", "swing", "spearman", "i
 DECILES = 10
 #: columns of a tornado table after ``worst_decile_shift``: the mean npv of each group.
 DECILE_COLUMNS = [f"npv_decile_{g + 1}" for g in range(DECILES)]
+#: the spider draws an input whose tenths' means differ with a p-value below this: of the
+#: twenty inputs of an initiative that move another's npv not at all, one in fifty runs
+#: would show one of them by chance
+SIGNIFICANT = 1e-3
 
 
 def decile_bounds(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -167,6 +178,23 @@ def sensitivity_tables(npv: Mapping[str, np.ndarray], inputs: pd.DataFrame,
     npv_orders = dict(zip(npv, each(ranked_order, list(npv.values()), threads), strict=True))
     npv_ranks = {s: _centred_ranks(npv[s], order) for s, order in npv_orders.items()}
     flat = {subject: values.min() == values.max() for subject, values in npv.items()}
+    sizes = ends - starts
+    spread = {subject: (float(values.mean()), float(np.square(values - values.mean()).sum()))
+              for subject, values in npv.items()}
+
+    def p_value(subject: str, deciles: list[float]) -> float:
+        """One-way ANOVA of ``subject``'s npv across the tenths whose means are ``deciles``."""
+        if n < 2 * DECILES:
+            return math.nan  # tenths of one trial, or sharing trials: no spread within them
+        mean, total = spread[subject]
+        if flat[subject] or total == 0.0:
+            return 1.0
+        between = float(np.dot(sizes, np.square(np.array(deciles) - mean)))
+        within = max(total - between, 0.0)
+        if within == 0.0:
+            return 0.0
+        f = (between / (DECILES - 1)) / (within / (n - DECILES))
+        return float(special.fdtrc(DECILES - 1, n - DECILES, f))
 
     def input_rows(name: str) -> dict[str, dict[str, float | str]]:
         """Each subject's row for input ``name``."""
@@ -192,13 +220,15 @@ def sensitivity_tables(npv: Mapping[str, np.ndarray], inputs: pd.DataFrame,
                              "input_mean_worst_decile": float(x[worst].mean()),
                              "worst_decile_shift": 0.0 if constant else
                              (float(z[worst].mean()) - z_mean) / z_sd,
-                             **dict(zip(DECILE_COLUMNS, deciles, strict=True))}
+                             **dict(zip(DECILE_COLUMNS, deciles, strict=True)),
+                             "deciles_p_value": p_value(subject, deciles)}
         return rows
 
     by_input = each(input_rows, list(inputs.columns), threads)
     tables = {}
     for subject in npv:
-        table = pd.DataFrame([rows[subject] for rows in by_input], columns=COLUMNS + DECILE_COLUMNS)
+        table = pd.DataFrame([rows[subject] for rows in by_input],
+                             columns=[*COLUMNS, *DECILE_COLUMNS, "deciles_p_value"])
         squares = table["spearman"] ** 2
         total = float(squares.sum())
         shares = squares / total if total > 0 else 0.0
