@@ -263,15 +263,16 @@ def test_a_scenario_built_from_numpy_values_reads_as_its_toml(bakery):
     built = numpy_typed(document)
     assert isinstance(built["scenario"]["horizon_months"], np.int64)
     assert roisim.parse(built, source=path) == bakery
-    # a list from a DataFrame is an array: df["price"].unique(); it was refused as "found array(...)"
+    # a list from a DataFrame is an array (df["price"].unique()) or a column (df["price"]);
+    # they were refused as "found array(...)" and as the column's printout
     restaurant = SCENARIOS / "restaurant_online_ordering.toml"
     document = tomli.loads(restaurant.read_text())
     listed = [name for name, dist in document["inputs"].items() if dist["dist"] == "choice"]
     assert listed
     for name in listed:
-        for key in ("values", "weights"):
-            if key in document["inputs"][name]:
-                document["inputs"][name][key] = np.array(document["inputs"][name][key])
+        dist = document["inputs"][name]
+        dist["values"] = np.array(dist["values"])
+        dist["weights"] = pd.Series(dist["weights"], name="weights")
     assert roisim.parse(document, source=restaurant) == roisim.load(restaurant)
     shop = SCENARIOS / "ecommerce_pick_automation.toml"
     document = tomli.loads(shop.read_text())

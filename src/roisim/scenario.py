@@ -492,9 +492,9 @@ def _plain(value: Any) -> Any:
     """A document built in Python, with the types a TOML parser gives.
 
     numpy numbers (``np.int64(12)``, from an array or a DataFrame) become
-    Python ones, tuples and numpy arrays (``df["price"].unique()``) lists,
-    and paths text, so that a scenario built from a notebook's data is read
-    as its TOML would be.
+    Python ones, tuples, numpy arrays (``df["price"].unique()``) and pandas
+    columns (``df["price"]``) lists, and paths text, so that a scenario
+    built from a notebook's data is read as its TOML would be.
     """
     if isinstance(value, dict):
         return {key: _plain(item) for key, item in value.items()}
@@ -502,6 +502,8 @@ def _plain(value: Any) -> Any:
         return [_plain(item) for item in value]
     if isinstance(value, np.ndarray):
         return _plain(value.tolist())
+    if callable(getattr(value, "to_numpy", None)):  # a pandas Series or Index
+        return _plain(np.asarray(value.to_numpy()).tolist())
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, os.PathLike):
