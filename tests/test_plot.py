@@ -143,11 +143,14 @@ def test_every_chart_of_a_run_of_a_few_trials_is_drawn(trials, sampling, tmp_pat
 
 
 def test_charts_of_the_top_inputs_say_how_many_there_are():
+    from roisim.sensitivity import SIGNIFICANT
+
     result = roisim.simulate(roisim.load(SCENARIOS / "ecommerce_pick_automation.toml"),
-                             trials=4000, seed=1)
+                             trials=50_000, seed=1)
     subject = "Leased picking robots"
-    inputs = len(result.sensitivity(subject))
-    assert inputs > 12
+    table = result.sensitivity(subject)
+    inputs = len(table)
+    assert (table["deciles_p_value"] < SIGNIFICANT).sum() > 12  # more than are drawn
     title = result.plot("tornado", subject)._suptitle.get_text()
     assert title.endswith(f"(the 12 of {inputs} inputs that matter most)")
     assert len(result.plot("tornado", subject).axes[0].get_yticklabels()) == 12
@@ -292,8 +295,11 @@ def test_charts_fall_back_to_installed_fonts_glyph_by_glyph(monkeypatch, bakery)
 
 
 def test_tornado_bars_are_the_sensitivity_table(bakery):
+    from roisim.sensitivity import SIGNIFICANT
+
     subject = "Catering CRM"
-    table = bakery.sensitivity(subject).head(12).iloc[::-1]
+    table = bakery.sensitivity(subject)
+    table = table[table["deciles_p_value"] < SIGNIFICANT].head(12).iloc[::-1]
     fig = bakery.plot("tornado", subject)
     ax = fig.axes[0]
     # named as a reader would say them: "Integration failure (risk)", not its label
@@ -375,30 +381,54 @@ def test_a_spider_draws_an_input_that_raises_the_npv_and_then_lowers_it():
     assert labels[0] == "x"  # its tenths lie furthest apart: 0.09 against z's 0.009
 
 
+#: B's npv depends on b alone: A's inputs move it by chance alone
+TWO = """
+[scenario]
+name = "two"
+horizon_months = 12
+[inputs]
+a1 = { dist = "uniform", min = 0, max = 1 }
+a2 = { dist = "uniform", min = 0, max = 1 }
+a3 = { dist = "uniform", min = 0, max = 1 }
+b = { dist = "uniform", min = 0, max = 1 }
+[[initiatives]]
+name = "A"
+benefits = [{ name = "a1", amount = "a1", month = 0 }, { name = "a2", amount = "a2", month = 0 },
+            { name = "a3", amount = "a3", month = 0 }]
+[[initiatives]]
+name = "B"
+benefits = [{ name = "b", amount = "b", month = 0 }]
+"""
+
+
 def test_a_spider_draws_no_input_that_moves_its_subject_by_chance_alone():
-    # B's npv depends on b alone; the inputs of A, whose tenths differ only by chance in
-    # B's trials, filled B's panel up to five lines
-    two = scenario("""
-        [scenario]
-        name = "two"
-        horizon_months = 12
-        [inputs]
-        a1 = { dist = "uniform", min = 0, max = 1 }
-        a2 = { dist = "uniform", min = 0, max = 1 }
-        a3 = { dist = "uniform", min = 0, max = 1 }
-        b = { dist = "uniform", min = 0, max = 1 }
-        [[initiatives]]
-        name = "A"
-        benefits = [{ name = "a1", amount = "a1", month = 0 }, { name = "a2", amount = "a2", month = 0 },
-                    { name = "a3", amount = "a3", month = 0 }]
-        [[initiatives]]
-        name = "B"
-        benefits = [{ name = "b", amount = "b", month = 0 }]
-    """)
-    result = roisim.simulate(two, trials=20_000, seed=1)
+    # the inputs of A, whose tenths differ only by chance in B's trials, filled B's panel
+    # up to five lines
+    result = roisim.simulate(scenario(TWO), trials=20_000, seed=1)
     b_panel = result.plot("spider").axes[1]
     assert b_panel.get_title() == "B"
     assert [line.get_label() for line in b_panel.get_lines() if line.get_linestyle() != ":"] == ["b"]
+
+
+def test_a_tornado_draws_no_input_that_moves_its_subject_by_chance_alone():
+    # the e-commerce carts' tornado drew six inputs of the robots and the WMS among its twelve
+    result = roisim.simulate(scenario(TWO), trials=20_000, seed=1)
+    fig = result.plot("tornado", "B")
+    assert [label.get_text() for label in fig.axes[0].get_yticklabels()] == ["b"]
+    assert fig._suptitle.get_text().endswith(
+        "(the 1 of 4 inputs that move it beyond chance; the other 3 are not drawn)")
+    # none beyond chance: twenty inputs of equal weight, each a twentieth of the variance,
+    # in 40 trials; said in the axes, not by a title counting nothing
+    names = [f"x{k}" for k in range(20)]
+    even = initiative("benefits = [" + ", ".join(
+        f'{{ name = "{name}", amount = "{name}", month = 0 }}' for name in names) + "]",
+        extra="[inputs]\n" + "\n".join(f'{name} = {{ dist = "uniform", min = 0, max = 1 }}'
+                                        for name in names))
+    result = roisim.simulate(even, trials=40, seed=1)
+    assert (result.sensitivity("A")["deciles_p_value"] >= 1e-3).all()
+    fig = result.plot("tornado", "A")
+    assert [t.get_text() for t in fig.axes[0].texts] == ["no input moves the NPV more than chance would"]
+    assert fig._suptitle.get_text() == "A: what moves the NPV"
 
 
 def test_a_spider_of_one_subject_keeps_its_title_and_legend_in_the_figure():

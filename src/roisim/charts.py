@@ -617,8 +617,18 @@ def prioritisation(ranking: pd.DataFrame, currency: str, plans: Iterable[str] = 
 
 def tornado(table: pd.DataFrame, subject: str, mean_npv: float, currency: str,
             top: int = 12) -> Figure:
-    """Mean npv when each input is in its lowest vs highest decile, largest swings on top."""
-    rows = table.head(top).iloc[::-1]
+    """Mean npv when each input is in its lowest vs highest decile, largest swings on top.
+
+    Only inputs that move the npv beyond chance (``deciles_p_value`` below
+    :data:`~roisim.sensitivity.SIGNIFICANT`, or no p-value: a run of fewer
+    than 20 trials) are drawn: in the e-commerce example, half the carts'
+    twelve bars were inputs of the robots and the WMS, whose deciles differ
+    in the carts' trials by chance alone. The title counts those left out.
+    """
+    from roisim.sensitivity import SIGNIFICANT
+
+    beyond = table[~(table["deciles_p_value"] >= SIGNIFICANT)]
+    rows = beyond.head(top).iloc[::-1]
     fig, ax = _subplots(figsize=(8, 0.45 * len(rows) + 2.25))
     y = np.arange(len(rows))
     # a free row under the bars for the legend: with few inputs any corner may hold a bar
@@ -630,17 +640,28 @@ def tornado(table: pd.DataFrame, subject: str, mean_npv: float, currency: str,
         values = rows[column].to_numpy()
         ax.barh(y, values - mean_npv, left=mean_npv, color=colour, alpha=0.85, label=label)
     ax.axvline(mean_npv, color="black", lw=1)
-    swings = rows[["npv_low_decile", "npv_high_decile"]].to_numpy() - mean_npv
-    if not np.any(np.abs(swings) > 1e-9 * max(abs(mean_npv), 1.0)):  # as the VOI chart says
-        ax.text(0.5, 0.55, "no input moves the NPV in these trials", transform=ax.transAxes,
-                ha="center", va="center", fontsize=10, color="#555555",
-                bbox={"facecolor": "white", "edgecolor": "none"})
+    chance = len(table) - len(beyond)
+    every = table[["npv_low_decile", "npv_high_decile"]].to_numpy() - mean_npv
+    empty = None
+    if not np.any(np.abs(every) > 1e-9 * max(abs(mean_npv), 1.0)):  # as the VOI chart says
+        empty = "no input moves the NPV in these trials"
+    elif rows.empty:
+        empty = "no input moves the NPV more than chance would"
+    if empty:
+        ax.text(0.5, 0.55, empty, transform=ax.transAxes, ha="center", va="center", fontsize=10,
+                color="#555555", bbox={"facecolor": "white", "edgecolor": "none"})
     ax.set_yticks(y, [str(i) for i in rows.index], fontsize=8)
     money_axis(ax.xaxis)
     ax.set_xlabel(f"mean NPV [{currency}] (line: overall mean)")
     # over the whole figure, whose width long input names leave the axes short of
-    fig.suptitle(_wrapped(f"{subject}: what moves the NPV") + _top(len(rows), len(table)),
-                 fontsize=10)
+    if len(rows) < len(beyond) or not chance:
+        note = _top(len(rows), len(table))
+    elif rows.empty:
+        note = ""  # the axes say why
+    else:
+        note = (f"\n(the {len(rows)} of {len(table)} inputs that move it beyond chance; "
+                f"the other {chance} are not drawn)")
+    fig.suptitle(_wrapped(f"{subject}: what moves the NPV") + note, fontsize=10)
     ax.legend(fontsize=8, loc="lower center", ncol=2)
     ax.grid(alpha=0.3, axis="x")
     return _laid_out(fig)
