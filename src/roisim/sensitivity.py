@@ -71,10 +71,12 @@ COLUMNS = ["input", "npv_low_decile", "npv_high_decile", "swing", "spearman", "i
 DECILES = 10
 #: columns of a tornado table after ``worst_decile_shift``: the mean npv of each group.
 DECILE_COLUMNS = [f"npv_decile_{g + 1}" for g in range(DECILES)]
-#: the spider draws an input whose tenths' means differ with a p-value below this: of the
-#: twenty inputs of an initiative that move another's npv not at all, one in fifty runs
-#: would show one of them by chance
-SIGNIFICANT = 1e-3
+#: the tornado and spider charts draw an input whose tenths' means differ with a p-value
+#: below this. A scenario of five subjects and 24 inputs makes 120 such tests: at 1e-3 one
+#: run in nine drew an input that moves its subject by chance alone (the e-commerce carts'
+#: tornado, a robot input at p = 0.0009), at 1e-5 one in a thousand. Real drivers in the
+#: 200,000 trials analysed lie far below either (the bakery's weakest, 9e-24).
+SIGNIFICANT = 1e-5
 
 
 def decile_bounds(n: int) -> tuple[np.ndarray, np.ndarray]:
