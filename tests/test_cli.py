@@ -151,6 +151,18 @@ def test_trials_parquet_holds_every_trial_of_every_subject(bakery_run):
     one = table[table["subject"] == "Catering CRM"]
     assert (one["trial"].to_numpy() == range(20_000)).all()
     assert one["payback_month"].isna().any() and one["payback_month"].notna().any()
+    # the file alone says which run wrote it and what its columns hold, money in its currency
+    schema = pq.read_schema(folder / "trials.parquet")
+    run = json.loads(schema.metadata[b"roisim"])
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert {key: run[key] for key in ("scenario_name", "seed", "trials", "sampling", "currency",
+                                      "horizon_months", "roisim_version")} == {
+        key: manifest[key] for key in ("scenario_name", "seed", "trials", "sampling", "currency",
+                                       "horizon_months", "roisim_version")}
+    assert run["discount_rate"] == 0.08
+    notes = {field.name: field.metadata[b"description"].decode() for field in schema}
+    assert set(notes) == set(table.columns)
+    assert notes["npv"].endswith("[USD]") and "null where none" in notes["irr"]
 
 
 def test_summary_and_manifest(bakery_run):

@@ -319,14 +319,51 @@ TRIALS_ENCODING: dict[str, Any] = {
 }
 
 
+#: what each column of trials.parquet holds, kept in the file with its field
+COLUMN_NOTES = {
+    "subject": "initiative or plan",
+    "trial": "trial number, from 0; every subject meets the same trials",
+    "npv": "net present value = pv_benefits - pv_costs [{currency}]",
+    "roi": "npv / pv_costs; null where pv_costs is 0",
+    "pv_costs": "present value of the costs [{currency}]",
+    "pv_benefits": "present value of the benefits [{currency}]",
+    "payback_month": "first month from whose end on cumulative net cash stays >= 0; "
+                     "null where never within the horizon",
+    "discounted_payback_month": "payback_month of the discounted cash",
+    "irr": "annual internal rate of return (0.12 for 12%); null where none",
+    "phases_started": "bit k set where phase k+1 of the plan started",
+}
+
+
+def trials_schema(result: SimulationResult) -> pa.Schema:
+    """:data:`TRIALS_SCHEMA` with what a reader of the file alone needs to know.
+
+    Each field says what it holds (:data:`COLUMN_NOTES`, money in the
+    scenario's currency); the schema's ``roisim`` key holds the run: scenario,
+    currency, horizon, discount rate, seed, trials, sampling and roisim's
+    version, as JSON (``pq.read_schema(path).metadata[b"roisim"]``).
+    """
+    header = result.scenario.scenario
+    fields = [field.with_metadata({"description": COLUMN_NOTES[field.name].format(
+        currency=header.currency)}) for field in TRIALS_SCHEMA]
+    run = {"roisim_version": __version__, "scenario_name": result.scenario.name,
+           "currency": header.currency, "horizon_months": header.horizon_months,
+           "discount_rate": header.discount_rate, "seed": result.seed,
+           "trials": result.n_trials, "sampling": result.sampling}
+    return pa.schema(fields, metadata={"roisim": json.dumps(run)})
+
+
 def write_trials(result: SimulationResult, folder: Path) -> list[str]:
     """trials.parquet: one row per subject and trial; null where undefined.
 
     ``phases_started`` has bit k set when phase k+1 of the subject started.
+    The file says what each column holds and which run wrote it
+    (:func:`trials_schema`).
     """
     o = result.outcomes
     names = pa.array(result.subjects, pa.string())
-    with pq.ParquetWriter(folder / "trials.parquet", TRIALS_SCHEMA, compression="zstd",
+    schema = trials_schema(result)
+    with pq.ParquetWriter(folder / "trials.parquet", schema, compression="zstd",
                           **TRIALS_ENCODING) as writer:
         for s in range(len(result.subjects)):
             for lo in range(0, result.n_trials, ROW_GROUP):
@@ -347,7 +384,7 @@ def write_trials(result: SimulationResult, folder: Path) -> list[str]:
                     pa.array(dpb, mask=dpb < 0),
                     pa.array(irr, mask=np.isnan(irr)),
                     pa.array(o.started[s, lo:hi]),
-                ], schema=TRIALS_SCHEMA)
+                ], schema=schema)
                 writer.write_batch(batch, row_group_size=ROW_GROUP)
     return ["trials.parquet"]
 
