@@ -625,9 +625,9 @@ def tornado(table: pd.DataFrame, subject: str, mean_npv: float, currency: str,
     twelve bars were inputs of the robots and the WMS, whose deciles differ
     in the carts' trials by chance alone. The title counts those left out.
     """
-    from roisim.sensitivity import SIGNIFICANT
+    from roisim.sensitivity import beyond_chance
 
-    beyond = table[~(table["deciles_p_value"] >= SIGNIFICANT)]
+    beyond = table[beyond_chance(table)]
     rows = beyond.head(top).iloc[::-1]
     fig, ax = _subplots(figsize=(8, 0.45 * len(rows) + 2.25))
     y = np.arange(len(rows))
@@ -684,7 +684,7 @@ def spider(result: SimulationResult, top: int = 5) -> Figure:
     legend of 80 inputs told no line apart).
     """
     from roisim.report import input_name
-    from roisim.sensitivity import DECILE_COLUMNS, SIGNIFICANT
+    from roisim.sensitivity import DECILE_COLUMNS, beyond_chance
 
     tables = result.sensitivity_tables()
     panels: dict[str, list[str]] = {}
@@ -693,7 +693,7 @@ def spider(result: SimulationResult, top: int = 5) -> Figure:
     spread = {s: tables[s][DECILE_COLUMNS].max(axis=1) - tables[s][DECILE_COLUMNS].min(axis=1)
               for s in panels}
     # where there is no p-value (fewer than 20 trials) every input that moves the npv at all
-    moves = {s: (spread[s] > 0) & ~(tables[s]["deciles_p_value"] >= SIGNIFICANT) for s in panels}
+    moves = {s: (spread[s] > 0) & beyond_chance(tables[s]) for s in panels}
     drawn = {s: list(spread[s][moves[s]].sort_values(ascending=False, kind="stable").index[:top])
              for s in panels}
     # in order of each input's widest spread, so that the strongest take C0, C1 ...

@@ -15,7 +15,8 @@ Sensitivity (per subject and input)
 - ``deciles_p_value``: the p-value of a one-way analysis of variance of npv
   across those tenths, the chance that means as far apart as these come
   from an input that moves nothing (an input of another initiative, say);
-  the spider draws an input only below :data:`SIGNIFICANT`. Undefined (NaN)
+  the tornado and spider charts draw an input only below :data:`SIGNIFICANT`
+  (:func:`beyond_chance`). Undefined (NaN)
   in runs of fewer than 20 trials; 1 where the npv is the same in every
   trial;
 - ``spearman``: rank correlation of the input with npv;
@@ -94,6 +95,15 @@ def decile_bounds(n: int) -> tuple[np.ndarray, np.ndarray]:
     inner = k + ((n - 2 * k) * np.arange(DECILES - 1)) // (DECILES - 2)  # k .. n - k
     edges = np.concatenate(([0], inner, [n]))
     return edges[:-1], edges[1:]
+
+
+def beyond_chance(table: pd.DataFrame) -> pd.Series:
+    """Which inputs of a tornado table move its subject's npv beyond chance.
+
+    Those whose ``deciles_p_value`` is below :data:`SIGNIFICANT`, and every
+    input where there is no p-value (a run of fewer than 20 trials).
+    """
+    return ~(table["deciles_p_value"] >= SIGNIFICANT)
 
 
 def ranked_order(values: np.ndarray) -> np.ndarray:
@@ -181,18 +191,18 @@ def sensitivity_tables(npv: Mapping[str, np.ndarray], inputs: pd.DataFrame,
     npv_ranks = {s: _centred_ranks(npv[s], order) for s, order in npv_orders.items()}
     flat = {subject: values.min() == values.max() for subject, values in npv.items()}
     sizes = ends - starts
-    spread = {subject: (float(values.mean()), float(np.square(values - values.mean()).sum()))
-              for subject, values in npv.items()}
+    means = {subject: float(values.mean()) for subject, values in npv.items()}
+    squares = {subject: float(np.square(values - means[subject]).sum())
+               for subject, values in npv.items()}
 
     def p_value(subject: str, deciles: list[float]) -> float:
         """One-way ANOVA of ``subject``'s npv across the tenths whose means are ``deciles``."""
         if n < 2 * DECILES:
             return math.nan  # tenths of one trial, or sharing trials: no spread within them
-        mean, total = spread[subject]
-        if flat[subject] or total == 0.0:
+        if flat[subject]:
             return 1.0
-        between = float(np.dot(sizes, np.square(np.array(deciles) - mean)))
-        within = max(total - between, 0.0)
+        between = float(np.dot(sizes, np.square(np.array(deciles) - means[subject])))
+        within = max(squares[subject] - between, 0.0)
         if within == 0.0:
             return 0.0
         f = (between / (DECILES - 1)) / (within / (n - DECILES))
