@@ -167,6 +167,18 @@ class TestContinuous:
             wrong = (below > 0) | (above < 0)
             assert not wrong.any(), list(zip(u[wrong][:5], x[wrong][:5], strict=True))
 
+    def test_bin_probabilities_are_scipys(self, case):
+        # what the inputs chart draws as the stated distribution, bin by bin: bins
+        # reaching past the support on both sides, so that they hold all its probability
+        d, ref, _ = case
+        lo, hi = d.support()
+        inner = np.quantile(d.sample(2000, seed=14), np.linspace(0.01, 0.99, 9))
+        edges = np.concatenate([[lo - 1.0 if math.isfinite(lo) else -1e300], inner,
+                                [hi + 1.0 if math.isfinite(hi) else 1e300]])
+        got = d.bin_probabilities(edges)
+        np.testing.assert_allclose(got, np.diff(ref.cdf(edges)), rtol=1e-9, atol=1e-15)
+        assert got.sum() == pytest.approx(1.0, abs=1e-12)
+
     def test_reproducible_and_position_keyed(self, case):
         d, _, _ = case
         whole = d.sample(1000, seed=5)
@@ -222,6 +234,16 @@ def test_discrete_batched_quantiles_equal_the_scalar_function(name):
     scalar = [rnd.quantile(spec.kind, a, b, c, spec.ulo, spec.uhi, spec.table_x, spec.table_c,
                            guide, 0, n, p) for p in u]
     np.testing.assert_array_equal(batched, scalar)
+
+
+@pytest.mark.parametrize("name", sorted(DISCRETE))
+def test_discrete_bin_probabilities_are_the_pmf_summed_over_each_bin(name):
+    spec, pmf = DISCRETE[name]
+    edges = np.array([-0.5, 0.5, 1.5, 12.0, 19.5, 20.5, 35.0, 1e6])
+    ks = np.arange(0, 1_000_001) if spec["dist"] == "poisson" else np.unique(
+        dist(**spec).outcomes()[0])
+    expected = np.histogram(ks, bins=edges, weights=pmf(ks))[0]
+    np.testing.assert_allclose(dist(**spec).bin_probabilities(edges), expected, atol=1e-12)
 
 
 def test_empirical_resamples_the_column(tmp_path):

@@ -197,6 +197,22 @@ class Dist(Strict):
             min(hi, getattr(self, "at_most", None) or math.inf),
         )
 
+    def bin_probabilities(self, edges: np.ndarray) -> np.ndarray:
+        """The probability that a draw falls in each bin between ``edges`` (after truncation).
+
+        Bins are those of ``np.histogram``: each holds its left edge, the last
+        its right edge too, so that the draws' histogram on the same edges
+        can be set against these probabilities times the number of draws.
+        """
+        edges = np.asarray(edges, dtype=np.float64)
+        if not self.continuous:
+            values, probs = self.outcomes()  # type: ignore[attr-defined]
+            return np.histogram(values, bins=edges, weights=probs)[0]
+        lo, hi = self.support()
+        ulo, uhi = getattr(self, "truncated_range", lambda: (0.0, 1.0))()
+        below = np.asarray(self.cdf(np.clip(edges, lo, hi)), dtype=np.float64)
+        return np.diff(below) / (uhi - ulo)
+
 
 class Truncatable(Dist):
     """A continuous distribution that accepts ``at_least`` and ``at_most``."""
@@ -308,7 +324,11 @@ class Fixed(Dist):
     continuous: ClassVar[bool] = False
 
     def reference(self) -> Any:
-        return _FiniteReference(np.array([self.value]), np.array([1.0]))
+        return _FiniteReference(*self.outcomes())
+
+    def outcomes(self) -> tuple[np.ndarray, np.ndarray]:
+        """The one value, with probability 1."""
+        return np.array([self.value]), np.array([1.0])
 
     def support(self) -> tuple[float, float]:
         return self.value, self.value
