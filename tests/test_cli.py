@@ -85,6 +85,7 @@ def test_a_scenario_without_inputs_runs_and_says_nothing_is_uncertain(tmp_path):
     assert "worst 10%" not in proc.stdout
     folder = tmp_path / "out" / "fixed"
     assert not list(folder.glob("tornado_*.png")) and not (folder / "value_of_information.png").exists()
+    assert not (folder / "inputs.png").exists()
     assert pd.read_csv(folder / "sensitivity.csv").empty
     summary = pd.read_csv(folder / "summary.csv", index_col=0)
     assert summary.loc["A", "npv_sd"] == 0.0 and summary.loc["A", "npv_mean"] == 300.0

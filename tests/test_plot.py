@@ -13,11 +13,12 @@ import pytest
 from conftest import SCENARIOS, initiative, initiative_text, initiatives, scenario
 from matplotlib.colors import rgb_to_hsv, to_hex, to_rgb
 from matplotlib.figure import Figure
+from scipy import stats
 
 import roisim
 from roisim import charts
 from roisim.charts import CHART_TRIALS, CHARTS, MoneyFormatter, line_colours, money, twins
-from roisim.report import input_name
+from roisim.report import INPUT_BINS, input_name
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +139,7 @@ def test_every_chart_of_a_run_of_a_few_trials_is_drawn(trials, sampling, tmp_pat
                              trials=trials, seed=1, sampling=sampling)
     assert np.isnan(result.value_of_information()["evppi_se"]).all()
     folder = result.save(tmp_path, charts=True)
-    assert {"value_of_information.png", "spider.png", "cash_fan.png"} <= {
+    assert {"value_of_information.png", "spider.png", "cash_fan.png", "inputs.png"} <= {
         p.name for p in folder.iterdir()}
 
 
@@ -536,6 +537,9 @@ def test_charts_of_inputs_are_an_error_where_there_is_no_input():
         with pytest.raises(ValueError, match=f"chart '{chart}' shows the inputs, and the "
                                              "scenario has none"):
             result.plot(chart, subject)
+    with pytest.raises(ValueError, match="chart 'inputs' shows the inputs' distributions, and the "
+                                         "scenario has none"):
+        result.plot("inputs")
     assert isinstance(result.plot("npv_cdf"), Figure)
 
 
@@ -748,3 +752,97 @@ def test_a_one_month_horizon_still_shows_its_month():
 def shown_ticks(ax) -> list[float]:
     lo, hi = ax.get_xlim()
     return [float(t) for t in ax.get_xticks() if lo <= t <= hi]
+
+
+def test_the_inputs_chart_sets_each_inputs_draws_against_the_distribution_stated():
+    result = roisim.simulate(initiative("""
+        go_live_month = { dist = "triangular", min = 0, mode = 1, max = 3 }
+        costs = [{ name = "fee", amount = ["fee", "vat"], every = "month" },
+                 { name = "tips", amount = "tip", month = 1 }]
+        benefits = [{ name = "orders", amount = ["orders", "margin"], every = "month" }]
+        """, horizon=12, extra="""
+        [inputs]
+        fee = { dist = "normal", mean = 100, sd = 20, at_least = 90 }
+        vat = { dist = "fixed", value = 1.2 }
+        margin = { dist = "choice", values = [10, 20, 10], weights = [1, 1, 2] }
+        orders = { dist = "poisson", mean = 150, resample = "monthly" }
+        tip = { dist = "choice", values = [1, 1.01, 100] }
+        """), trials=3000, seed=2)
+    fig = result.plot("inputs")
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    # a constant has nothing to show
+    assert [ax.get_title() for ax in panels] == ["fee", "margin", "orders (each month)", "tip",
+                                                 "go live month (A)"]
+    drawn = result.inputs()
+
+    def steps(ax):  # (draws' shares, stated probabilities, edges) of a panel of bins
+        filled, outline = (p.get_data() for p in ax.patches)
+        np.testing.assert_array_equal(filled.edges, outline.edges)
+        return filled.values, outline.values, filled.edges
+
+    # a truncated normal, bin by bin, against scipy's, from the truncation up
+    shares, stated, edges = steps(panels[0])
+    assert edges[0] == 90.0  # the bound, not the draws' 0.1 percentile
+    np.testing.assert_array_equal(shares, np.histogram(drawn["fee"], bins=edges)[0] / 3000)
+    np.testing.assert_allclose(stated, np.diff(stats.truncnorm(-0.5, np.inf, 100, 20).cdf(edges)),
+                               rtol=1e-9)
+    # a choice: a bar for each value, its weights added up where a value is listed twice
+    ax = panels[1]
+    assert [bar.get_x() + bar.get_width() / 2 for bar in ax.patches] == [10.0, 20.0]
+    assert [bar.get_height() for bar in ax.patches] == [np.mean(drawn["margin"] == v) for v in (10, 20)]
+    np.testing.assert_allclose(ax.collections[0].get_segments()[0][:, 1], 0.75)
+    np.testing.assert_allclose(ax.collections[0].get_segments()[1][:, 1], 0.25)
+    # an input drawn each month: the months of the first 200 trials, in bins of whole counts
+    shares, stated, edges = steps(panels[2])
+    months = result.monthly_sample()["orders"]
+    assert len(months) == 200 * 12
+    assert np.all(np.diff(edges) == np.diff(edges)[0]) and np.all(edges % 1 == 0.5)
+    np.testing.assert_array_equal(shares, np.histogram(months, bins=edges)[0] / len(months))
+    np.testing.assert_allclose(stated, np.diff(stats.poisson(150).cdf(edges)), atol=1e-12)
+    assert "first 200 trials" in fig.texts[0].get_text()
+    # outcomes closer together than a bin is wide share bins, as observations do
+    shares, stated, edges = steps(panels[3])
+    assert len(edges) == INPUT_BINS + 1 and (edges[0], edges[-1]) == (1.0, 100.0)
+    np.testing.assert_allclose(stated[[0, -1]], [2 / 3, 1 / 3])
+    np.testing.assert_array_equal(shares, np.histogram(drawn["tip"], bins=edges)[0] / 3000)
+
+
+def test_an_inputs_chart_of_one_trial_spans_room_around_its_draws():
+    result = roisim.simulate(roisim.load(SCENARIOS / "bakery_catering_crm.toml"), trials=1, seed=1)
+    # a continuous input's panel spans its draws' percentiles: here the one draw, alone
+    panels = [ax for ax in result.plot("inputs").axes if ax.get_visible()]
+    assert len(panels) == 10
+    for ax in panels:
+        lo, hi = ax.patches[0].get_data().edges[[0, -1]]
+        shares = ax.patches[0].get_data().values
+        assert hi > lo and np.all(np.isfinite(shares)), ax.get_title()
+        if "each month" not in ax.get_title():
+            assert shares.sum() == 1.0, ax.get_title()
+
+
+@pytest.mark.parametrize("names", [["a_saving_named_at_such_length_that_its_title_wraps_onto_three_lines"
+                                    "_even_in_a_panel_as_wide_as_this_one"],
+                                   [f"saving_{k}" for k in range(5)] + ["a_saving_named_at_such_length"
+                                                                        "_that_its_title_wraps"]])
+def test_the_inputs_charts_texts_stay_clear_of_each_other_and_in_the_figure(names):
+    inputs = "\n".join(f'{name} = {{ dist = "pert", min = 1, mode = 2, max = 9 }}' for name in names)
+    benefits = ", ".join(f'{{ name = "b{k}", amount = "{name}", every = "month" }}'
+                         for k, name in enumerate(names))
+    result = roisim.simulate(initiative(f"""
+        costs = [{{ name = "fee", amount = 10, month = 0 }}]
+        benefits = [{benefits}]
+        """, horizon=12, extra=f"[inputs]\n{inputs}\n"), trials=500, seed=1)
+    fig = result.plot("inputs")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    texts = [fig._suptitle.get_window_extent(renderer), fig.legends[0].get_window_extent(renderer)]
+    texts += [ax.title.get_window_extent(renderer) for ax in panels]
+    boxes = texts + [ax.get_tightbbox(renderer) for ax in panels]  # ticks and their labels
+    for box in boxes:
+        assert fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1 and 0 <= box.y0 and box.y1 <= fig.bbox.y1
+    # no text over another, nor over a panel's frame or ticks
+    for i, box in enumerate(texts):
+        for j, other in enumerate(boxes):
+            if i != j and not (i >= 2 and j == i + len(panels)):  # a panel holds its own title
+                assert not box.overlaps(other), (i, j)

@@ -44,7 +44,7 @@ MAX_BYTES = 128 << 20
 BYTES_PER_TRIAL = 38
 #: what the charts read from a result's cache; what they do not (the analysis
 #: trials' inputs, up to 200,000 rows of every input) stays behind.
-CHART_CACHE = ("profiles", "sensitivity", "voi")
+CHART_CACHE = ("profiles", "sensitivity", "voi", "input_histograms")
 
 _LENGTH = struct.Struct("<Q")
 

@@ -46,17 +46,20 @@ from matplotlib.transforms import Bbox
 from roisim.chart_process import fork, release_signals, signals_held
 from roisim.compare import equal_to_earlier
 from roisim.metrics import months, sorted_quantiles
-from roisim.result import Profiles, SimulationResult
+from roisim.result import MONTHLY_TRIALS, Profiles, SimulationResult
+from roisim.sensitivity import ANALYSIS_TRIALS
 
 CHART_TRIALS = 1_000_000
 DPI = 110
 #: area of the risk-return chart's markers (points², as ``scatter`` takes it)
 MARKER = 60
+#: panels per row in the inputs chart
+INPUT_COLUMNS = 4
 #: inputs a spider chart names in one legend, each in one colour in every panel
 SPIDER_SHARED = 10
 #: the charts :func:`figure` draws by name; the first two are drawn per subject.
 CHARTS = ("roi_hist", "tornado", "npv_cdf", "payback_curve", "cash_fan", "risk_return",
-          "prioritisation", "spider", "value_of_information", "convergence")
+          "prioritisation", "spider", "value_of_information", "convergence", "inputs")
 
 
 class MoneyFormatter(Formatter):
@@ -747,6 +750,81 @@ def spider(result: SimulationResult, top: int = 5) -> Figure:
     return _laid_out(fig)
 
 
+def inputs(result: SimulationResult) -> Figure:
+    """Each input as the trials drew it (bars) against the distribution the file states (outline).
+
+    One panel per input with a distribution, named or written in place, in
+    the order of :func:`~roisim.report.stated_inputs`, constants (``fixed``,
+    a choice of one value) left out: a check by eye that
+    each is what its author meant (a PERT's skew, a truncation, a choice's
+    weights), as @RISK's input thumbnails and Crystal Ball's assumption
+    charts give. The draws are those the analyses read (the first 200,000
+    trials); an input drawn each month shows its monthly draws in the first
+    :data:`~roisim.result.MONTHLY_TRIALS` trials. Bar heights and the
+    outline are shares of the draws, bin by bin.
+    """
+    from matplotlib.patches import Patch
+
+    from roisim.report import input_name
+
+    histograms = result.input_histograms()
+    cols = min(INPUT_COLUMNS, len(histograms))
+    rows = -(-len(histograms) // cols)
+    shown = f"the first {min(result.n_trials, ANALYSIS_TRIALS):,} trials"
+    if any(hist.monthly for hist in histograms.values()):
+        shown += (f"; an input drawn each month: its draws in the first "
+                  f"{min(result.n_trials, MONTHLY_TRIALS):,} trials")
+    # laid out by hand, in inches: every panel alike, so matplotlib's tight layout,
+    # half the chart's time, would find the same
+    panel_w, panel_h, gap_w, ticks, side, bottom = 3.0, 1.6, 0.3, 0.3, 0.2, 0.35
+    width = max(cols * panel_w + (cols - 1) * gap_w + 2 * side, 5.0)
+    panel_w = (width - 2 * side - (cols - 1) * gap_w) / cols
+    names = {label: _wrapped(input_name(result, label) + (" (each month)" if hist.monthly else ""),
+                             int(12.5 * panel_w))  # characters of 9 points a line
+             for label, hist in histograms.items()}
+    chars = int(10 * width)  # of an 11-point title, per line
+    title = (_wrapped("Each input as the trials drew it and as the scenario file states it", chars)
+             + "\n" + _wrapped(f"(share of draws in each bin, of {shown})", chars))
+    title_h = 0.15 + (title.count("\n") + 1) * 11 * 1.25 / 72
+    # the longest panel title's lines, in 9 points
+    name_h = 0.1 + max(name.count("\n") + 1 for name in names.values()) * 9 * 1.25 / 72
+    top = title_h + 0.36 + name_h  # the title, the legend under it, a panel's title
+    gap_h = ticks + name_h
+    height = rows * panel_h + (rows - 1) * gap_h + top + bottom
+    fig = Chart(figsize=(width, height), dpi=DPI)
+    FigureCanvasAgg(fig)
+    grid = fig.add_gridspec(rows, cols, left=side / width, right=1 - side / width,
+                            bottom=bottom / height, top=1 - top / height, wspace=gap_w / panel_w,
+                            hspace=gap_h / panel_h)
+    bars, outline = "#4C72B0", "black"
+    for k, (label, hist) in enumerate(histograms.items()):
+        ax = fig.add_subplot(grid[k // cols, k % cols])
+        shares = hist.drawn / max(hist.n, 1)
+        if hist.centres is not None:
+            gaps = np.diff(hist.centres)
+            bar = 0.8 * (gaps.min() if gaps.size else max(1.0, abs(float(hist.centres[0]))))
+            ax.bar(hist.centres, shares, width=bar, color=bars, alpha=0.85)
+            ax.hlines(hist.stated, hist.centres - bar / 2, hist.centres + bar / 2,
+                      color=outline, lw=1.5)
+        else:
+            ax.stairs(shares, hist.edges, fill=True, color=bars, alpha=0.85)
+            ax.stairs(hist.stated, hist.edges, color=outline, lw=1.0)
+        ax.set_ylim(0, 1.12 * max(float(shares.max(initial=0)), float(hist.stated.max(initial=0)), 1e-12))
+        ax.set_yticks([])
+        if hist.centres is not None and hist.centres.size <= 6:
+            ax.set_xticks(hist.centres)  # each outcome named
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(5))
+        money_axis(ax.xaxis)
+        ax.tick_params(axis="x", labelsize=8)
+        ax.set_title(names[label], fontsize=9)
+    fig.suptitle(title, y=1.0 - 0.1 / height, va="top", fontsize=11)
+    fig.legend([Patch(color=bars, alpha=0.85), Line2D([], [], color=outline)],
+               ["drawn by the trials", "as the file states it"], loc="upper center", ncols=2,
+               bbox_to_anchor=(0.5, 1.0 - (0.1 + title_h) / height), fontsize=8, frameon=False)
+    return fig
+
+
 def _wrapped(title: str, width: int = 90) -> str:
     """A title in lines of at most ``width`` characters (a long subject name's)."""
     return "\n".join(textwrap.wrap(title, width)) or title
@@ -919,6 +997,8 @@ def chart_jobs(result: SimulationResult, folder: Path) -> list[Callable[[], list
         jobs += [job("tornado", s) for s in result.sensitivity_tables()]
         jobs += [job("spider"), job("value_of_information")]
     jobs.append(job("convergence"))
+    if result.input_histograms():
+        jobs.append(job("inputs"))
     return jobs
 
 
@@ -982,6 +1062,12 @@ def _figure(result: SimulationResult, chart: str, subject: str | None) -> Figure
         return spider(result)
     if chart == "value_of_information":
         return value_of_information(named(result, result.value_of_information()), currency)
+    if chart == "inputs":
+        if not result.input_histograms():
+            raise ValueError("chart 'inputs' shows the inputs' distributions, and the scenario has "
+                             "none that varies (its risks' strikes are in the report's table of "
+                             "risks)")
+        return inputs(result)
     return convergence(result)
 
 

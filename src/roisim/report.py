@@ -207,38 +207,130 @@ def describe_dist(dist: Dist) -> str:
     return f"{kind} {', '.join(parts)}".strip()
 
 
-#: trials whose monthly draws give the P5 and P95 of an input drawn each month
-MONTHLY_TRIALS = 200
+def stated_inputs(result: SimulationResult) -> dict[str, Dist]:
+    """Each input as the file states it, by its column in :meth:`~SimulationResult.inputs`.
+
+    The named inputs and the distributions written in place, in the order
+    of the inputs' columns (risks, which have no distribution, left out).
+    """
+    from roisim._checks import inline_dists
+
+    stated = {**result.scenario.inputs, **inline_dists(result.scenario)}
+    return {label: stated[label] for label in result.input_labels if label in stated}
 
 
 def assumptions(result: SimulationResult) -> pd.DataFrame:
     """Each input as stated in the file, next to what the trials drew.
 
-    The named inputs and the distributions written in place (named as
-    :func:`input_name` says them), in the order of the inputs' columns.
-    Drawn: the mean, P5 and P95 over the trials analysed (the first
+    The inputs of :func:`stated_inputs`, named as :func:`input_name` says
+    them. Drawn: the mean, P5 and P95 over the trials analysed (the first
     200,000). For an input drawn each month, P5 and P95 are those of its
-    monthly draws in the first :data:`MONTHLY_TRIALS` trials (its per-trial
-    figures are means of months, whose spread is narrower than a month's).
+    monthly draws in the first :data:`~roisim.result.MONTHLY_TRIALS` trials
+    (its per-trial figures are means of months, whose spread is narrower
+    than a month's).
     """
-    from roisim._checks import inline_dists
-
     drawn = result.analysis_inputs()
-    stated = {**result.scenario.inputs, **inline_dists(result.scenario)}
-    months = None
     rows = []
-    for label in (label for label in drawn.columns if label in stated):  # in the inputs' order
-        dist, values = stated[label], drawn[label].to_numpy()
+    for label, dist in stated_inputs(result).items():
+        values = drawn[label].to_numpy()
         monthly = getattr(dist, "resample", "trial") == "monthly"
-        if monthly and months is None:
-            months = pd.concat([result.monthly_inputs(trial) for trial in
-                                range(min(result.n_trials, MONTHLY_TRIALS))], ignore_index=True)
-        p5, p95 = np.percentile(months[label] if monthly else values, [5, 95])
+        p5, p95 = np.percentile(result.monthly_sample()[label] if monthly else values, [5, 95])
         rows.append({"input": input_name(result, label), "stated": describe_dist(dist),
                      "drawn": "each month" if monthly else "once per trial",
                      "mean": float(values.mean()), "p5": float(p5), "p95": float(p95)})
     return pd.DataFrame(rows, columns=["input", "stated", "drawn", "mean", "p5", "p95"]
                         ).set_index("input")
+
+
+#: bins of an input's histogram in the inputs chart
+INPUT_BINS = 40
+#: probability each side that an input's panel leaves out: a continuous input's spans its
+#: draws' 0.1 to 99.9 percentiles, a discrete one's the outcomes between those of its
+#: stated distribution (bounds near them taken instead)
+INPUT_TAIL = 0.001
+
+
+class InputHistogram:
+    """An input's draws against its stated distribution, bin by bin (the inputs chart).
+
+    ``drawn`` counts the ``n`` draws in each bin, ``stated`` is the
+    probability the file's distribution puts there. Where ``centres`` is
+    set, each bin is one outcome of a discrete input (a bar at that value);
+    otherwise the bins lie between ``edges``. ``monthly``: the draws are an
+    input's monthly draws.
+    """
+
+    def __init__(self, dist: Dist, values: np.ndarray, monthly: bool = False) -> None:
+        values = np.asarray(values, dtype=np.float64)
+        self.n, self.monthly = values.size, monthly
+        self.centres: np.ndarray | None = None
+        if dist.continuous:
+            self.edges = np.linspace(*_input_span(dist, values), INPUT_BINS + 1)
+        else:
+            outcomes, probs = dist.outcomes()
+            outcomes, which = np.unique(outcomes[probs > 0], return_inverse=True)
+            probs = np.bincount(which, weights=probs[probs > 0])
+            span = outcomes[-1] - outcomes[0]
+            if outcomes.size <= INPUT_BINS and (
+                    outcomes.size == 1 or np.diff(outcomes).min() >= span / INPUT_BINS):
+                # one bin an outcome: counted by value, not by where edges between them fall;
+                # outcomes closer than a bin's width (observations in an empirical column)
+                # are binned instead, where a bar each would be a hairline
+                self.centres = outcomes
+                ordered = np.sort(values)
+                self.drawn = (np.searchsorted(ordered, outcomes, side="right")
+                              - np.searchsorted(ordered, outcomes, side="left"))
+                self.stated = probs
+                return
+            cumulative = np.cumsum(probs)
+            lo = outcomes[min(np.searchsorted(cumulative, INPUT_TAIL), outcomes.size - 1)]
+            hi = outcomes[min(np.searchsorted(cumulative, 1.0 - INPUT_TAIL), outcomes.size - 1)]
+            if not hi > lo:  # one outcome holds all but a sliver: show every one
+                lo, hi = outcomes[0], outcomes[-1]
+            if np.all(outcomes == np.round(outcomes)):  # counts: bins of whole numbers each
+                width = max(1.0, math.ceil((hi - lo + 1.0) / INPUT_BINS))
+                self.edges = lo - 0.5 + width * np.arange(math.ceil((hi - lo + 1.0) / width) + 1)
+            else:
+                self.edges = np.linspace(lo, hi, INPUT_BINS + 1)
+        self.drawn = np.histogram(values, bins=self.edges)[0]
+        self.stated = dist.bin_probabilities(self.edges)
+
+
+def _input_span(dist: Dist, values: np.ndarray) -> tuple[float, float]:
+    """The range a continuous input's panel spans: its draws' 0.1 to 99.9 percentiles, or its bounds.
+
+    A bound (a minimum, or a truncation) within 5% of that span is taken
+    instead, so that a panel shows where the distribution ends.
+    """
+    lo, hi = (float(x) for x in np.quantile(values, [INPUT_TAIL, 1.0 - INPUT_TAIL]))
+    low, high = dist.support()
+    if not hi > lo:  # one draw, or draws all alike: room around them, within the bounds
+        lo, hi = max(low, lo - 0.5 * max(abs(lo), 1.0)), min(high, hi + 0.5 * max(abs(hi), 1.0))
+    if low > lo - 0.05 * (hi - lo):
+        lo = low
+    if high < hi + 0.05 * (hi - lo):
+        hi = high
+    return lo, hi
+
+
+def input_histograms(result: SimulationResult) -> dict[str, InputHistogram]:
+    """Each input of :func:`stated_inputs` that varies, its draws against its distribution.
+
+    Constants (``fixed``, a choice of one value) have nothing to show. The
+    draws are those of the trials analysed (the first 200,000); an input
+    drawn each month's are its monthly draws in the first
+    :data:`~roisim.result.MONTHLY_TRIALS` trials.
+    """
+    drawn = result.analysis_inputs()
+    histograms = {}
+    for label, dist in stated_inputs(result).items():
+        low, high = dist.support()
+        if not low < high:
+            continue
+        monthly = dist.resample == "monthly"
+        values = result.monthly_sample()[label] if monthly else drawn[label]
+        histograms[label] = InputHistogram(dist, values.to_numpy(), monthly)
+    return histograms
 
 
 def risk_table(result: SimulationResult) -> pd.DataFrame:
@@ -383,7 +475,9 @@ def write_report(result: SimulationResult, folder: Path, files: list[str]) -> li
                  table(head_to_head(result).map(
                      lambda p: "" if not math.isfinite(p) else f"{p:.0%}"))]
     body += ["<h2>Assumptions</h2>", "<p>Each input as the scenario file states it, and what "
-             "the trials drew.</p>", numbers(assumptions(result))]
+             "the trials drew.</p>", numbers(assumptions(result)),
+             img("inputs.png", "Each input as the trials drew it (bars) and as the file states "
+                 "it (outline)")]
     correlations = correlation_table(result)
     if not correlations.empty:
         body += ["<h2>Correlations</h2>", "<p>Each rank correlation as the scenario file states "

@@ -22,8 +22,13 @@ from roisim.scenario import Scenario, is_whole, whole, whole_at_least
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from roisim.report import InputHistogram
+
 #: trials whose monthly cumulative cash is kept for the fan chart.
 BAND_TRIALS = 4096
+#: trials whose monthly draws show the spread of the inputs drawn each month
+#: (:meth:`SimulationResult.monthly_sample`): 200 trials of 36 months are 7,200 draws.
+MONTHLY_TRIALS = 200
 #: bytes of outcomes per trial and simulated subject (:meth:`Outcomes.empty`).
 OUTCOME_BYTES = 28
 
@@ -325,6 +330,19 @@ class SimulationResult:
         frame.index.name = "month"
         return frame
 
+    def monthly_sample(self) -> pd.DataFrame:
+        """The monthly draws of the first :data:`MONTHLY_TRIALS` trials, one row per trial and month.
+
+        What an input drawn each month draws from month to month: its spread,
+        where its per-trial mean (:meth:`inputs`) has a narrower one.
+        Computed once.
+        """
+        if "monthly" not in self._cache:
+            trials = range(min(self.n_trials, MONTHLY_TRIALS))
+            self._cache["monthly"] = pd.concat([self.monthly_inputs(trial) for trial in trials],
+                                               ignore_index=True)
+        return self._cache["monthly"]  # type: ignore[return-value]
+
     def _trial(self, s: int, trial: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Costs and benefits of subject ``s`` in one trial, and the monthly draws of its inputs."""
         number = whole(trial)  # a numba kernel takes it: no float with a fraction, no bool
@@ -456,7 +474,8 @@ class SimulationResult:
         ``chart`` is the name of its PNG file without the subject and
         extension: ``roi_hist`` and ``tornado`` (for one ``subject``),
         ``npv_cdf``, ``payback_curve``, ``cash_fan``, ``risk_return``,
-        ``prioritisation``, ``spider``, ``value_of_information`` and ``convergence``.
+        ``prioritisation``, ``spider``, ``value_of_information``, ``convergence`` and
+        ``inputs``.
         Save it with ``.savefig(path)``.
         """
         from roisim.charts import figure
@@ -510,15 +529,27 @@ class SimulationResult:
         return self._cache["voi"].copy()  # type: ignore[attr-defined]
 
     def analyses(self) -> None:
-        """Compute and keep the ranking, tornado tables and value of information.
+        """Compute and keep the ranking, tornado tables, value of information and input histograms.
 
-        Charts read them; the last two run numba kernels with threads, which a
-        process must not start once it has forked to draw. So whatever forks
-        chart drawers calls this first.
+        Charts read them; all but the ranking run numba kernels, with threads,
+        which a process must not start once it has forked to draw. So
+        whatever forks chart drawers calls this first.
         """
         self.ranking()
         self.sensitivity_tables()
         self.value_of_information()
+        self.input_histograms()
+
+    def input_histograms(self) -> dict[str, InputHistogram]:
+        """Each input that varies, its draws binned against its stated distribution (computed once).
+
+        What the inputs chart draws (:func:`roisim.report.input_histograms`).
+        """
+        from roisim.report import input_histograms
+
+        if "input_histograms" not in self._cache:
+            self._cache["input_histograms"] = input_histograms(self)
+        return self._cache["input_histograms"]  # type: ignore[return-value]
 
     def summary(self) -> pd.DataFrame:
         """Summary statistics, one row per subject (see :func:`roisim.metrics.summarize`)."""
