@@ -97,6 +97,13 @@ def test_roi_histogram_counts_the_trials_between_its_quantiles(bakery):
     assert below and above
     assert fig.axes[0].get_xlabel().endswith(
         f"of 5,000 trials, not drawn: {below} below and {above} above the range shown")
+    # the middle 90% of trials between two lines, as @RISK's delimiters, at the summary's P5 and P95
+    lines = fig.axes[0].get_lines()
+    p5, p95 = bakery.summary().loc[subject, ["roi_p5", "roi_p95"]]
+    assert [line.get_xdata()[0] for line in lines[1:]] == [p5, p95]
+    assert lines[1].get_label() == f"P5 {100 * p5:.3g}%, P95 {100 * p95:.3g}%: 90% of trials between"
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == [
+        "break-even", lines[1].get_label()]
     # counts are written as the tables write them: 36,000, not 36000
     assert fig.axes[0].yaxis.get_major_formatter().format_ticks([0, 1000, 36000]) == [
         "0", "1,000", "36,000"]

@@ -457,7 +457,7 @@ def _save(fig: Figure | None, folder: Path, name: str) -> list[str]:
 
 
 def roi_histogram(result: SimulationResult, subject: str) -> Figure:
-    """Histogram of ROI, with the break-even line and P(loss) in the title."""
+    """Histogram of ROI, with the break-even line, the P5 and P95, and P(loss) in the title."""
     drawn = result.roi(subject)[:CHART_TRIALS]
     roi = drawn[np.isfinite(drawn)]
     fig, ax = _subplots(figsize=(7, 4))
@@ -482,8 +482,14 @@ def roi_histogram(result: SimulationResult, subject: str) -> Figure:
         # one filled outline, not 80 bar patches: the same picture, drawn faster
         ax.stairs(counts, edges, fill=True, color="#4C72B0", alpha=0.85)
         ax.axvline(0.0, color="black", lw=1, ls="--", label="break-even")
+        # @RISK's delimiters: the middle 90% of trials, as the summary's roi_p5 and roi_p95
+        p5, p95 = np.quantile(roi, [0.05, 0.95])
+        ax.axvline(p5, color="#555555", lw=1, ls=":",
+                   label=f"P5 {_percent(p5)}, P95 {_percent(p95)}: 90% of trials between")
+        ax.axvline(p95, color="#555555", lw=1, ls=":")
         ax.xaxis.set_major_formatter(PercentFormatter(1.0))
-        ax.legend(loc="best")  # a skewed histogram may fill either upper corner
+        ax.set_ylim(0, 1.3 * max(int(counts.max()), 1))  # room above the bars for the legend
+        ax.legend(loc="best", fontsize=9)  # a skewed histogram may fill either upper corner
     if roi.size < drawn.size:
         left_out.append(f"{drawn.size - roi.size:,} with no costs (ROI undefined)")
     # P(npv < 0), as the summary has it: trials with no costs (no ROI) count too
@@ -496,6 +502,13 @@ def roi_histogram(result: SimulationResult, subject: str) -> Figure:
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 0.2 of a trial
     ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))  # 36,000, as the tables write it
     return _laid_out(fig)
+
+
+def _percent(share: float) -> str:
+    """A share as a percentage to three significant digits: 142%, 12.3%, -0.41%, 1,230%."""
+    from roisim.report import figure
+
+    return f"{figure(100.0 * share)}%"
 
 
 def twins(profiles: Profiles) -> dict[str, list[str]]:
