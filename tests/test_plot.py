@@ -853,3 +853,16 @@ def test_the_inputs_charts_texts_stay_clear_of_each_other_and_in_the_figure(name
         for j, other in enumerate(boxes):
             if i != j and not (i >= 2 and j == i + len(panels)):  # a panel holds its own title
                 assert not box.overlaps(other), (i, j)
+
+
+def test_a_spider_whose_panels_draw_five_inputs_and_fewer_says_so():
+    six = TWO.replace('[[initiatives]]\nname = "A"', "".join(
+        f'a{k} = {{ dist = "uniform", min = 0, max = 1 }}\n' for k in range(4, 7))
+        + '[[initiatives]]\nname = "A"').replace(
+        '{ name = "a3", amount = "a3", month = 0 }]', '{ name = "a3", amount = "a3", month = 0 }, '
+        + ", ".join(f'{{ name = "a{k}", amount = "a{k}", month = 0 }}' for k in range(4, 7)) + "]")
+    fig = roisim.simulate(scenario(six), trials=20_000, seed=1).plot("spider")
+    assert [len([line for line in ax.get_lines() if line.get_linestyle() != ":"])
+            for ax in fig.axes[:2]] == [5, 1]
+    assert ("(each panel: the 5 inputs that move its NPV most, or fewer where fewer move it "
+            "beyond chance; dotted: mean NPV)") in " ".join(fig.texts[0].get_text().split())

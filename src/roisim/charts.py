@@ -750,8 +750,10 @@ def spider(result: SimulationResult, top: int = 5) -> Figure:
     if inputs and shared:
         _beside(axes[0, cols - 1], [lines[name] for name in inputs],
                 [input_name(result, name) for name in inputs])
-    which = (f"the {top} inputs that move its NPV most" if any(len(names) == top for names in drawn.values())
-             else "every input that moves its NPV beyond chance")
+    full = [len(names) == top for names in drawn.values()]
+    which = (f"the {top} inputs that move its NPV most" if all(full) else
+             f"the {top} inputs that move its NPV most, or fewer where fewer move it beyond chance"
+             if any(full) else "every input that moves its NPV beyond chance")
     if len(panels) > 1:
         which = f"each panel: {which}"
     # wrapped to the figure's width: one panel is narrower than the sentence
