@@ -36,8 +36,11 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import (
     Formatter,
+    FuncFormatter,
     LogFormatter,
+    LogLocator,
     MaxNLocator,
+    NullFormatter,
     PercentFormatter,
     StrMethodFormatter,
 )
@@ -102,6 +105,22 @@ def money(value: float) -> str:
     rounded = float(f"{value:.3g}")
     scale, unit, decimals = money_style([rounded])
     return f"{rounded / scale:,.{decimals}f}{unit}"
+
+
+class NumberFormatter(MoneyFormatter):
+    """Ticks of any magnitude, told apart however small.
+
+    As :class:`MoneyFormatter` writes them where that tells them apart, else
+    in as few significant digits as do (``1.2e-06``, ``1.4e-06``).
+    """
+
+    def format_ticks(self, values: Any) -> list[str]:
+        labels = super().format_ticks(values)
+        for digits in range(1, 10):
+            if len(set(labels)) == len(labels):
+                break
+            labels = [f"{x:.{digits}g}" for x in values]
+        return labels
 
 
 class CountFormatter(LogFormatter):
@@ -826,11 +845,17 @@ def inputs(result: SimulationResult) -> Figure:
             ax.stairs(hist.stated, hist.edges, color=outline, lw=1.0)
         ax.set_ylim(0, 1.12 * max(float(shares.max(initial=0)), float(hist.stated.max(initial=0)), 1e-12))
         ax.set_yticks([])
-        if hist.centres is not None and hist.centres.size <= 6:
-            ax.set_xticks(hist.centres)  # each outcome named
+        if hist.log:  # decades, each written as an amount is: 0.01, 1, 1,000, 10k, 1M
+            ax.set_xscale("log")
+            ax.xaxis.set_major_locator(LogLocator(numticks=6))
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: money(x) if x >= 1 else f"{x:g}"))
+            ax.xaxis.set_minor_formatter(NullFormatter())
         else:
-            ax.xaxis.set_major_locator(MaxNLocator(5))
-        money_axis(ax.xaxis)
+            if hist.centres is not None and hist.centres.size <= 6:
+                ax.set_xticks(hist.centres)  # each outcome named
+            else:
+                ax.xaxis.set_major_locator(MaxNLocator(5))
+            ax.xaxis.set_major_formatter(NumberFormatter())
         ax.tick_params(axis="x", labelsize=8)
         ax.set_title(names[label], fontsize=9)
     fig.suptitle(title, y=1.0 - 0.1 / height, va="top", fontsize=11)

@@ -244,6 +244,9 @@ def assumptions(result: SimulationResult) -> pd.DataFrame:
 
 #: bins of an input's histogram in the inputs chart
 INPUT_BINS = 40
+#: a positive input whose panel would span more than this times its smallest value is
+#: drawn on a log scale: on an even one a lognormal from 1 to 1,000,000 is one bar
+LOG_SPAN = 1000.0
 #: probability each side that an input's panel leaves out: a continuous input's spans its
 #: draws' 0.1 to 99.9 percentiles, a discrete one's the outcomes between those of its
 #: stated distribution (bounds near them taken instead)
@@ -256,23 +259,34 @@ class InputHistogram:
     ``drawn`` counts the ``n`` draws in each bin, ``stated`` is the
     probability the file's distribution puts there. Where ``centres`` is
     set, each bin is one outcome of a discrete input (a bar at that value);
-    otherwise the bins lie between ``edges``. ``monthly``: the draws are an
-    input's monthly draws.
+    otherwise the bins lie between ``edges``, evenly spaced or, where
+    ``log``, evenly spaced in the logarithm (a positive input spanning more
+    than :data:`LOG_SPAN` times its smallest value). ``monthly``: the draws
+    are an input's monthly draws.
     """
 
     def __init__(self, dist: Dist, values: np.ndarray, monthly: bool = False) -> None:
         values = np.asarray(values, dtype=np.float64)
-        self.n, self.monthly = values.size, monthly
+        self.n, self.monthly, self.log = values.size, monthly, False
         self.centres: np.ndarray | None = None
         if dist.continuous:
-            self.edges = np.linspace(*_input_span(dist, values), INPUT_BINS + 1)
+            lo, hi, self.log = _input_span(dist, values)
+            self.edges = (np.geomspace if self.log else np.linspace)(lo, hi, INPUT_BINS + 1)
         else:
             outcomes, probs = dist.outcomes()
             outcomes, which = np.unique(outcomes[probs > 0], return_inverse=True)
             probs = np.bincount(which, weights=probs[probs > 0])
-            span = outcomes[-1] - outcomes[0]
+            lo, hi = outcomes[0], outcomes[-1]
+            if outcomes.size > INPUT_BINS:  # a count's far tails (a choice shows every value)
+                cumulative = np.cumsum(probs)
+                lo = outcomes[min(np.searchsorted(cumulative, INPUT_TAIL), outcomes.size - 1)]
+                hi = outcomes[min(np.searchsorted(cumulative, 1.0 - INPUT_TAIL), outcomes.size - 1)]
+                if not hi > lo:  # one outcome holds all but a sliver: show every one
+                    lo, hi = outcomes[0], outcomes[-1]
+                inside = (outcomes >= lo) & (outcomes <= hi)
+                outcomes, probs = outcomes[inside], probs[inside]
             if outcomes.size <= INPUT_BINS and (
-                    outcomes.size == 1 or np.diff(outcomes).min() >= span / INPUT_BINS):
+                    outcomes.size == 1 or np.diff(outcomes).min() >= (hi - lo) / INPUT_BINS):
                 # one bin an outcome: counted by value, not by where edges between them fall;
                 # outcomes closer than a bin's width (observations in an empirical column)
                 # are binned instead, where a bar each would be a hairline
@@ -282,11 +296,6 @@ class InputHistogram:
                               - np.searchsorted(ordered, outcomes, side="left"))
                 self.stated = probs
                 return
-            cumulative = np.cumsum(probs)
-            lo = outcomes[min(np.searchsorted(cumulative, INPUT_TAIL), outcomes.size - 1)]
-            hi = outcomes[min(np.searchsorted(cumulative, 1.0 - INPUT_TAIL), outcomes.size - 1)]
-            if not hi > lo:  # one outcome holds all but a sliver: show every one
-                lo, hi = outcomes[0], outcomes[-1]
             if np.all(outcomes == np.round(outcomes)):  # counts: bins of whole numbers each
                 width = max(1.0, math.ceil((hi - lo + 1.0) / INPUT_BINS))
                 self.edges = lo - 0.5 + width * np.arange(math.ceil((hi - lo + 1.0) / width) + 1)
@@ -296,21 +305,29 @@ class InputHistogram:
         self.stated = dist.bin_probabilities(self.edges)
 
 
-def _input_span(dist: Dist, values: np.ndarray) -> tuple[float, float]:
-    """The range a continuous input's panel spans: its draws' 0.1 to 99.9 percentiles, or its bounds.
+def _input_span(dist: Dist, values: np.ndarray) -> tuple[float, float, bool]:
+    """The range a continuous input's panel spans, and whether on a log scale.
 
-    A bound (a minimum, or a truncation) within 5% of that span is taken
-    instead, so that a panel shows where the distribution ends.
+    The draws' 0.1 to 99.9 percentiles; a bound (a minimum, or a truncation)
+    within 5% of that span is taken instead, so that a panel shows where the
+    distribution ends. The span of a positive input without an upper bound
+    that reaches beyond :data:`LOG_SPAN` times its start is measured in
+    logarithms (a lognormal's minimum of 0 is then no bound near it).
     """
     lo, hi = (float(x) for x in np.quantile(values, [INPUT_TAIL, 1.0 - INPUT_TAIL]))
     low, high = dist.support()
     if not hi > lo:  # one draw, or draws all alike: room around them, within the bounds
         lo, hi = max(low, lo - 0.5 * max(abs(lo), 1.0)), min(high, hi + 0.5 * max(abs(hi), 1.0))
-    if low > lo - 0.05 * (hi - lo):
-        lo = low
-    if high < hi + 0.05 * (hi - lo):
-        hi = high
-    return lo, hi
+    log = high == math.inf and lo > 0 and hi > LOG_SPAN * lo  # a long right tail
+    scale = np.log if log else (lambda x: x)
+    span = scale(hi) - scale(lo)
+    # on a log scale a bound of 0 is infinitely far, and a negative one is no number
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if low > -math.inf and scale(low) > scale(lo) - 0.05 * span:
+            lo = low
+        if high < math.inf and scale(high) < scale(hi) + 0.05 * span:
+            hi = high
+    return lo, hi, log
 
 
 def input_histograms(result: SimulationResult) -> dict[str, InputHistogram]:
