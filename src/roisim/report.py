@@ -233,7 +233,7 @@ def assumptions(result: SimulationResult) -> pd.DataFrame:
     rows = []
     for label, dist in stated_inputs(result).items():
         values = drawn[label].to_numpy()
-        monthly = getattr(dist, "resample", "trial") == "monthly"
+        monthly = dist.resample == "monthly"
         p5, p95 = np.percentile(result.monthly_sample()[label] if monthly else values, [5, 95])
         rows.append({"input": input_name(result, label), "stated": describe_dist(dist),
                      "drawn": "each month" if monthly else "once per trial",
@@ -260,9 +260,9 @@ class InputHistogram:
     probability the file's distribution puts there. Where ``centres`` is
     set, each bin is one outcome of a discrete input (a bar at that value);
     otherwise the bins lie between ``edges``, evenly spaced or, where
-    ``log``, evenly spaced in the logarithm (a positive input spanning more
-    than :data:`LOG_SPAN` times its smallest value). ``monthly``: the draws
-    are an input's monthly draws.
+    ``log``, evenly spaced in the logarithm (a positive input without an
+    upper bound spanning more than :data:`LOG_SPAN` times its smallest
+    value). ``monthly``: the draws are an input's monthly draws.
     """
 
     def __init__(self, dist: Dist, values: np.ndarray, monthly: bool = False) -> None:
