@@ -844,7 +844,7 @@ def inputs(result: SimulationResult) -> Figure:
             ax.stairs(shares, hist.edges, fill=True, color=bars, alpha=0.85)
             ax.stairs(hist.stated, hist.edges, color=outline, lw=1.0)
         ax.set_ylim(0, 1.12 * max(float(shares.max(initial=0)), float(hist.stated.max(initial=0)), 1e-12))
-        ax.set_yticks([])
+        ax.yaxis.set_visible(False)  # shares of draws: the shape is what is read
         if hist.log:  # decades, each written as an amount is: 0.01, 1, 1,000, 10k, 1M
             ax.set_xscale("log")
             ax.xaxis.set_major_locator(LogLocator(numticks=6))
