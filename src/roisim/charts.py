@@ -818,7 +818,8 @@ def inputs(result: SimulationResult) -> Figure:
              for label, hist in histograms.items()}
     chars = int(10 * width)  # of an 11-point title, per line
     title = (_wrapped("Each input as the trials drew it and as the scenario file states it", chars)
-             + "\n" + _wrapped(f"(share of draws in each bin, of {shown})", chars))
+             + "\n" + _wrapped(f"(share of draws in each bin, of {shown}; each panel spans its "
+                                "draws' 0.1 to 99.9 percentiles, or the input's bounds)", chars))
     title_h = 0.15 + (title.count("\n") + 1) * 11 * 1.25 / 72
     # the longest panel title's lines, in 9 points
     name_h = 0.1 + max(name.count("\n") + 1 for name in names.values()) * 9 * 1.25 / 72
