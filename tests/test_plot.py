@@ -885,6 +885,10 @@ def test_the_inputs_chart_draws_a_long_tail_on_a_log_scale_and_a_count_by_its_va
     sigma = np.log(1e6) / (2 * stats.norm.ppf(0.95))
     np.testing.assert_allclose(skew.patches[1].get_data().values,
                                np.diff(stats.lognorm(sigma, scale=1000.0).cdf(edges)), rtol=1e-9)
+    drawn = result.inputs()["skew"]
+    assert drawn.min() < edges[0]  # the 0.1% below the panel are not drawn
+    np.testing.assert_array_equal(skew.patches[0].get_data().values,
+                                  np.histogram(drawn, bins=edges)[0] / len(drawn))
     # a bounded input keeps its bounds, even where its draws come as near 0 as 1e-6
     assert tuple(u.patches[0].get_data().edges[[0, -1]]) == (0.0, 1.0)
     # a count's far tail is cut at 0.1%: bars for 0 to 3, not stairs out to 48

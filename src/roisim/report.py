@@ -269,9 +269,9 @@ class InputHistogram:
         values = np.asarray(values, dtype=np.float64)
         self.n, self.monthly, self.log = values.size, monthly, False
         self.centres: np.ndarray | None = None
+        bins = INPUT_BINS
         if dist.continuous:
             lo, hi, self.log = _input_span(dist, values)
-            self.edges = (np.geomspace if self.log else np.linspace)(lo, hi, INPUT_BINS + 1)
         else:
             outcomes, probs = dist.outcomes()
             outcomes, which = np.unique(outcomes[probs > 0], return_inverse=True)
@@ -298,10 +298,16 @@ class InputHistogram:
                 return
             if np.all(outcomes == np.round(outcomes)):  # counts: bins of whole numbers each
                 width = max(1.0, math.ceil((hi - lo + 1.0) / INPUT_BINS))
-                self.edges = lo - 0.5 + width * np.arange(math.ceil((hi - lo + 1.0) / width) + 1)
-            else:
-                self.edges = np.linspace(lo, hi, INPUT_BINS + 1)
-        self.drawn = np.histogram(values, bins=self.edges)[0]
+                bins = math.ceil((hi - lo + 1.0) / width)
+                lo, hi = lo - 0.5, lo - 0.5 + width * bins
+        # bins of equal width (in the logarithm, where log), which numpy counts by
+        # arithmetic, where edges of its own choosing would be found by sorting
+        if self.log:  # draws below lo stay outside the bins, at most half of lo
+            self.drawn, logs = np.histogram(np.log(np.maximum(values, 0.5 * lo)), bins=bins,
+                                            range=(math.log(lo), math.log(hi)))
+            self.edges = np.exp(logs)
+        else:
+            self.drawn, self.edges = np.histogram(values, bins=bins, range=(lo, hi))
         self.stated = dist.bin_probabilities(self.edges)
 
 
