@@ -314,3 +314,26 @@ def test_messages_quote_numbers_with_every_digit(value, quoted):
     assert number(value) == quoted
     if math.isfinite(value):
         assert float(quoted.replace(",", "")) == value
+
+
+@pytest.mark.parametrize(("written", "hint"), [
+    ("1500", "write 1500 without quotes"),
+    ("1_500", "write 1_500 without quotes"),
+    (" -2.5e3 ", "write -2.5e3 without quotes"),
+    ("1.500,5", "write 1500.5, without quotes (TOML's decimal mark is .)"),
+    ("12,5", "write 12.5, without quotes (TOML's decimal mark is .)"),
+    ("2,5 %", "a percentage in quotes is read as an input's name: write the share 0.025, without quotes"),
+    ("1500 €", "write 1500, without quotes or currency sign"),
+    ("-£20", "write -20, without quotes or currency sign"),
+])
+def test_a_number_written_as_a_spreadsheet_shows_it_is_told_how_toml_writes_it(written, hint):
+    from roisim.distributions import quoted_number
+
+    assert hint in quoted_number(written)
+
+
+@pytest.mark.parametrize("written", ["setup_cost", "$", "%", "-", "nan", "inf", "12,34,5", "1,5,0"])
+def test_names_that_are_no_number_get_no_such_hint(written):
+    from roisim.distributions import quoted_number
+
+    assert quoted_number(written) == ""

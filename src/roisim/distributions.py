@@ -75,13 +75,58 @@ def did_you_mean(name: str, known: Iterable[str], *, value: bool = False) -> str
     close = same or get_close_matches(name, known, n=1)
     if close:
         return f"; did you mean '{close[0]}'?"
-    if value:
+    return quoted_number(name) if value else ""
+
+
+#: currency signs a number copied from a spreadsheet may carry
+CURRENCY_SIGNS = "$€£¥₹"
+
+
+def quoted_number(name: str) -> str:
+    """"; a number in quotes is read as an input's name: write 1500 without quotes"; else "".
+
+    For an input's ``name`` that is a number in quotes (:func:`number_advice`).
+    """
+    kind, advice = number_advice(name)
+    if not advice:
+        return ""
+    return f"; {'an' if kind == 'amount' else 'a'} {kind} in quotes is read as an input's name: {advice}"
+
+
+def number_advice(text: str) -> tuple[str, str]:
+    """(what ``text`` is, how TOML writes it) for a number in quotes; ("", "") for other text.
+
+    The number may be as a spreadsheet shows it: grouped (``"1,500"``,
+    ``"1.500,5"``), with a currency sign (``"$1,500"``, ``"1500 €"``: an
+    amount) or as a percentage (``"15%"``: the share 0.15).
+    """
+    text = text.strip()
+    percent = text.endswith("%")
+    text = text.removesuffix("%").strip()
+    sign = text[0] if text[:1] in ("-", "+") and text[1:2] in tuple(CURRENCY_SIGNS) else ""
+    text = text.removeprefix(sign)  # -$5: the sign before the currency's
+    currency = bool(text) and (text[0] in CURRENCY_SIGNS or text[-1] in CURRENCY_SIGNS)
+    text = sign + text.strip(CURRENCY_SIGNS).strip()
+    for decimal in (".", ","):
         try:
-            float(name.replace("_", ""))
+            value = csv_number(text, decimal)
+            break
         except ValueError:
-            return ""
-        return f"; a number in quotes is read as an input's name: write {name} without them"
-    return ""
+            continue
+    else:
+        return "", ""
+    if not math.isfinite(value):
+        return "", ""
+    if not (percent or currency or "," in text):  # TOML as it stands: 1500, 1_500, 2.5e3
+        return "number", f"write {text} without quotes"
+    written = repr(value / 100.0 if percent else value).removesuffix(".0")
+    if percent:
+        return "percentage", f"write the share {written}, without quotes"
+    if currency:
+        return "amount", (f"write {written}, without quotes or currency sign (amounts are in "
+                          "the scenario's currency)")
+    mark = "TOML's decimal mark is ." if decimal == "," else "TOML groups digits with _, as 1_500"
+    return "number", f"write {written}, without quotes ({mark})"
 
 
 def fail(code: str, message: str, **ctx: Any) -> PydanticCustomError:
