@@ -328,3 +328,55 @@ def test_evppi_of_two_inputs_differs_by_their_binned_values_alone():
     value, se = evppi(npv, x)
     other, other_se = evppi(npv, 2 * x + 1)  # same order of trials
     assert (value, se) == (other, other_se)
+
+
+def test_the_regression_of_a_linear_npv_recovers_its_slopes(linear):
+    # npv = A x + B y - COST exactly: one sd more of x adds A SX, of y B SY, the unused input
+    # nothing, and the linear model explains all of the variance
+    table = linear.sensitivity("L")
+    drawn = linear.inputs()
+    assert table.loc["x", "npv_per_sd"] == pytest.approx(A * np.std(drawn["x"]), rel=1e-9)
+    assert table.loc["y", "npv_per_sd"] == pytest.approx(B * np.std(drawn["y"]), rel=1e-9)
+    assert abs(table.loc["unused", "npv_per_sd"]) < 1e-9
+    np.testing.assert_allclose(table["regression_r2"], 1.0, atol=1e-12)
+    sd = linear.npv("L").std()
+    np.testing.assert_allclose(table["regression_coefficient"], table["npv_per_sd"] / sd, rtol=1e-12)
+
+
+def test_the_regression_is_ordinary_least_squares_with_an_intercept():
+    rng = np.random.default_rng(8)
+    n = 5000
+    x1 = rng.normal(10, 2, n)
+    x2 = 0.5 * x1 + rng.normal(0, 1, n)  # correlated with x1
+    risk = (rng.random(n) < 0.1).astype(float)
+    inputs = pd.DataFrame({"x1": x1, "x2": x2, "risk": risk, "flat": np.full(n, 3.0)})
+    npv = 4 * x1 - 7 * x2 - 900 * risk + x1 * x2 + rng.normal(0, 5, n)
+    table = sensitivity(npv, inputs)
+    design = np.column_stack([np.ones(n), x1, x2, risk])
+    beta, residual, *_ = np.linalg.lstsq(design, npv, rcond=None)
+    expected = beta[1:] * np.array([x1.std(), x2.std(), risk.std()])
+    np.testing.assert_allclose(table.loc[["x1", "x2", "risk"], "npv_per_sd"], expected, rtol=1e-9)
+    assert table.loc["flat", "npv_per_sd"] == 0.0
+    r2 = 1 - residual[0] / np.square(npv - npv.mean()).sum()
+    assert table["regression_r2"].iloc[0] == pytest.approx(r2, rel=1e-9)
+
+
+def test_the_regression_credits_a_correlated_input_with_nothing_it_does_not_do():
+    # npv follows x1 alone; x2, rank-correlated 0.8 with x1, correlates with the npv as
+    # strongly, but held fixed beside x1 it moves nothing
+    rng = np.random.default_rng(9)
+    n = 20_000
+    x1 = rng.normal(size=n)
+    x2 = 0.8 * x1 + 0.6 * rng.normal(size=n)
+    table = sensitivity(100 * x1, pd.DataFrame({"x1": x1, "x2": x2}))
+    assert table.loc["x2", "spearman"] > 0.75
+    assert abs(table.loc["x2", "npv_per_sd"]) < 1e-9 and table.loc["x1", "regression_coefficient"] == (
+        pytest.approx(1.0))
+
+
+def test_a_regression_with_too_few_trials_or_a_flat_npv_says_so():
+    x = np.arange(3.0)
+    few = sensitivity(x, pd.DataFrame({"a": x, "b": x[::-1] ** 2}))  # 3 trials, 2 inputs
+    assert few[["regression_coefficient", "npv_per_sd", "regression_r2"]].isna().all().all()
+    flat = sensitivity(np.full(50, 7.0), pd.DataFrame({"a": np.arange(50.0)}))
+    assert flat.loc["a", "npv_per_sd"] == 0.0 and math.isnan(flat.loc["a", "regression_r2"])

@@ -23,6 +23,17 @@ Sensitivity (per subject and input)
 - ``variance_share``: spearman^2 divided by its sum over the inputs (the
   "contribution to variance" of Crystal Ball; exact for a linear model in
   independent inputs, an approximation otherwise);
+- ``npv_per_sd`` and ``regression_coefficient``: from a multiple linear
+  regression of npv on every input at once (:func:`regression`), the change
+  in npv for one standard deviation more of the input with the others held
+  fixed (@RISK's "regression - mapped values"), and that change in
+  standard deviations of npv (its "regression coefficients"). Where inputs
+  are correlated, a rank correlation credits an input with what its partner
+  does; the regression does not. ``regression_r2``, the same in every row
+  of a subject, is the share of the npv's variance the linear model
+  explains: near 1, the npv is close to linear in the inputs and the two
+  coefficients say it all; far below, thresholds, risks and products
+  matter, and the tenths (the spider) show how;
 - ``input_mean`` and ``input_mean_worst_decile``: the input's mean over all
   trials and over the trials whose npv is in its lowest 10% (what the worst
   outcomes have in common, @RISK's "scenario analysis"; for a risk, how often
@@ -68,6 +79,8 @@ BATCHES = 10
 #: columns of a tornado table (its index is the input) before ``variance_share``.
 COLUMNS = ["input", "npv_low_decile", "npv_high_decile", "swing", "spearman", "input_mean",
            "input_mean_worst_decile", "worst_decile_shift"]
+#: columns of the regression (:func:`regression`), after ``variance_share``.
+REGRESSION_COLUMNS = ["regression_coefficient", "npv_per_sd", "regression_r2"]
 #: the groups of trials, ranked by an input, whose mean npv the spider chart draws.
 DECILES = 10
 #: columns of a tornado table after ``worst_decile_shift``: the mean npv of each group.
@@ -159,6 +172,57 @@ def _centred_ranks(values: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, f
     return ranks, dot(ranks, ranks)
 
 
+def regression(npv: Mapping[str, np.ndarray], inputs: pd.DataFrame, threads: int = 1
+               ) -> dict[str, tuple[np.ndarray, float]]:
+    """Each subject's npv regressed on every input at once: (npv per sd of each input, R²).
+
+    Ordinary least squares with an intercept, on the inputs standardised
+    (mean 0, sd 1), so that each coefficient is the change in npv for one
+    standard deviation more of its input, the others held fixed. An input
+    that is the same in every trial gets 0. Solved from the normal
+    equations, whose sums of products are dot products computed by numpy's
+    own loops (:func:`~roisim._parallel.dot`), so that the coefficients are
+    the same to the bit whatever the thread count; a minimum-norm solution
+    where inputs are collinear. NaN where there are no more trials than
+    inputs to fit, and R² NaN where the npv is the same in every trial.
+    """
+    n = len(inputs)
+    names = list(inputs.columns)
+    centred = {}
+    for name in names:
+        x = inputs[name].to_numpy()
+        scale = float(np.abs(x).max()) or 1.0  # a beta with a tiny shape draws values near 1e-308
+        z = x / scale
+        z = z - z.mean()
+        sd = math.sqrt(dot(z, z) / n)
+        if sd > 0:
+            centred[name] = z / sd
+    varying = list(centred)
+    m = len(varying)
+    pairs = [(i, j) for i in range(m) for j in range(i, m)]
+    products = each(lambda ij: dot(centred[varying[ij[0]]], centred[varying[ij[1]]]), pairs, threads)
+    gram = np.zeros((m, m))
+    for (i, j), value in zip(pairs, products, strict=True):
+        gram[i, j] = gram[j, i] = value
+    out = {}
+    for subject, values in npv.items():
+        coefficients = np.zeros(len(names))
+        y = values - values.mean()
+        total = dot(y, y)
+        if n <= m + 1:
+            out[subject] = (np.full(len(names), np.nan), math.nan)
+            continue
+        if m == 0 or total == 0.0:
+            out[subject] = (coefficients, math.nan if total == 0.0 else 0.0)
+            continue
+        moments = np.array([dot(centred[name], y) for name in varying])
+        beta = np.linalg.lstsq(gram, moments, rcond=None)[0]
+        explained = float(beta @ moments)  # beta' G beta, at the least-squares solution
+        coefficients[[names.index(name) for name in varying]] = beta
+        out[subject] = (coefficients, min(max(explained / total, 0.0), 1.0))
+    return out
+
+
 def sensitivity_tables(npv: Mapping[str, np.ndarray], inputs: pd.DataFrame,
                        orders: Mapping[str, np.ndarray] | None = None, threads: int = 1
                        ) -> dict[str, pd.DataFrame]:
@@ -192,8 +256,8 @@ def sensitivity_tables(npv: Mapping[str, np.ndarray], inputs: pd.DataFrame,
     flat = {subject: values.min() == values.max() for subject, values in npv.items()}
     sizes = ends - starts
     means = {subject: float(values.mean()) for subject, values in npv.items()}
-    squares = {subject: float(np.square(values - means[subject]).sum())
-               for subject, values in npv.items()}
+    squares = squares_of = {subject: float(np.square(values - means[subject]).sum())
+                            for subject, values in npv.items()}
 
     def p_value(subject: str, deciles: list[float]) -> float:
         """One-way ANOVA of ``subject``'s npv across the tenths whose means are ``deciles``."""
@@ -237,6 +301,7 @@ def sensitivity_tables(npv: Mapping[str, np.ndarray], inputs: pd.DataFrame,
         return rows
 
     by_input = each(input_rows, list(inputs.columns), threads)
+    fits = regression(npv, inputs, threads)
     tables = {}
     for subject in npv:
         table = pd.DataFrame([rows[subject] for rows in by_input],
@@ -244,7 +309,13 @@ def sensitivity_tables(npv: Mapping[str, np.ndarray], inputs: pd.DataFrame,
         squares = table["spearman"] ** 2
         total = float(squares.sum())
         shares = squares / total if total > 0 else 0.0
-        table.insert(table.columns.get_loc("spearman") + 1, "variance_share", shares)
+        at = table.columns.get_loc("spearman") + 1
+        per_sd, r2 = fits[subject]
+        sd = math.sqrt(squares_of[subject] / n) if n else 0.0
+        table.insert(at, "variance_share", shares)
+        table.insert(at + 1, "regression_coefficient", per_sd / sd if sd > 0 else 0.0 * per_sd)
+        table.insert(at + 2, "npv_per_sd", per_sd)
+        table.insert(at + 3, "regression_r2", r2)
         order = np.argsort(-table["swing"].abs().to_numpy(), kind="stable")
         tables[subject] = table.iloc[order].set_index("input")
     return tables
