@@ -1030,7 +1030,10 @@ def chart_jobs(result: SimulationResult, folder: Path) -> list[Callable[[], list
         name = chart_file(chart, result, subject)
         return lambda: _save(_figure(result, chart, subject), folder, name)
 
-    jobs = [job("roi_hist", s) for s in result.subjects]
+    # the inputs chart, of many panels, first: a long job taken last would keep one
+    # process drawing after the others are done
+    jobs = [job("inputs")] if result.input_histograms() else []
+    jobs += [job("roi_hist", s) for s in result.subjects]
     # the comparison charts as a job each: jobs of about the same size share out evenly
     jobs += comparison_jobs(result.profiles(), result.ranking(), folder)
     jobs.append(job("cash_fan"))
@@ -1038,8 +1041,6 @@ def chart_jobs(result: SimulationResult, folder: Path) -> list[Callable[[], list
         jobs += [job("tornado", s) for s in result.sensitivity_tables()]
         jobs += [job("spider"), job("value_of_information")]
     jobs.append(job("convergence"))
-    if result.input_histograms():
-        jobs.append(job("inputs"))
     return jobs
 
 
