@@ -583,8 +583,9 @@ def _first_error(exc: ValidationError) -> tuple[str, str]:
     if kind in _TYPE_NAMES or kind == "bad_value" or kind.startswith(("greater", "less")) \
             or kind in ("literal_error", "finite_number"):
         message = f"{message[0].lower()}{message[1:]}, found {_show(found)}"
-    if kind in ("float_type", "int_type") and isinstance(found, str) and number_advice(found)[1]:
-        message += f"; {number_advice(found)[1]}"  # '8%', '10,000', '0.08'
+    if kind in ("float_type", "int_type") and isinstance(found, str):
+        advice = number_advice(found)[1]  # '8%', '10,000', '0.08'
+        message += f"; {advice}" if advice else ""
     return format_location(loc), message
 
 

@@ -79,8 +79,6 @@ BATCHES = 10
 #: columns of a tornado table (its index is the input) before ``variance_share``.
 COLUMNS = ["input", "npv_low_decile", "npv_high_decile", "swing", "spearman", "input_mean",
            "input_mean_worst_decile", "worst_decile_shift"]
-#: columns of the regression (:func:`regression`), after ``variance_share``.
-REGRESSION_COLUMNS = ["regression_coefficient", "npv_per_sd", "regression_r2"]
 #: the groups of trials, ranked by an input, whose mean npv the spider chart draws.
 DECILES = 10
 #: columns of a tornado table after ``worst_decile_shift``: the mean npv of each group.
@@ -256,8 +254,8 @@ def sensitivity_tables(npv: Mapping[str, np.ndarray], inputs: pd.DataFrame,
     flat = {subject: values.min() == values.max() for subject, values in npv.items()}
     sizes = ends - starts
     means = {subject: float(values.mean()) for subject, values in npv.items()}
-    squares = squares_of = {subject: float(np.square(values - means[subject]).sum())
-                            for subject, values in npv.items()}
+    squares = {subject: float(np.square(values - means[subject]).sum())
+               for subject, values in npv.items()}
 
     def p_value(subject: str, deciles: list[float]) -> float:
         """One-way ANOVA of ``subject``'s npv across the tenths whose means are ``deciles``."""
@@ -306,13 +304,14 @@ def sensitivity_tables(npv: Mapping[str, np.ndarray], inputs: pd.DataFrame,
     for subject in npv:
         table = pd.DataFrame([rows[subject] for rows in by_input],
                              columns=[*COLUMNS, *DECILE_COLUMNS, "deciles_p_value"])
-        squares = table["spearman"] ** 2
-        total = float(squares.sum())
-        shares = squares / total if total > 0 else 0.0
+        rho_squared = table["spearman"] ** 2
+        total = float(rho_squared.sum())
+        shares = rho_squared / total if total > 0 else 0.0
         at = table.columns.get_loc("spearman") + 1
         per_sd, r2 = fits[subject]
-        sd = math.sqrt(squares_of[subject] / n) if n else 0.0
+        sd = math.sqrt(squares[subject] / n) if n else 0.0
         table.insert(at, "variance_share", shares)
+        # a flat npv moves by 0 sd (its per_sd are 0, or NaN where there was nothing to fit)
         table.insert(at + 1, "regression_coefficient", per_sd / sd if sd > 0 else 0.0 * per_sd)
         table.insert(at + 2, "npv_per_sd", per_sd)
         table.insert(at + 3, "regression_r2", r2)
