@@ -249,14 +249,9 @@ class Dist(Strict):
         its right edge too, so that the draws' histogram on the same edges
         can be set against these probabilities times the number of draws.
         """
-        edges = np.asarray(edges, dtype=np.float64)
-        if not self.continuous:
-            values, probs = self.outcomes()  # type: ignore[attr-defined]
-            return np.histogram(values, bins=edges, weights=probs)[0]
-        lo, hi = self.support()
-        ulo, uhi = getattr(self, "truncated_range", lambda: (0.0, 1.0))()
-        below = np.asarray(self.cdf(np.clip(edges, lo, hi)), dtype=np.float64)
-        return np.diff(below) / (uhi - ulo)
+        # the discrete distributions' and a constant's; continuous ones override this
+        values, probs = self.outcomes()  # type: ignore[attr-defined]
+        return np.histogram(values, bins=np.asarray(edges, dtype=np.float64), weights=probs)[0]
 
 
 class Truncatable(Dist):
@@ -292,6 +287,14 @@ class Truncatable(Dist):
         ulo = 0.0 if self.at_least is None else float(self.cdf(self.at_least))
         uhi = 1.0 if self.at_most is None else float(self.cdf(self.at_most))
         return ulo, uhi
+
+    def bin_probabilities(self, edges: np.ndarray) -> np.ndarray:
+        """:meth:`Dist.bin_probabilities`, from the distribution function, truncation included."""
+        lo, hi = self.support()
+        ulo, uhi = self.truncated_range()
+        below = np.asarray(self.cdf(np.clip(np.asarray(edges, dtype=np.float64), lo, hi)),
+                           dtype=np.float64)
+        return np.diff(below) / (uhi - ulo)
 
     def sf(self, x: Any) -> Any:
         """Survival function 1 - F(x) before truncation, accurate where F(x) is near 1."""

@@ -206,8 +206,11 @@ def regression(npv: Mapping[str, np.ndarray], inputs: pd.DataFrame
             shift.append(mean / sd)
             scale.append(sd * big)
     m, subjects = len(varying), list(npv)
+    if n <= m + 1:  # no more trials than the intercept and inputs to fit
+        return {subject: (np.full(len(names), np.nan), math.nan) for subject in subjects}
     means = np.array([float(npv[s].mean()) for s in subjects])
     gram, moments = np.zeros((m, m)), np.zeros((m, len(subjects)))
+    totals = np.zeros(len(subjects))  # each npv's sum of squares about its mean
     values = inputs.to_numpy(np.float64)  # the frame's own array: its columns are copied a chunk at a time
     shift_, scale_ = np.array(shift), np.array(scale)
     for start in range(0, n, REGRESSION_CHUNK):
@@ -216,13 +219,10 @@ def regression(npv: Mapping[str, np.ndarray], inputs: pd.DataFrame
         y = np.column_stack([npv[s][rows] for s in subjects]) - means
         gram += z.T @ z
         moments += z.T @ y
+        totals += np.square(y).sum(axis=0)
     out = {}
     for j, subject in enumerate(subjects):
-        y = npv[subject] - means[j]
-        total = float(np.square(y).sum())
-        if n <= m + 1:
-            out[subject] = (np.full(len(names), np.nan), math.nan)
-            continue
+        total = float(totals[j])
         coefficients = np.zeros(len(names))
         if m == 0 or total == 0.0:
             out[subject] = (coefficients, math.nan if total == 0.0 else 0.0)
