@@ -316,3 +316,21 @@ def test_pert_mean_matches_the_pert_formula():
     x = dist(dist="pert", min=150, mode=200, max=320).sample(N, seed=15)
     expected = (150 + 4 * 200 + 320) / 6
     assert abs(x.mean() - expected) < 4 * x.std() / math.sqrt(N)
+
+
+@pytest.mark.parametrize("spec", [
+    dict(dist="uniform", min=1, max=3),
+    dict(dist="triangular", min=1, mode=2, max=5),
+    dict(dist="triangular", min=1, mode=1, max=5),
+    dict(dist="triangular", min=1, mode=5, max=5),
+    dict(dist="normal", mean=3, sd=2),
+    dict(dist="lognormal", mean=3, sd=2),
+    dict(dist="pert", min=1, mode=2, max=5),
+    dict(dist="beta", alpha=2, beta=5),
+])
+def test_survival_function_is_scipys_far_into_the_upper_tail(spec):
+    d = dist(**spec)
+    x = np.concatenate([np.linspace(-1.0, 12.0, 1001), [25.0, 40.0]])
+    ref = d.reference()
+    assert np.allclose(d.sf(x), ref.sf(x), rtol=1e-9, atol=1e-15)
+    assert np.allclose(d.cdf(x), ref.cdf(x), rtol=1e-9, atol=1e-15)

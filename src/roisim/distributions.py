@@ -410,6 +410,9 @@ class Uniform(Truncatable):
     def cdf(self, x: Any) -> Any:
         return np.clip((np.asarray(x) - self.min) / (self.max - self.min), 0.0, 1.0)
 
+    def sf(self, x: Any) -> Any:
+        return np.clip((self.max - np.asarray(x)) / (self.max - self.min), 0.0, 1.0)
+
     def compile(self) -> QuantileSpec:
         return self._spec(rnd.UNIFORM, (self.min, self.max))
 
@@ -445,6 +448,14 @@ class Triangular(Truncatable):
             left = np.where(c > a, (x - a) ** 2 / ((b - a) * (c - a)), 0.0)
             right = np.where(b > c, 1.0 - (b - x) ** 2 / ((b - a) * (b - c)), 1.0)
         return np.where(x <= c, left, right)
+
+    def sf(self, x: Any) -> Any:
+        a, c, b = self.min, self.mode, self.max
+        x = np.clip(np.asarray(x, dtype=np.float64), a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            left = np.where(c > a, 1.0 - (x - a) ** 2 / ((b - a) * (c - a)), 1.0)
+            right = np.where(b > c, (b - x) ** 2 / ((b - a) * (b - c)), 0.0)
+        return np.where(x < c, left, right)
 
     def compile(self) -> QuantileSpec:
         return self._spec(rnd.TRIANGULAR, (self.min, self.mode, self.max))
@@ -557,6 +568,10 @@ class Normal(TwoWays):
         mu, sd = self.params()
         return special.ndtr((np.asarray(x, dtype=np.float64) - mu) / sd)
 
+    def sf(self, x: Any) -> Any:
+        mu, sd = self.params()
+        return special.ndtr((mu - np.asarray(x, dtype=np.float64)) / sd)
+
     def compile(self) -> QuantileSpec:
         return self._spec(rnd.NORMAL, self.params())
 
@@ -590,6 +605,12 @@ class Lognormal(TwoWays):
         x = np.asarray(x, dtype=np.float64)
         with np.errstate(divide="ignore"):
             return np.where(x > 0, special.ndtr((np.log(np.maximum(x, 1e-300)) - mu) / sigma), 0.0)
+
+    def sf(self, x: Any) -> Any:
+        mu, sigma = self.params()
+        x = np.asarray(x, dtype=np.float64)
+        with np.errstate(divide="ignore"):
+            return np.where(x > 0, special.ndtr((mu - np.log(np.maximum(x, 1e-300))) / sigma), 1.0)
 
     def compile(self) -> QuantileSpec:
         return self._spec(rnd.LOGNORMAL, self.params())
