@@ -9,5 +9,14 @@ with quiet_interrupt(), collection_paused():
 
 __version__ = "0.1.0"
 
-__all__ = ["Scenario", "ScenarioError", "ScenarioWarning", "SimulationResult", "load", "parse", "simulate",
-           "__version__"]
+__all__ = ["Scenario", "ScenarioError", "ScenarioWarning", "SimulationResult", "fit", "load", "parse",
+           "simulate", "__version__"]
+
+
+def __getattr__(name: str) -> object:
+    """``roisim.fit``, loaded when first used: a run has no need of scipy's optimisers."""
+    if name == "fit":
+        from roisim.fitting import fit
+
+        return fit
+    raise AttributeError(f"module 'roisim' has no attribute '{name}'")

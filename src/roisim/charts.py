@@ -25,7 +25,7 @@ import textwrap
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 import numpy as np
@@ -51,6 +51,9 @@ from roisim.compare import equal_to_earlier
 from roisim.metrics import months, sorted_quantiles
 from roisim.result import MONTHLY_TRIALS, Profiles, SimulationResult
 from roisim.sensitivity import ANALYSIS_TRIALS
+
+if TYPE_CHECKING:
+    from roisim.fitting import Fits
 
 CHART_TRIALS = 1_000_000
 DPI = 110
@@ -864,6 +867,82 @@ def inputs(result: SimulationResult) -> Figure:
                ["drawn by the trials", "as the file states it"], loc="upper center", ncols=2,
                bbox_to_anchor=(0.5, 1.0 - (0.1 + title_h) / height), fontsize=8, frameon=False)
     return fig
+
+
+#: the widest range of whole values a fit's chart draws with a bar per value
+PER_VALUE = 60
+
+
+def fits(fitted: Fits, top: int = 3) -> Figure:
+    """Observed values against the ``top`` best fits of :func:`roisim.fitting.fit`.
+
+    Left, the values' histogram (a bar per value where they are whole
+    numbers within :data:`PER_VALUE` of each other, with each fit's
+    probability of that value as recorded; else densities, with each fit's
+    density); right, the values' distribution function and each fit's, as
+    @RISK's fit comparison and its P-P view show them. Each fit is named
+    with its Akaike weight.
+    """
+    from roisim.fitting import log_probabilities, recorded_cdf
+
+    x = fitted.values
+    shown = list(fitted.table.index[:top])
+    lo, hi = float(x.min()), float(x.max())
+    values, counts = np.unique(x, return_counts=True)
+    per_value = fitted.whole and hi - lo <= PER_VALUE
+    fig, (left, right) = _subplots(1, 2, figsize=(11, 4.8))
+    bars = "#B0B0B0"
+    pad = 0.08 * (hi - lo)
+    if per_value:  # whole values from 0: a bar each, and a little beyond them either side
+        ks = np.arange(max(0.0, lo - math.ceil(pad)), hi + math.ceil(pad) + 1)
+        shares = np.zeros(ks.size)
+        shares[(values - ks[0]).astype(np.int64)] = counts / x.size
+        left.bar(ks, shares, width=0.8, color=bars, label="the values")
+        grid = ks
+        left.set_ylabel("share of values")
+        if ks.size <= 12:
+            left.set_xticks(ks)
+    else:
+        edges = np.histogram_bin_edges(x, bins="auto")
+        if edges.size > 61:
+            edges = np.linspace(lo, hi, 61)
+        left.stairs(np.histogram(x, bins=edges, density=True)[0], edges, fill=True, color=bars,
+                    label="the values")
+        grid = np.linspace(lo - pad, hi + pad, 801)
+        left.set_ylabel("density")
+    steps = np.linspace(lo - pad, hi + pad, 1601)
+    if per_value:
+        steps = np.linspace(ks[0] - 0.5, ks[-1] + 0.5, 1601)
+        steps = np.unique(np.concatenate([steps, values, values - 1e-9 * max(1.0, hi - lo)]))
+    right.step(np.concatenate([[steps[0]], values, [steps[-1]]]),
+               np.concatenate([[0.0], np.cumsum(counts) / x.size, [1.0]]), where="post",
+               color="black", lw=1.6, label="the values")
+    for family, colour in zip(shown, line_colours(len(shown)), strict=True):
+        dist = fitted.distributions[family]
+        label = f"{family} ({fitted.table.loc[family, 'weight']:.0%})"
+        at = grid if dist.continuous else np.round(grid)  # a count's probability, as a density
+        heights = np.exp(log_probabilities(dist, at, fitted.whole and per_value))
+        if per_value:
+            left.plot(grid, heights, color=colour, marker="o", ms=4, lw=1.2, label=label)
+        else:
+            left.plot(grid, heights, color=colour, lw=1.8, label=label)
+        right.plot(steps, recorded_cdf(dist, steps, fitted.whole and per_value), color=colour,
+                   lw=1.4, label=label)
+    for ax in (left, right):
+        ax.xaxis.set_major_formatter(NumberFormatter())
+        ax.grid(alpha=0.3)
+        ax.set_xlabel(fitted.name)
+    left.set_ylim(bottom=0)
+    right.set_ylim(-0.02, 1.02)
+    right.yaxis.set_major_formatter(PercentFormatter(1.0))
+    right.set_ylabel("share of values at most x")
+    left.set_title("values and fitted distributions", fontsize=10)
+    right.set_title("distribution functions", fontsize=10)
+    _legend(left, "upper right")
+    best = (f"the {len(shown)} best fits by AICc (Akaike weight)" if len(shown) > 1 else
+            "the best fit by AICc" if len(fitted.table) > 1 else "the one distribution that fits them")
+    fig.suptitle(_wrapped(f"{fitted.name}: {x.size:,} values and {best}", 100))
+    return _laid_out(fig)
 
 
 def _wrapped(title: str, width: int = 90) -> str:

@@ -575,6 +575,108 @@ def compare(
     raise typer.Exit(report.close())
 
 
+@app.command(epilog=EXIT_CODES.replace("every scenario ran", "every column was fitted"))
+@_says_interrupted
+def fit(
+    file: Annotated[Path, typer.Argument(
+        parser=given_path, metavar="FILE", help="A CSV file of observed values, a column each.")],
+    columns: Annotated[list[str] | None, typer.Option(
+        "--column", metavar="NAME",
+        help="A column to fit; repeat for more (default: every column of numbers).")] = None,
+    charts: Annotated[Path | None, typer.Option(
+        "--charts", parser=given_path, metavar="DIR",
+        help="Draw each column's values and best fits into DIR/fit_<column>.png.")] = None,
+) -> None:
+    """Fit the scenario format's distributions to observed values, best first by AICc.
+
+    For each column: every distribution that can describe its values, with
+    its parameters by maximum likelihood, ranked by AICc, with its Akaike
+    weight and KS distance; then the [inputs] lines of the best fits, to
+    write in a scenario file.
+    """
+    from roisim.fitting import csv_columns, fit_column
+
+    if charts is not None and (blocked := file_in_the_way(charts)):
+        err.print(f"error: --charts {charts}: {blocked} is a file, where a folder is expected",
+                  highlight=False)
+        raise typer.Exit(BAD_INPUT)
+    try:
+        found = csv_columns(file)
+    except ValueError as exc:
+        err.print(f"error: {exc}", highlight=False)
+        raise typer.Exit(BAD_INPUT) from None
+    named = columns is not None
+    fitted, bad = [], 0
+    for column in columns or found:
+        try:
+            fits = fit_column(file, column)
+        except ValueError as exc:
+            if named:
+                err.print(f"error: {exc}", highlight=False)
+                bad += 1
+            else:  # a column of labels or dates beside the numbers: said, and passed over
+                err.print(f"warning: column '{column}' not fitted: {exc}", highlight=False)
+            continue
+        out.print(_fit_table(fits, file))
+        for line in _fit_notes(fits):
+            out.print(line, highlight=False)
+        out.print()
+        fitted.append(fits)
+    if charts is not None and fitted:
+        from roisim.output import slugs
+
+        charts.mkdir(parents=True, exist_ok=True)
+        names = slugs([fits.name for fits in fitted])
+        for fits in fitted:
+            path = charts / f"fit_{names[fits.name]}.png"
+            fits.plot().savefig(path, dpi=110)
+            err.print(f"wrote {path}", highlight=False)
+    if fitted:
+        out.print("[inputs]   # the best fits; add resample = \"monthly\" where each value is one month's",
+                  highlight=False)
+        for fits in fitted:
+            out.print(fits.toml(), highlight=False)
+    if not fitted and not bad:
+        err.print(f"error: {file}: none of its columns could be fitted (columns: {', '.join(found)}; "
+                  "each said why above)", highlight=False)
+        bad = 1
+    raise typer.Exit(BAD_INPUT if bad else OK)
+
+
+def _fit_table(fits, file: Path) -> Table:  # type: ignore[no-untyped-def]
+    """The fits of one column as a table, the values' own statistics in its first row."""
+    from roisim.distributions import number
+
+    def short(x: float) -> str:
+        return number(float(f"{x:.4g}"))
+
+    table = Table(title=f"{fits.name} in {file}: {len(fits.values):,} values", title_justify="left")
+    for header in ("dist", "ΔAICc", "weight", "KS", "mean", "sd", "P5", "P50", "P95"):
+        table.add_column(header, justify="left" if header == "dist" else "right")
+    seen = fits.observed
+    table.add_row("(the values)", "", "", "", *(short(seen[k]) for k in ("mean", "sd", "p5", "p50", "p95")))
+    for dist, row in fits.table.iterrows():
+        table.add_row(str(dist), f"{row.delta_aicc:.1f}", f"{row.weight:.0%}", f"{row.ks:.3f}",
+                      *(short(row[k]) for k in ("mean", "sd", "p5", "p50", "p95")))
+    return table
+
+
+def _fit_notes(fits) -> list[str]:  # type: ignore[no-untyped-def]
+    """What to read from a column's fits: the best, those as good, those not fitted and why."""
+    table = fits.table
+    best = table.index[0]
+    lines = [f"best: {fits.toml()}"]
+    close = [str(d) for d in table.index[1:] if table.loc[d, "delta_aicc"] < 2]
+    if close:
+        lines.append(f"as good by the usual rule (ΔAICc under 2): {', '.join(close)}; choose by what "
+                     "you know of the quantity (a hard minimum or maximum, a long tail)")
+    if len(table) > 1 and table.loc[best, "weight"] < 0.5 and not close:
+        lines.append(f"no candidate stands out (the best's weight is {table.loc[best, 'weight']:.0%})")
+    for dist, why in fits.skipped.items():
+        lines.append(f"not fitted: {dist} ({why})")
+    return lines
+
+
 def _command_line() -> str:
     return " ".join(["roisim", *sys.argv[1:]])
 
