@@ -22,7 +22,16 @@ import pytest
 from scipy import stats
 
 import roisim
-from roisim.fitting import MIN_VALUES, PARAMETERS, ROUNDING_LOSS, fit, ks_distance, log_likelihood
+from roisim.fitting import (
+    MIN_VALUES,
+    PARAMETERS,
+    ROUNDING_LOSS,
+    SEARCH_VALUES,
+    fit,
+    ks_distance,
+    log_likelihood,
+    toml_number,
+)
 
 N = 2_000
 TRUE = {
@@ -86,6 +95,26 @@ def test_the_estimate_is_likelier_than_the_truth(family, truth):
     fits = fit(x)
     assert fits.table.loc[family, "log_likelihood"] >= log_likelihood(
         _DIST.validate_python(truth), x, False) - ROUNDING_LOSS
+
+
+def test_many_values_are_searched_on_a_summary_and_refined_on_all():
+    from roisim.fitting import _DIST
+
+    x = values("triangular", 3 * SEARCH_VALUES, seed=7)
+    fits = fit(x)
+    truth = _DIST.validate_python(dict(dist="triangular", min=10, mode=15, max=40))
+    assert fits.table.index[0] == "triangular"
+    assert fits.table.loc["triangular", "log_likelihood"] >= log_likelihood(truth, x, False) - ROUNDING_LOSS
+
+
+def test_numbers_are_written_as_toml_that_reads_back_exactly():
+    rng = np.random.default_rng(12)
+    xs = np.concatenate([rng.normal(0, 1, 300) * 10.0 ** rng.integers(-12, 19, 300),
+                         [19e12, 12_500.0, -3.0, 0.5, 1e16]])
+    for x in xs:
+        assert tomllib.loads(f"a = {toml_number(x)}")["a"] == x
+    assert [toml_number(x) for x in (12_500.0, 1234.5, -123_456.75, 40.0)] == [
+        "12_500", "1234.5", "-123_456.75", "40"]
 
 
 def test_a_uniforms_ends_lie_a_mean_gap_beyond_the_values():

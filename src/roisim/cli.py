@@ -609,7 +609,8 @@ def fit(
     fitted, bad = [], 0
     for column in columns or found:
         try:
-            fits = fit_column(file, column)
+            with err.status(f"fitting {column}..."):  # seconds for a million values
+                fits = fit_column(file, column)
         except ValueError as exc:
             if named:
                 err.print(f"error: {exc}", highlight=False)

@@ -50,6 +50,8 @@ ROUNDING_LOSS = 0.01
 #: they spread more, a unit's probability is its density to within 1/(24 sd^2), a shift that
 #: moves no estimate visibly
 RECORDED_SD = 50.0
+#: distinct values beyond which triangular and PERT are searched for on this many of them
+SEARCH_VALUES = 20_000
 #: candidates, in the order a tie keeps them
 FAMILIES = ("normal", "lognormal", "uniform", "triangular", "pert", "beta", "poisson", "bernoulli")
 #: parameters each candidate estimates (PERT's lambda is the format's default, 4)
@@ -269,15 +271,27 @@ def _min_mode_max(logpdf: Callable[[np.ndarray, float, float, float], np.ndarray
             a, b = lo - width * math.exp(p[0]), hi + width * math.exp(p[1])
             return a, a + (b - a) * float(special.expit(p[2])), b
 
-        def cost(p: np.ndarray) -> float:
-            if np.any(np.abs(p) > 50):
-                return math.inf
-            a, c, b = ends(p)
-            if not a < c < b:  # the mode at an end, as far as doubles tell
-                return math.inf
-            total = float(np.sum(logpdf(values, a, c, b) * counts))
-            return -total if math.isfinite(total) else math.inf
+        def cost_of(values: np.ndarray, counts: np.ndarray) -> Callable[[np.ndarray], float]:
+            def cost(p: np.ndarray) -> float:
+                if np.any(np.abs(p) > 50):
+                    return math.inf
+                a, c, b = ends(p)
+                if not a < c < b:  # the mode at an end, as far as doubles tell
+                    return math.inf
+                total = float(np.sum(logpdf(values, a, c, b) * counts))
+                return -total if math.isfinite(total) else math.inf
 
+            return cost
+
+        # many values: the search on the smallest, the largest (which bound the ends) and
+        # SEARCH_VALUES between them evenly spaced in rank, each standing for its share of
+        # the others; the last refinement on all of them
+        few = (values, counts)
+        if values.size > SEARCH_VALUES:
+            inner = (np.arange(SEARCH_VALUES) + 0.5) * (x.size - 2) / SEARCH_VALUES + 1
+            few = (np.concatenate([[lo], values[np.searchsorted(np.cumsum(counts), inner)], [hi]]),
+                   np.concatenate([[1.0], np.full(SEARCH_VALUES, (x.size - 2) / SEARCH_VALUES), [1.0]]))
+        search = cost_of(*few)
         out = math.log(1.0 / x.size)  # each end a value's share of the range beyond the values
         a0, b0 = lo - width / x.size, hi + width / x.size
         mode = ((2 + mean_weight) * float(x.mean()) - a0 - b0) / mean_weight
@@ -285,13 +299,13 @@ def _min_mode_max(logpdf: Callable[[np.ndarray, float, float, float], np.ndarray
         best = None
         for place in places:
             start = np.array([out, out, float(special.logit(min(max(place, 0.02), 0.98)))])
-            found = optimize.minimize(cost, start, method="Nelder-Mead",
+            found = optimize.minimize(search, start, method="Nelder-Mead",
                                       options={"xatol": 1e-9, "fatol": 1e-10, "maxiter": 3000})
             if best is None or found.fun < best.fun:
                 best = found
         assert best is not None
-        best = optimize.minimize(cost, best.x, method="Nelder-Mead",
-                                 options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 3000})
+        best = optimize.minimize(cost_of(values, counts), best.x, method="Nelder-Mead",
+                                 options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 600})
         a, c, b = ends(best.x)
         return {"min": a, "mode": c, "max": b}
 
@@ -443,9 +457,20 @@ def inline_table(dist: Dist) -> str:
 
 
 def toml_number(x: float) -> str:
-    """``x`` as TOML writes it: the shortest text that reads back as ``x``, no trailing ``.0``."""
+    """``x`` as TOML writes it: the shortest text that reads back as ``x``.
+
+    No trailing ``.0``, and digits grouped by ``_`` from five before the
+    point, as the format's examples write amounts (``12_500``, ``19_000_000``).
+    """
     text = repr(float(x))
-    return text[:-2] if text.endswith(".0") else text
+    text = text[:-2] if text.endswith(".0") else text
+    if "e" in text:
+        return text
+    sign, digits = ("-", text[1:]) if text.startswith("-") else ("", text)
+    whole, point, fraction = digits.partition(".")
+    if len(whole) > 4:
+        whole = f"{int(whole):_}"
+    return sign + whole + point + fraction
 
 
 def toml_key(name: str) -> str:
