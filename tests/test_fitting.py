@@ -282,6 +282,8 @@ def test_fit_on_the_command_line_prints_the_inputs_to_write_and_draws_them(tmp_p
     frame.to_csv(tmp_path / "history.csv", index=False)
     proc = fit_cli("history.csv", "--charts", "charts", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
+    twice = fit_cli("history.csv", "--column", "cost", "--column", "cost", cwd=tmp_path)
+    assert twice.stdout.count("cost in history.csv") == 1
     assert "column 'month' not fitted" in proc.stderr and "'2025-01'" in proc.stderr
     inputs = tomllib.loads(proc.stdout[proc.stdout.index("[inputs]"):])["inputs"]
     assert set(inputs) == {"orders", "cost"}

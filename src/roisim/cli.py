@@ -607,7 +607,7 @@ def fit(
         raise typer.Exit(BAD_INPUT) from None
     named = columns is not None
     fitted, bad = [], 0
-    for column in columns or found:
+    for column in dict.fromkeys(columns or found):  # each once, named twice or not
         try:
             with err.status(f"fitting {column}..."):  # seconds for a million values
                 fits = fit_column(file, column)
