@@ -564,6 +564,9 @@ def _first_error(exc: ValidationError) -> tuple[str, str]:
         known = ", ".join(DISTRIBUTIONS)
         if not isinstance(found, dict):
             why = " (an input cannot refer to another input)" if isinstance(found, str) else ""
+            if isinstance(found, int | float) and not isinstance(found, bool):
+                # a constant: the one way to name it, as the distributions' table has it
+                why = f"; for a constant, write {{ dist = \"fixed\", value = {_show(found)} }}"
             return format_location(loc), (
                 f"expected a distribution table such as {{ dist = \"normal\", mean = 1, sd = 0.1 }}"
                 f", found {_show(found)}{why}")
