@@ -869,15 +869,18 @@ def test_a_spider_whose_panels_draw_five_inputs_and_fewer_says_so():
 def test_the_inputs_chart_draws_a_long_tail_on_a_log_scale_and_a_count_by_its_values():
     result = roisim.simulate(initiative("""
         costs = [{ name = "fee", amount = 10, month = 0 }]
-        benefits = [{ name = "b", amount = ["skew", "u", "rare", "tiny"], every = "month" }]
+        benefits = [{ name = "b", amount = ["skew", "u", "rare", "tiny", "some"], every = "month" }]
         """, horizon=12, extra="""
         [inputs]
         skew = { dist = "lognormal", p5 = 1, p95 = 1000000 }
         u = { dist = "beta", alpha = 0.5, beta = 0.5 }
         rare = { dist = "poisson", mean = 0.2 }
         tiny = { dist = "uniform", min = 0.000001, max = 0.000002 }
+        some = { dist = "poisson", mean = 3 }
         """), trials=4000, seed=3)
-    skew, u, rare, tiny = (ax for ax in result.plot("inputs").axes if ax.get_visible())
+    skew, u, rare, tiny, some = (ax for ax in result.plot("inputs").axes if ax.get_visible())
+    # a count of a few values: ticks on whole numbers only
+    assert len(some.patches) > 6 and all(t == round(t) for t in some.get_xticks())
     # on an even scale a lognormal from 1 to a million is one bar; its bins are even in the log
     assert skew.get_xscale() == "log" and u.get_xscale() == "linear"
     edges = skew.patches[1].get_data().edges

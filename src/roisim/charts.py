@@ -857,8 +857,9 @@ def inputs(result: SimulationResult) -> Figure:
         else:
             if hist.centres is not None and hist.centres.size <= 6:
                 ax.set_xticks(hist.centres)  # each outcome named
-            else:
-                ax.xaxis.set_major_locator(MaxNLocator(5))
+            else:  # a count's ticks on whole numbers (not 2.5 orders)
+                whole = hist.centres is not None and bool(np.all(hist.centres == np.round(hist.centres)))
+                ax.xaxis.set_major_locator(MaxNLocator(5, integer=whole))
             ax.xaxis.set_major_formatter(NumberFormatter())
         ax.tick_params(axis="x", labelsize=8)
         ax.set_title(names[label], fontsize=9)
