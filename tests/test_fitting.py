@@ -22,6 +22,7 @@ import pytest
 from scipy import stats
 
 import roisim
+from roisim._toml import toml_number
 from roisim.fitting import (
     MIN_VALUES,
     PARAMETERS,
@@ -30,7 +31,6 @@ from roisim.fitting import (
     fit,
     ks_distance,
     log_likelihood,
-    toml_number,
 )
 
 N = 2_000

@@ -21,9 +21,7 @@ candidate.
 from __future__ import annotations
 
 import csv
-import json
 import math
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +32,7 @@ import pandas as pd
 from pydantic import TypeAdapter, ValidationError
 from scipy import optimize, special, stats
 
+from roisim._toml import toml_key, toml_value
 from roisim.distributions import AnyDist, Dist, csv_delimiter, read_empirical
 
 if TYPE_CHECKING:
@@ -450,32 +449,7 @@ def _row(family: str, dist: Dist, ll: float, x: np.ndarray, whole: bool) -> dict
 
 def inline_table(dist: Dist) -> str:
     """``dist`` as a scenario file writes it in place: ``{ dist = "normal", mean = 41.3, sd = 8.19 }``."""
-    written = dist.model_dump(by_alias=True, exclude_defaults=True)
-    written.pop("dist")
-    pairs = [f'dist = "{dist.dist}"', *(f"{key} = {toml_number(value)}" for key, value in written.items())]
-    return "{ " + ", ".join(pairs) + " }"
-
-
-def toml_number(x: float) -> str:
-    """``x`` as TOML writes it: the shortest text that reads back as ``x``.
-
-    No trailing ``.0``, and digits grouped by ``_`` from five before the
-    point, as the format's examples write amounts (``12_500``, ``19_000_000``).
-    """
-    text = repr(float(x))
-    text = text[:-2] if text.endswith(".0") else text
-    if "e" in text:
-        return text
-    sign, digits = ("-", text[1:]) if text.startswith("-") else ("", text)
-    whole, point, fraction = digits.partition(".")
-    if len(whole) > 4:
-        whole = f"{int(whole):_}"
-    return sign + whole + point + fraction
-
-
-def toml_key(name: str) -> str:
-    """``name`` as a TOML key: bare where it may be, else quoted."""
-    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name, ensure_ascii=False)
+    return toml_value(dist.model_dump(by_alias=True, exclude_defaults=True) | {"dist": dist.dist})
 
 
 def _number(x: float) -> str:
