@@ -10,13 +10,17 @@ with quiet_interrupt(), collection_paused():
 __version__ = "0.1.0"
 
 __all__ = ["Scenario", "ScenarioError", "ScenarioWarning", "SimulationResult", "fit", "load", "parse",
-           "simulate", "__version__"]
+           "simulate", "sweep", "__version__"]
 
 
 def __getattr__(name: str) -> object:
-    """``roisim.fit``, loaded when first used: a run has no need of scipy's optimisers."""
+    """``roisim.fit`` and ``roisim.sweep``, loaded when first used (a run needs neither)."""
     if name == "fit":
         from roisim.fitting import fit
 
         return fit
+    if name == "sweep":
+        from roisim.sweeps import sweep
+
+        return sweep
     raise AttributeError(f"module 'roisim' has no attribute '{name}'")

@@ -54,6 +54,7 @@ from roisim.sensitivity import ANALYSIS_TRIALS
 
 if TYPE_CHECKING:
     from roisim.fitting import Fits
+    from roisim.sweeps import Sweep
 
 CHART_TRIALS = 1_000_000
 DPI = 110
@@ -868,6 +869,44 @@ def inputs(result: SimulationResult) -> Figure:
                ["drawn by the trials", "as the file states it"], loc="upper center", ncols=2,
                bbox_to_anchor=(0.5, 1.0 - (0.1 + title_h) / height), fontsize=8, frameon=False)
     return fig
+
+
+def sweep(swept: Sweep) -> Figure:
+    """Every subject's expected npv (95% interval) and P(loss) at each value of a sweep.
+
+    Numbers on a number line; other values (distribution tables) as
+    categories in the order given, each named by its TOML.
+    """
+    labels = swept.labels
+    x = np.asarray(swept.values, dtype=float) if swept.numeric else np.arange(len(labels), dtype=float)
+    means, errors, losses = swept.table("npv_mean"), swept.table("npv_mean_se"), swept.table("p_loss")
+    subjects = list(means.columns)
+    fig, (left, right) = _subplots(1, 2, figsize=(12, 5.2))
+    for subject, colour in zip(subjects, line_colours(len(subjects)), strict=True):
+        left.errorbar(x, means[subject], yerr=1.96 * errors[subject], color=colour, marker="o",
+                      ms=4, lw=1.6, capsize=3, label=subject)
+        right.plot(x, losses[subject], color=colour, marker="o", ms=4, lw=1.6, label=subject)
+    left.axhline(0.0, color="black", lw=1, ls="--")
+    money_axis(left.yaxis)
+    currency = swept.scenario.scenario.currency
+    left.set_ylabel(f"expected NPV [{currency}] (bars: 95% interval)")
+    right.set_ylabel("P(NPV < 0)")
+    right.yaxis.set_major_formatter(PercentFormatter(1.0))
+    right.set_ylim(bottom=0)
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+        ax.set_xlabel(_wrapped(swept.path, 60))
+        if swept.numeric:
+            ax.xaxis.set_major_formatter(NumberFormatter())
+        else:
+            ax.set_xticks(x, [textwrap.shorten(label, 28, placeholder="...") for label in labels],
+                          rotation=20, ha="right", fontsize=8)
+    left.set_title("expected NPV", fontsize=10)
+    right.set_title("probability of losing money", fontsize=10)
+    _legend(right, "best")
+    fig.suptitle(_wrapped(f"{swept.scenario.name}: each value of {swept.path}", 100)
+                 + f"\n(on the same {swept.trials:,} trials, seed {swept.seed})")
+    return _laid_out(fig)
 
 
 #: the widest range of whole values a fit's chart draws with a bar per value

@@ -575,6 +575,125 @@ def compare(
     raise typer.Exit(report.close())
 
 
+@app.command(epilog=EXIT_CODES)
+@_says_interrupted
+def sweep(
+    path: Annotated[Path, typer.Argument(
+        parser=given_path, metavar="SCENARIO", help="A scenario file.")],
+    setting: Annotated[str, typer.Option(
+        "--set", metavar="PLACE=V1,V2,...",
+        help="The place in the scenario and its values, such as scenario.discount_rate=0.05,0.08,0.12 "
+             "or 'initiatives[CRM].costs[Subscription].amount=150,200,250'.")],
+    trials: Annotated[int | None, typer.Option(
+        parser=trial_count, metavar="N", help="Trials of each value (default: the scenario's own).")] = None,
+    seed: Annotated[int | None, typer.Option(
+        min=0, metavar="N", help="Seed, the same for each value (default: the scenario's own).")] = None,
+    out_dir: Annotated[Path, typer.Option(
+        "--out", parser=given_path, metavar="DIR", help="Folder for results.")] = Path("results"),
+    threads: Annotated[int | None, typer.Option(
+        min=1, metavar="N", help="Worker threads (default: all cores).")] = None,
+    sampling: Annotated[str | None, typer.Option(
+        metavar="DESIGN", help="random, lhs or sobol (default: the scenario's own).")] = None,
+    charts: Annotated[bool, typer.Option(
+        "--charts/--no-charts", help="Draw sweep.png.")] = True,
+) -> None:
+    """Simulate a scenario at several values of one of its numbers, each on the same trials.
+
+    Writes results/<scenario>_sweep_<place>/: sweep.csv (every subject's
+    summary at each value, with the change of npv from the first value,
+    trial by trial), sweep.png and manifest.json.
+    """
+    import numba
+
+    from roisim.output import not_replaceable
+    from roisim.sampling import SAMPLINGS
+    from roisim.sweeps import folder_name, parse_setting, variants
+    from roisim.sweeps import sweep as run_sweep
+
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    problem = None
+    if threads is not None and threads > numba.config.NUMBA_NUM_THREADS:
+        problem = (f"--threads must be at most {numba.config.NUMBA_NUM_THREADS} (the cores numba "
+                   f"can use), got {threads}")
+    elif sampling is not None and sampling not in SAMPLINGS:
+        problem = f"--sampling must be one of {', '.join(SAMPLINGS)}, got '{sampling}'"
+    elif blocked := file_in_the_way(out_dir):
+        problem = f"--out {out_dir}: {blocked} is a file, where a folder is expected"
+    elif not path.is_file():
+        problem = (f"{path}: no such file" if not path.exists() else
+                   f"{path}: a folder, where a scenario file is expected")
+    if problem is None:
+        try:
+            place, values = parse_setting(setting)
+        except ValueError as exc:
+            problem = f"--set: {exc}"
+    if problem:
+        err.print(f"error: {problem}", highlight=False)
+        raise typer.Exit(BAD_INPUT)
+    report = Report("swept")
+    scenario = _load(path, report, False)
+    if scenario is None:
+        raise typer.Exit(report.close())
+    try:
+        variants(scenario, place, values)  # every value checked before any is simulated
+    except ValueError as exc:
+        report.bad_input(f"{path}: --set {exc}")
+        raise typer.Exit(report.close()) from None
+    folder = out_dir / folder_name(scenario, place)
+    if refused := not_replaceable(folder):
+        report.bad_input(f"{path}: the sweep goes to {folder}, which {refused}; move it away, "
+                         "or choose another --out")
+        raise typer.Exit(report.close())
+    n = trials or scenario.scenario.trials
+    update, close = _progress_callback(f"{path.name}: {len(values)} values x {n:,} trials")
+    try:
+        with err.status("preparing the kernels (a minute, once after installing)..."):
+            import roisim
+
+            roisim.simulate(scenario, trials=1, threads=threads)
+        swept = run_sweep(scenario, place, values, trials=trials, seed=seed, threads=threads,
+                          sampling=sampling, progress=update)
+        close()
+        with err.status(f"writing the sweep of {path.name}..."):
+            written = swept.save(out_dir, charts=charts, manifest={"command": _command_line()})
+    except BaseException as exc:
+        close()
+        if interruption(exc) is not None:
+            raise
+        if isinstance(exc, OSError):
+            report.failure(f"{path}: cannot write results to {out_dir}: {exc.strerror or exc}")
+            raise typer.Exit(report.close()) from None
+        if isinstance(exc, Exception):
+            report.failure(f"{path}: {type(exc).__name__}: {exc}")
+            raise typer.Exit(report.close()) from None
+        raise
+    out.print(_sweep_table(swept))
+    err.print(f"wrote {written}", highlight=False)
+    report.done += 1
+    raise typer.Exit(report.close())
+
+
+def _sweep_table(swept) -> Table:  # type: ignore[no-untyped-def]
+    """Expected npv of every subject at each value, the best marked, with the best's P(loss)."""
+    from roisim.metrics import money_decimals, money_text
+
+    means, best = swept.table("npv_mean"), swept.best()
+    decimals = money_decimals(means.to_numpy(dtype=float).ravel())
+    currency = swept.scenario.scenario.currency
+    table = Table(title=f"{swept.scenario.name}: expected NPV [{currency}] at each value of "
+                        f"{swept.path} ({swept.trials:,} trials each, seed {swept.seed}; "
+                        "* the best)", title_justify="left")
+    table.add_column("value", justify="right")
+    for subject in means.columns:
+        table.add_column(subject, justify="right")
+    table.add_column("best's P(loss)", justify="right")
+    for label, row in means.iterrows():
+        cells = [money_text(row[subject], decimals) + (" *" if subject == best.loc[label, "best"] else "  ")
+                 for subject in means.columns]
+        table.add_row(str(label), *cells, f"{best.loc[label, 'p_loss']:.1%}")
+    return table
+
+
 @app.command(epilog=EXIT_CODES.replace("every scenario ran", "every column was fitted"))
 @_says_interrupted
 def fit(

@@ -36,6 +36,7 @@ from roisim.result import Profiles, SimulationResult, subject_scores
 if TYPE_CHECKING:
     from roisim.chart_process import ChartProcess
     from roisim.scenario import Scenario
+    from roisim.sweeps import Sweep
 
 #: rows per Parquet row group (and per slice held in memory while writing).
 ROW_GROUP = 1 << 20
@@ -209,6 +210,54 @@ def write_results(result: SimulationResult, out: str | Path, *, charts: bool = T
     except BaseException:
         if drawer is not None and drawer.pending:  # it may be writing into this folder
             drawer.kill()
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return final
+
+
+def write_sweep(sweep: Sweep, out: Path, *, charts: bool = True,
+                manifest: dict[str, Any] | None = None) -> Path:
+    """Write a sweep's ``sweep.csv``, ``sweep.png`` and ``manifest.json`` under ``out``.
+
+    Into ``out/<scenario>_sweep_<place>`` (:func:`roisim.sweeps.folder_name`),
+    written aside and moved into place as a run's results are
+    (:func:`write_results`).
+    """
+    from roisim.charts import DPI
+    from roisim.sweeps import folder_name
+
+    final = out / folder_name(sweep.scenario, sweep.path)
+    _refuse_unless_replaceable(final)
+    out.mkdir(parents=True, exist_ok=True)
+    work = work_folder(out, final.name)
+    try:
+        work.mkdir()
+        write_csv(sweep.summary, work / "sweep.csv")
+        files = ["sweep.csv"]
+        if charts:
+            sweep.plot().savefig(work / "sweep.png", dpi=DPI, pil_kwargs={"compress_level": 1})
+            files.append("sweep.png")
+        source = sweep.scenario.source
+        info: dict[str, Any] = {
+            "roisim_version": __version__,
+            "scenario_name": sweep.scenario.name,
+            "scenario_file": str(source) if source else None,
+            "scenario_sha256": sha256(source) if source and Path(source).is_file() else None,
+            "place": sweep.path,
+            "values": sweep.labels,
+            "seed": sweep.seed,
+            "trials": sweep.trials,
+            "sampling": sweep.sampling,
+            "wall_time_s": round(sweep.wall_time, 4),
+            "subjects": sweep.scenario.subjects,
+            "currency": sweep.scenario.scenario.currency,
+            "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "files": sorted(files + ["manifest.json"]),
+            **(manifest or {}),
+        }
+        (work / "manifest.json").write_text(json.dumps(jsonable(info), indent=2) + "\n")
+        _swap_into_place(work, final)
+    except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
     return final

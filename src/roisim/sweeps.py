@@ -1,0 +1,318 @@
+"""One scenario simulated at several values of one of its numbers, on the same trials.
+
+@RISK's RiskSimtable and advanced sensitivity analysis, Crystal Ball's
+decision table: "what if the licence cost 150, 200 or 250?", "at what
+discount rate does the pilot stop paying?". :func:`sweep` sets one place in
+the scenario (``scenario.discount_rate``, ``inputs.price_uplift.mean``,
+``initiatives[Dynamic pricing].costs[Licence].amount``) to each value in
+turn, validates each variant as a scenario file is validated, and simulates
+each with the same seed: every variant draws the same random numbers, so
+the differences between them are the value's doing alone, measured pair by
+pair (``npv_change`` and its standard error, against the first value).
+``roisim sweep`` does the same from the command line.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from roisim._toml import toml_value
+from roisim.distributions import did_you_mean, printable
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from roisim.scenario import Scenario
+
+#: one step of a place in a scenario: ``.key``, ``[3]`` or ``[name]``
+_STEP = re.compile(r"\.?([^.\[\]]+)|\[([^\[\]]*)\]")
+
+
+@dataclass(frozen=True, eq=False)
+class Sweep:
+    """A scenario's outcomes at each value of one of its numbers.
+
+    Attributes
+    ----------
+    scenario : Scenario
+        The scenario as loaded, before any value was set.
+    path : str
+        The place set, as given (``inputs.price_uplift.mean``).
+    values : list
+        The values, in the order given.
+    summary : pandas.DataFrame
+        Every subject's summary (the columns of
+        :meth:`roisim.SimulationResult.summary`) at each value, indexed by
+        (``value``, ``subject``), the value as TOML writes it; and
+        ``npv_change``, ``npv_change_se``: the mean change of npv from the
+        first value's, trial by trial, and its standard error.
+    trials, seed : int
+        Each variant's trials and seed (the same for every variant).
+    sampling : str
+        The sampling design.
+    wall_time : float
+        Seconds taken by all the simulations.
+    """
+
+    scenario: Scenario
+    path: str
+    values: list[Any]
+    summary: pd.DataFrame
+    trials: int
+    seed: int
+    sampling: str
+    wall_time: float
+
+    @property
+    def labels(self) -> list[str]:
+        """Each value as TOML writes it: the ``value`` level of :attr:`summary`."""
+        return [toml_value(v) for v in self.values]
+
+    @property
+    def numeric(self) -> bool:
+        """Whether every value is a number (drawn on a number line, not as categories)."""
+        return all(isinstance(v, int | float) and not isinstance(v, bool) for v in self.values)
+
+    def table(self, column: str = "npv_mean") -> pd.DataFrame:
+        """One statistic of the summary with values as rows and subjects as columns."""
+        frame = self.summary[column].unstack("subject")
+        return frame.reindex(index=self.labels, columns=self.scenario.subjects)
+
+    def best(self) -> pd.DataFrame:
+        """At each value, the subject of highest expected npv, with that npv and its P(loss)."""
+        rows = []
+        for label in self.labels:
+            at = self.summary.xs(label, level="value")
+            name = str(at["npv_mean"].idxmax())
+            rows.append({"value": label, "best": name, "npv_mean": at.loc[name, "npv_mean"],
+                         "p_loss": at.loc[name, "p_loss"]})
+        return pd.DataFrame(rows).set_index("value")
+
+    def __repr__(self) -> str:
+        return (f"Sweep of {self.path} over {len(self.values)} values ({self.trials:,} trials each), "
+                f"expected npv:\n{self.table().to_string()}")
+
+    def _repr_html_(self) -> str:
+        return str(self.table().to_html())
+
+    def plot(self) -> Figure:
+        """Expected npv (with its 95% interval) and P(loss) of every subject at each value."""
+        from roisim.charts import sweep as draw
+
+        return draw(self)
+
+    def save(self, out: str | Path = "results", *, charts: bool = True,
+             manifest: dict[str, Any] | None = None) -> Path:
+        """Write ``sweep.csv``, ``sweep.png`` and ``manifest.json`` into ``out/<folder>``.
+
+        The folder is :func:`folder_name`; it is written aside and moved into
+        place whole, as a run's results are.
+        """
+        from roisim.output import write_sweep
+
+        return write_sweep(self, Path(out), charts=charts, manifest=manifest or {})
+
+
+def folder_name(scenario: Scenario, path: str) -> str:
+    """``<scenario file name>_sweep_<place>``, as a file name (:func:`roisim.output.slug`)."""
+    from roisim.output import folder_name as scenario_folder
+    from roisim.output import slug
+
+    base = scenario_folder(scenario.source) if scenario.source else slug(scenario.name)
+    return slug(f"{base}_sweep_{path}")
+
+
+def parse_setting(text: str) -> tuple[str, list[Any]]:
+    """``PATH=V1,V2,...`` as (path, values); each value is TOML (a number, a table, ...).
+
+    Raises ValueError saying what was expected.
+    """
+    import tomllib
+
+    path, equals, listed = text.partition("=")
+    example = "such as scenario.discount_rate=0.05,0.08,0.12"
+    if not equals or not path.strip() or not listed.strip():
+        raise ValueError(f"expected PLACE=VALUE,VALUE,..., {example}; got '{printable(text)}'")
+    try:
+        values = tomllib.loads(f"v = [{listed}]")["v"]
+    except tomllib.TOMLDecodeError:
+        raise ValueError(f"expected values as a scenario file writes them, separated by commas "
+                         f"({example}, or inputs.fee={{ dist = \"pert\", min = 1, mode = 2, max = 4 }},"
+                         f"{{ ... }}); got '{printable(listed)}'") from None
+    if len(values) < 2:
+        raise ValueError(f"expected at least two values to compare, {example}; got '{printable(listed)}'")
+    labels = [toml_value(v) for v in values]
+    if len(set(labels)) < len(labels):
+        twice = next(label for label in labels if labels.count(label) > 1)
+        raise ValueError(f"{twice} is given twice; expected each value once")
+    return path.strip(), values
+
+
+def set_value(document: dict[str, Any], path: str, value: Any) -> None:
+    """Set the place ``path`` in a scenario ``document`` (as a TOML parser returns it) to ``value``.
+
+    Steps are ``.key`` in a table, ``[k]`` (from 0) or ``[name]`` in a list
+    of named tables (``.name`` there too). Raises ValueError naming the
+    step that leads nowhere, and what was there.
+    """
+    steps = [(m.group(1) if m.group(1) is not None else m.group(2)).strip()
+             for m in _STEP.finditer(path)]
+    if not steps or "".join(m.group(0) for m in _STEP.finditer(path)) != path:
+        raise ValueError(f"'{printable(path)}' is not a place in a scenario; expected one such as "
+                         "scenario.discount_rate, inputs.setup_cost.p95 or "
+                         "initiatives[Catering CRM].costs[Subscription].amount")
+    here: Any = document
+    done = ""
+    for k, step in enumerate(steps):
+        last = k == len(steps) - 1
+        if isinstance(here, dict):
+            if step not in here and not (last and done):
+                raise ValueError(f"{done or 'the scenario'} has no '{printable(step)}'"
+                                 f"{did_you_mean(step, [str(key) for key in here])} (it has: "
+                                 f"{', '.join(str(key) for key in here) or 'nothing'})")
+            where = f"{done}.{step}" if done else step
+            if last:
+                here[step] = value
+                return
+            here, done = here[step], where
+        elif isinstance(here, list):
+            index = _list_index(here, step, done)
+            if last:
+                here[index] = value
+                return
+            here, done = here[index], f"{done}[{index}]"
+        else:
+            raise ValueError(f"{done} is {toml_value(here)}, not a table or list: nothing in it to "
+                             f"set at '{printable(step)}'")
+
+
+def _list_index(items: list[Any], step: str, where: str) -> int:
+    """The index that ``step`` (a number, or a name) selects in ``items``."""
+    if re.fullmatch(r"\d+", step):
+        if int(step) < len(items):
+            return int(step)
+        raise ValueError(f"{where} has {len(items)} entr{'y' if len(items) == 1 else 'ies'} "
+                         f"(from 0); found [{step}]")
+    names = [item.get("name") for item in items if isinstance(item, dict)]
+    if step in names:
+        return names.index(step)
+    named = [str(n) for n in names if n is not None]
+    listed = f"names: {', '.join(named)}" if named else "its entries have no names: give [0], [1], ..."
+    raise ValueError(f"{where} has no entry named '{printable(step)}'{did_you_mean(step, named)} ({listed})")
+
+
+def variants(scenario: Scenario, path: str, values: Sequence[Any]) -> list[Scenario]:
+    """``scenario`` with ``path`` set to each of ``values``, each validated as a file would be.
+
+    Raises ValueError naming the value, where the place leads nowhere or a
+    variant is not a valid scenario (:class:`roisim.ScenarioError`'s
+    message), or where a value changes which subjects are simulated. What a
+    variant warns of that the scenario itself does not is warned of once,
+    naming the values that bring it (:class:`roisim.ScenarioWarning`).
+    """
+    from roisim.scenario import ScenarioError, ScenarioWarning, parse
+
+    base = scenario.document()
+    made, brought = [], {}
+    for value in values:
+        document = copy.deepcopy(base)
+        set_value(document, path, value)
+        try:
+            with warnings.catch_warnings():  # the file's own warnings were said when it loaded
+                warnings.simplefilter("ignore", ScenarioWarning)
+                variant = parse(document, source=scenario.source or None)
+        except ScenarioError as exc:  # said of the file the sweep is of: no need to name it again
+            where = f"{exc.location}: " if exc.location else ""
+            raise ValueError(f"{path} = {toml_value(value)}: {where}{exc.message}") from None
+        if variant.subjects != scenario.subjects:
+            raise ValueError(f"{path} = {toml_value(value)} changes which initiatives and plans "
+                             "are simulated; a sweep compares the same ones at each value")
+        for said in variant.warnings:
+            if said not in scenario.warnings:
+                brought.setdefault(said, []).append(toml_value(value))
+        made.append(variant)
+    source = scenario.source or scenario.name
+    for said, by in brought.items():
+        warnings.warn(ScenarioWarning(f"{source}: {path} = {', '.join(by)}: {said}"), stacklevel=2)
+    return made
+
+
+def sweep(scenario: Scenario, path: str, values: Sequence[Any], *, trials: int | None = None,
+          seed: int | None = None, threads: int | None = None, sampling: str | None = None,
+          progress: Callable[[int, int], None] | None = None) -> Sweep:
+    """Simulate ``scenario`` with ``path`` set to each of ``values``, every variant on the same trials.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A loaded scenario.
+    path : str
+        The place to set: ``scenario.discount_rate``, ``inputs.<name>.<parameter>``,
+        ``initiatives[<name>].costs[<name>].amount``, ``plans[<name>].phases[1].start_month``;
+        a list entry by its name or its index from 0.
+    values : sequence
+        At least two values, each as a scenario file would write it there (a
+        number, or a dict for a distribution table).
+    trials, seed, threads, sampling
+        As :func:`roisim.simulate`; the same for every variant.
+    progress : callable, optional
+        Called with (trials done, trials in all) across the variants.
+
+    Returns
+    -------
+    Sweep
+
+    Raises
+    ------
+    ValueError
+        Where a value leaves the scenario invalid (before anything is
+        simulated), or fewer than two values are given.
+    """
+    from roisim.engine import simulate
+
+    values = list(values)
+    if len(values) < 2:
+        raise ValueError("expected at least two values to compare")
+    labels = [toml_value(v) for v in values]
+    if len(set(labels)) < len(labels):
+        raise ValueError("each value once: " + ", ".join(labels))
+    made = variants(scenario, path, values)
+    began = time.perf_counter()
+    frames, first_npv = [], {}
+    n = trials or scenario.scenario.trials
+    for k, variant in enumerate(made):
+        done = k * n
+
+        def step(now: int, total: int, done: int = done) -> None:
+            if progress is not None:
+                progress(done + now, n * len(made))
+
+        result = simulate(variant, trials=trials, seed=seed, threads=threads, sampling=sampling,
+                          progress=step)
+        summary = result.summary()
+        change, change_se = [], []
+        for subject in result.subjects:
+            npv = result.npv(subject)
+            if k == 0:
+                first_npv[subject] = np.array(npv, copy=True)
+            diff = npv - first_npv[subject]
+            change.append(float(diff.mean()))
+            change_se.append(float(diff.std(ddof=1) / np.sqrt(diff.size)) if diff.size > 1 else np.nan)
+        summary.insert(summary.columns.get_loc("npv_mean_se") + 1, "npv_change", change)
+        summary.insert(summary.columns.get_loc("npv_change") + 1, "npv_change_se", change_se)
+        frames.append(summary)
+        trials_run, seed_run, design = result.n_trials, result.seed, result.sampling
+        del result
+    table = pd.concat(frames, keys=labels, names=["value", "subject"])
+    return Sweep(scenario, path, values, table, trials_run, seed_run, design,
+                 time.perf_counter() - began)
