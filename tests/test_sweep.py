@@ -91,6 +91,9 @@ def test_a_place_in_a_named_list_and_a_distribution_table_as_a_value(bakery):
                                        "metric: "),
     ("inputs..mean", "'inputs..mean' is not a place in a scenario"),
     ("inputs.nothing.mean", "inputs has no 'nothing'"),
+    ("scenario.trials", "scenario.trials says how every value is simulated, the same for each; "
+                        "a sweep runs each value on the same trials (to choose the trials: --trials"),
+    ("scenario.seed", "(to choose the seed: --seed, or seed= in Python)"),
 ])
 def test_a_place_that_leads_nowhere_is_refused_with_where(bakery, place, message):
     with pytest.raises(ValueError) as caught:

@@ -165,12 +165,7 @@ def set_value(document: dict[str, Any], path: str, value: Any) -> None:
     of named tables (``.name`` there too). Raises ValueError naming the
     step that leads nowhere, and what was there.
     """
-    steps = [(m.group(1) if m.group(1) is not None else m.group(2)).strip()
-             for m in _STEP.finditer(path)]
-    if not steps or "".join(m.group(0) for m in _STEP.finditer(path)) != path:
-        raise ValueError(f"'{printable(path)}' is not a place in a scenario; expected one such as "
-                         "scenario.discount_rate, inputs.setup_cost.p95 or "
-                         "initiatives[Catering CRM].costs[Subscription].amount")
+    steps = _steps(path)
     here: Any = document
     done = ""
     for k, step in enumerate(steps):
@@ -194,6 +189,17 @@ def set_value(document: dict[str, Any], path: str, value: Any) -> None:
         else:
             raise ValueError(f"{done} is {toml_value(here)}, not a table or list: nothing in it to "
                              f"set at '{printable(step)}'")
+
+
+def _steps(path: str) -> list[str]:
+    """The steps of a place: ``initiatives[CRM].costs[0].amount`` -> initiatives, CRM, costs, 0, amount."""
+    steps = [(m.group(1) if m.group(1) is not None else m.group(2)).strip()
+             for m in _STEP.finditer(path)]
+    if not steps or "".join(m.group(0) for m in _STEP.finditer(path)) != path:
+        raise ValueError(f"'{printable(path)}' is not a place in a scenario; expected one such as "
+                         "scenario.discount_rate, inputs.setup_cost.p95 or "
+                         "initiatives[Catering CRM].costs[Subscription].amount")
+    return steps
 
 
 def _list_index(items: list[Any], step: str, where: str) -> int:
@@ -222,6 +228,12 @@ def variants(scenario: Scenario, path: str, values: Sequence[Any]) -> list[Scena
     """
     from roisim.scenario import ScenarioError, ScenarioWarning, parse
 
+    steps = _steps(path)
+    if steps[:1] == ["scenario"] and steps[1:] in (["trials"], ["seed"], ["sampling"]):
+        option = steps[1]
+        raise ValueError(f"{path} says how every value is simulated, the same for each; a sweep "
+                         f"runs each value on the same trials (to choose the {option}: "
+                         f"--{option}, or {option}= in Python)")
     base = scenario.document()
     made, brought = [], {}
     for value in values:
