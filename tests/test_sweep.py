@@ -186,9 +186,12 @@ def test_sweep_on_the_command_line_writes_its_folder_and_prints_the_best(tmp_pat
     (["--set", "scenario.discount_rate=0.05"], "error: --set: expected at least two values"),
     (["--set", "inputs.subscriptoin.mode=1,2"], "inputs has no 'subscriptoin'; did you mean 'subscription'?"),
     (["--set", "scenario.discount_rate=0.05,-3"], "--set scenario.discount_rate = -3: scenario.discount_rate"),
+    (["--set", "scenario.discount_rate=0.05,0.1", "--trials", "1e10"],
+     "--trials: 10,000,000,000 trials need about"),
 ])
 def test_a_bad_sweep_exits_2_with_one_message_and_writes_nothing(tmp_path, args, message):
-    proc = run_sweep(str(BAKERY), *args, "--trials", "100", "--out", str(tmp_path / "out"), cwd=tmp_path)
+    args = args if "--trials" in args else [*args, "--trials", "100"]
+    proc = run_sweep(str(BAKERY), *args, "--out", str(tmp_path / "out"), cwd=tmp_path)
     assert proc.returncode == 2
     assert message in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists()

@@ -645,6 +645,17 @@ def sweep(
                          "or choose another --out")
         raise typer.Exit(report.close())
     n = trials or scenario.scenario.trials
+    from roisim.output import run_memory
+    from roisim.result import gigabytes, memory_shortfall
+
+    per_trial, base = run_memory(scenario, False, threads or numba.config.NUMBA_NUM_THREADS)
+    # one variant at a time, and the first one's npv kept for the changes from it
+    if short := memory_shortfall(n, per_trial + 8 * len(scenario.subjects), base):
+        need, available, fit = short
+        report.bad_input(f"{path}: --trials: {n:,} trials need about {gigabytes(need)} of memory "
+                         f"for each value, more than the {gigabytes(available)} available; "
+                         f"expected at most about {fit:,} trials")
+        raise typer.Exit(report.close())
     update, close = _progress_callback(f"{path.name}: {len(values)} values x {n:,} trials")
     try:
         with err.status("preparing the kernels (a minute, once after installing)..."):
