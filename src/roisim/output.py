@@ -237,21 +237,18 @@ def write_sweep(sweep: Sweep, out: Path, *, charts: bool = True,
         if charts:
             sweep.plot().savefig(work / "sweep.png", dpi=DPI, pil_kwargs={"compress_level": 1})
             files.append("sweep.png")
-        source = sweep.scenario.source
         info: dict[str, Any] = {
-            "roisim_version": __version__,
-            "scenario_name": sweep.scenario.name,
-            "scenario_file": str(source) if source else None,
-            "scenario_sha256": sha256(source) if source and Path(source).is_file() else None,
+            **_provenance(sweep.scenario),
             "place": sweep.path,
             "values": sweep.labels,
             "seed": sweep.seed,
             "trials": sweep.trials,
             "sampling": sweep.sampling,
+            "warnings": sweep.scenario.warnings,
             "wall_time_s": round(sweep.wall_time, 4),
             "subjects": sweep.scenario.subjects,
             "currency": sweep.scenario.scenario.currency,
-            "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            **_environment(),
             "files": sorted(files + ["manifest.json"]),
             **(manifest or {}),
         }
@@ -441,15 +438,8 @@ def write_trials(result: SimulationResult, folder: Path) -> list[str]:
 def build_manifest(result: SimulationResult, files: list[str], extra: dict[str, Any]
                    ) -> dict[str, Any]:
     """Everything needed to rerun and to trust a result folder."""
-    import numba
-    import scipy
-
-    source = result.scenario.source
     info: dict[str, Any] = {
-        "roisim_version": __version__,
-        "scenario_name": result.scenario.name,
-        "scenario_file": str(source) if source else None,
-        "scenario_sha256": sha256(source) if source and Path(source).is_file() else None,
+        **_provenance(result.scenario),
         "seed": result.seed,
         "trials": result.n_trials,
         "threads": result.threads,
@@ -462,16 +452,37 @@ def build_manifest(result: SimulationResult, files: list[str], extra: dict[str, 
         "currency": result.scenario.scenario.currency,
         "horizon_months": result.scenario.scenario.horizon_months,
         "scores": {name: list(pair) for name, pair in subject_scores(result.scenario).items()},
+        **_environment(),
+        "files": sorted(files + ["manifest.json"]),
+    }
+    info.update(extra)
+    return jsonable(info)
+
+
+def _provenance(scenario: Scenario) -> dict[str, Any]:
+    """A manifest's first entries: roisim's version, and the scenario with its file's sha256."""
+    source = scenario.source
+    return {
+        "roisim_version": __version__,
+        "scenario_name": scenario.name,
+        "scenario_file": str(source) if source else None,
+        "scenario_sha256": sha256(source) if source and Path(source).is_file() else None,
+    }
+
+
+def _environment() -> dict[str, Any]:
+    """When a manifest was written, and with which Python, libraries and machine."""
+    import numba
+    import scipy
+
+    return {
         "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "numpy": np.__version__,
         "numba": numba.__version__,
         "scipy": scipy.__version__,
         "machine": platform.machine(),
-        "files": sorted(files + ["manifest.json"]),
     }
-    info.update(extra)
-    return jsonable(info)
 
 
 def read_profiles(folder: str | Path) -> Profiles:
