@@ -18,7 +18,8 @@ import pytest
 from conftest import SCENARIOS
 
 import roisim
-from roisim.sweeps import parse_setting, set_value, sweep, variants
+from roisim.metrics import Z
+from roisim.sweeps import parse_goal, parse_range, parse_setting, set_value, solve, sweep, variants
 
 BAKERY = SCENARIOS / "bakery_catering_crm.toml"
 TRIALS = 4_000
@@ -70,7 +71,7 @@ def test_a_place_in_a_named_list_and_a_distribution_table_as_a_value(bakery):
         by_name = sweep(bakery, "initiatives[Catering CRM].costs[Subscription].amount", [150, 300],
                         trials=TRIALS, seed=1)
     assert [str(w.message) for w in said] == [
-        f"{BAKERY}: initiatives[Catering CRM].costs[Subscription].amount = 150, 300: "
+        f"{BAKERY}: initiatives[Catering CRM].costs[Subscription].amount set to any of the values: "
         "inputs.subscription: no value uses this input, so it changes nothing; name it where it "
         "applies, or remove it"]
     with pytest.warns(roisim.ScenarioWarning):
@@ -196,3 +197,94 @@ def test_a_bad_sweep_exits_2_with_one_message_and_writes_nothing(tmp_path, args,
     assert message in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists()
 
+
+
+SAVING = """
+    costs = [{ name = "Kit", amount = 1000, month = 0 }]
+    benefits = [{ name = "Saving", amount = "saving", every = "month" }]
+    """
+MONTHLY = '[inputs]\nsaving = { dist = "normal", mean = 100, sd = 20, resample = "monthly" }\n'
+
+
+def test_the_break_even_of_a_certain_project_is_its_closed_form():
+    from conftest import initiative
+
+    flat = initiative(SAVING, horizon=12, extra='[inputs]\nsaving = { dist = "fixed", value = 100 }\n')
+    table = solve(flat, "initiatives[A].costs[Kit].amount", 0, 5000, trials=10, seed=1)
+    assert table.loc["A", "value"] == pytest.approx(1200.0, abs=1e-9)  # 12 months of 100, rate 0
+    assert table.loc["A", "value_half_width"] == 0.0
+
+
+def test_the_break_even_is_the_mean_and_a_loss_limit_the_percentile_of_the_benefits():
+    from conftest import initiative
+
+    uncertain = initiative(SAVING, horizon=12, extra=MONTHLY)
+    benefits = roisim.simulate(uncertain, trials=20_000, seed=4).outcomes.pv_benefits[0]
+    # npv = benefits - kit on every trial: the kit at which the mean npv is 0 is the mean benefit,
+    # with the mean's own precision (the slope is -1)
+    even = solve(uncertain, "initiatives[A].costs[Kit].amount", 0, 5000, trials=20_000, seed=4)
+    assert even.loc["A", "value"] == pytest.approx(benefits.mean(), abs=1e-6)
+    assert even.loc["A", "value_half_width"] == pytest.approx(
+        Z * benefits.std(ddof=1) / np.sqrt(benefits.size), rel=1e-6)  # Z: 1.95996...
+    # and the kit at which P(loss) is 10% is the benefits' 10th percentile, to within the
+    # twentieth of its own precision the search stops at (and the trials' steps between)
+    loss = solve(uncertain, "initiatives[A].costs[Kit].amount", 0, 5000, "P(npv<0)=0.1",
+                 trials=20_000, seed=4).loc["A"]
+    ordered = np.sort(benefits)
+    assert ordered[1999] - loss["value_half_width"] / 20 <= loss["value"] <= ordered[2000] + \
+        loss["value_half_width"] / 20
+    # the precision: P(loss)'s half-width over the benefits' density there (about 1.7)
+    assert 1.0 < loss["value_half_width"] < 2.5
+    assert loss["statistic"] == pytest.approx(0.1, abs=0.002)
+
+
+def test_a_goal_out_of_reach_in_the_range_is_said_with_the_ends():
+    from conftest import initiative
+
+    uncertain = initiative(SAVING, horizon=12, extra=MONTHLY)
+    table = solve(uncertain, "initiatives[A].costs[Kit].amount", 0, 500, trials=2_000, seed=4)
+    row = table.loc["A"]
+    assert np.isnan(row["value"]) and row["note"] == "mean npv stays above 0 from 0 to 500"
+    assert row["at_low"] > row["at_high"] > 0
+
+
+@pytest.mark.parametrize("text, message", [
+    ("scenario.discount_rate", "expected PLACE=LOW..HIGH"),
+    ("scenario.discount_rate=0.2..0.1", "expected LOW below HIGH"),
+    ("scenario.discount_rate=a..b", "expected PLACE=LOW..HIGH"),
+])
+def test_ranges_that_are_not_a_range_are_refused(text, message):
+    with pytest.raises(ValueError, match=message):
+        parse_range(text)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("mean npv", "expected STATISTIC=VALUE"),
+    ("P(npv<0)=10", "is a probability: expected a goal between 0 and 1"),
+    ("median=0", "unknown statistic 'median'"),
+    ("mean npv=zero", "expected a number after '='"),
+])
+def test_goals_that_are_not_a_goal_are_refused(text, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        parse_goal(text)
+
+
+def test_solve_on_the_command_line_prints_each_subjects_break_even(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "roisim", "solve", str(BAKERY), "--set",
+         "initiatives[Catering CRM].costs[Subscription].amount=100..2000", "--subject", "Catering CRM",
+         "--trials", "4000", "--seed", "2"],
+        capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "COLUMNS": "200"}, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    with pytest.warns(roisim.ScenarioWarning):  # the subscription input, no longer used
+        table = solve(roisim.load(BAKERY), "initiatives[Catering CRM].costs[Subscription].amount",
+                      100, 2000, subjects=["Catering CRM"], trials=4000, seed=2)
+    value = table.loc["Catering CRM", "value"]
+    row = next(line for line in proc.stdout.splitlines() if line.startswith("│ Catering CRM"))
+    from roisim.distributions import number
+
+    assert f" {number(float(f'{value:.4g}'))} " in row and 300 < value < 600
+    bad = subprocess.run([sys.executable, "-m", "roisim", "solve", str(BAKERY), "--set",
+                          "scenario.discount_rate=0..1", "--subject", "Caterng CRM", "--trials", "10"],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert bad.returncode == 2 and "did you mean 'Catering CRM'?" in bad.stderr

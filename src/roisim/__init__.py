@@ -10,17 +10,17 @@ with quiet_interrupt(), collection_paused():
 __version__ = "0.1.0"
 
 __all__ = ["Scenario", "ScenarioError", "ScenarioWarning", "SimulationResult", "fit", "load", "parse",
-           "simulate", "sweep", "__version__"]
+           "simulate", "solve", "sweep", "__version__"]
 
 
 def __getattr__(name: str) -> object:
-    """``roisim.fit`` and ``roisim.sweep``, loaded when first used (a run needs neither)."""
+    """``roisim.fit``, ``roisim.sweep`` and ``roisim.solve``, loaded when first used (a run needs none)."""
     if name == "fit":
         from roisim.fitting import fit
 
         return fit
-    if name == "sweep":
-        from roisim.sweeps import sweep
+    if name in ("sweep", "solve"):
+        from roisim import sweeps
 
-        return sweep
+        return getattr(sweeps, name)
     raise AttributeError(f"module 'roisim' has no attribute '{name}'")

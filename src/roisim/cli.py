@@ -684,6 +684,116 @@ def sweep(
     raise typer.Exit(report.close())
 
 
+@app.command(epilog=EXIT_CODES)
+@_says_interrupted
+def solve(
+    path: Annotated[Path, typer.Argument(
+        parser=given_path, metavar="SCENARIO", help="A scenario file.")],
+    setting: Annotated[str, typer.Option(
+        "--set", metavar="PLACE=LOW..HIGH",
+        help="The place in the scenario and the range to search, such as "
+             "'initiatives[CRM].costs[Subscription].amount=100..600'.")],
+    goal: Annotated[str, typer.Option(
+        metavar="STAT=VALUE", help="The statistic and the value it should reach: 'mean npv=0' (the "
+                                   "break-even, the default), 'P(npv<0)=0.1', 'p5 npv=0', "
+                                   "'P(payback<=24)=0.8'.")] = "mean npv=0",
+    subjects: Annotated[list[str] | None, typer.Option(
+        "--subject", metavar="NAME", help="An initiative or plan; repeat for more (default: all).")] = None,
+    trials: Annotated[int | None, typer.Option(
+        parser=trial_count, metavar="N", help="Trials of each value (default: the scenario's own).")] = None,
+    seed: Annotated[int | None, typer.Option(
+        min=0, metavar="N", help="Seed, the same for each value (default: the scenario's own).")] = None,
+    threads: Annotated[int | None, typer.Option(
+        min=1, metavar="N", help="Worker threads (default: all cores).")] = None,
+    sampling: Annotated[str | None, typer.Option(
+        metavar="DESIGN", help="random, lhs or sobol (default: the scenario's own).")] = None,
+) -> None:
+    """Find the value of one of a scenario's numbers at which a statistic reaches a goal.
+
+    The break-even price, cost or adoption of each initiative and plan (at
+    which its expected NPV is 0), or where P(loss) reaches a limit: every
+    value is simulated on the same trials, and the answer comes with how
+    far it may be off by chance.
+    """
+    import numba
+
+    from roisim.sampling import SAMPLINGS
+    from roisim.sweeps import parse_goal, parse_range
+    from roisim.sweeps import solve as run_solve
+
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    problem = None
+    if threads is not None and threads > numba.config.NUMBA_NUM_THREADS:
+        problem = (f"--threads must be at most {numba.config.NUMBA_NUM_THREADS} (the cores numba "
+                   f"can use), got {threads}")
+    elif sampling is not None and sampling not in SAMPLINGS:
+        problem = f"--sampling must be one of {', '.join(SAMPLINGS)}, got '{sampling}'"
+    elif not path.is_file():
+        problem = (f"{path}: no such file" if not path.exists() else
+                   f"{path}: a folder, where a scenario file is expected")
+    if problem is None:
+        try:
+            place, low, high = parse_range(setting)
+        except ValueError as exc:
+            problem = f"--set: {exc}"
+    if problem is None:
+        try:
+            parse_goal(goal)
+        except ValueError as exc:
+            problem = f"--goal: {exc}"
+    if problem:
+        err.print(f"error: {problem}", highlight=False)
+        raise typer.Exit(BAD_INPUT)
+    report = Report("solved")
+    scenario = _load(path, report, False)
+    if scenario is None:
+        raise typer.Exit(report.close())
+    n = trials or scenario.scenario.trials
+    update, close = _progress_callback(f"{path.name}: {n:,} trials a value")
+    try:
+        with err.status("preparing the kernels (a minute, once after installing)..."):
+            import roisim
+
+            roisim.simulate(scenario, trials=1, threads=threads)
+        table = run_solve(scenario, place, low, high, goal, subjects=subjects, trials=trials,
+                          seed=seed, threads=threads, sampling=sampling, progress=update)
+        close()
+    except ValueError as exc:  # the place, a value of the range or a subject's name
+        close()
+        report.bad_input(f"{path}: {exc}")
+        raise typer.Exit(report.close()) from None
+    out.print(_solve_table(table, scenario, place, goal, n))
+    report.done += 1
+    raise typer.Exit(report.close())
+
+
+def _solve_table(table, scenario, place: str, goal: str, trials: int) -> Table:  # type: ignore[no-untyped-def]
+    """Each subject's answer, how far it may be off, and the statistic there."""
+    from roisim.distributions import number
+
+    def short(x: float) -> str:
+        return number(float(f"{x:.4g}"))
+
+    view = Table(title=f"{scenario.name}: {place} where {goal} ({trials:,} trials a value, the same "
+                       "for each)", title_justify="left")
+    for header in ("subject", "value", "± (95%)", "statistic there", "at the range's ends"):
+        view.add_column(header, justify="left" if header == "subject" else "right",
+                        overflow="fold")
+    for subject, row in table.iterrows():
+        ends = f"{short(row.at_low)} .. {short(row.at_high)}"
+        if math.isnan(row.value):
+            view.add_row(str(subject), "none in range", "", row.note, ends)
+            continue
+        # to two significant digits of its precision: a mean npv of 1.6e-12 ± 38 is 0 ± 38
+        half = row.statistic_half_width
+        decimals = max(0, 1 - math.floor(math.log10(half))) if half > 0 else 6
+        there = f"{row.statistic:,.{decimals}f} ± {half:,.{decimals}f}"
+        there = there[1:] if there.startswith("-") and not there.split(" ")[0].strip("-0.,") else there
+        view.add_row(str(subject), short(row.value), short(row.value_half_width),
+                     there + (f" ({row.note})" if row.note else ""), ends)
+    return view
+
+
 def _sweep_table(swept) -> Table:  # type: ignore[no-untyped-def]
     """Expected npv of every subject at each value, the best marked, with the best's P(loss)."""
     from roisim.metrics import money_decimals, money_text

@@ -32,6 +32,7 @@ from roisim.distributions import did_you_mean, printable
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from roisim.convergence import Target
     from roisim.scenario import Scenario
 
 #: one step of a place in a scenario: ``.key``, ``[3]`` or ``[name]``
@@ -255,7 +256,8 @@ def variants(scenario: Scenario, path: str, values: Sequence[Any]) -> list[Scena
         made.append(variant)
     source = scenario.source or scenario.name
     for said, by in brought.items():
-        warnings.warn(ScenarioWarning(f"{source}: {path} = {', '.join(by)}: {said}"), stacklevel=2)
+        which = f"{path} set to any of the values" if len(by) == len(values) else f"{path} = {', '.join(by)}"
+        warnings.warn(ScenarioWarning(f"{source}: {which}: {said}"), stacklevel=2)
     return made
 
 
@@ -328,3 +330,156 @@ def sweep(scenario: Scenario, path: str, values: Sequence[Any], *, trials: int |
     table = pd.concat(frames, keys=labels, names=["value", "subject"])
     return Sweep(scenario, path, values, table, trials_run, seed_run, design,
                  time.perf_counter() - began)
+
+
+#: points of the first pass over the range, which brackets each subject's crossing
+SOLVE_GRID = 5
+#: most simulations a subject's refinement takes after that pass
+SOLVE_STEPS = 20
+
+
+def parse_range(text: str) -> tuple[str, float, float]:
+    """``PLACE=LOW..HIGH`` as (place, low, high); ValueError saying what was expected."""
+    place, equals, span = text.partition("=")
+    low, dots, high = span.partition("..")
+    example = "such as 'initiatives[CRM].costs[Subscription].amount=100..600'"
+    try:
+        lo, hi = float(low.replace("_", "")), float(high.replace("_", ""))
+    except ValueError:
+        lo = hi = float("nan")
+    if not equals or not dots or not place.strip() or not (np.isfinite(lo) and np.isfinite(hi)):
+        raise ValueError(f"expected PLACE=LOW..HIGH, {example}; got '{printable(text)}'")
+    if not lo < hi:
+        raise ValueError(f"expected LOW below HIGH, {example}; got '{printable(span)}'")
+    return place.strip(), lo, hi
+
+
+def parse_goal(text: str) -> tuple[Target, float]:
+    """``STATISTIC=VALUE`` (``mean npv=0``, ``P(npv<0)=0.1``) as (statistic, value)."""
+    from roisim.convergence import FORMS, parse_target
+
+    statistic, equals, value = text.rpartition("=")
+    if not equals or not statistic.strip():
+        raise ValueError(f"expected STATISTIC=VALUE such as 'mean npv=0' or 'P(npv<0)=0.1', the "
+                         f"statistic one of {FORMS}; got '{printable(text)}'")
+    target = parse_target(statistic)
+    try:
+        goal = float(value.replace("_", ""))
+    except ValueError:
+        goal = float("nan")
+    if not np.isfinite(goal):
+        raise ValueError(f"expected a number after '=', got '{printable(value.strip())}'")
+    if target.kind in ("p_loss", "p_payback") and not 0 < goal < 1:
+        raise ValueError(f"{target.label} is a probability: expected a goal between 0 and 1 "
+                         f"(0.1 for 10%), got {value.strip()}")
+    return target, goal
+
+
+def solve(scenario: Scenario, path: str, low: float, high: float, goal: str = "mean npv=0", *,
+          subjects: Sequence[str] | None = None, trials: int | None = None, seed: int | None = None,
+          threads: int | None = None, sampling: str | None = None,
+          progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+    """The value of ``path`` between ``low`` and ``high`` at which a statistic reaches a goal.
+
+    @RISK's goal seek, and the break-even question of every ROI: the
+    subscription at which the expected npv is 0 (``goal="mean npv=0"``),
+    the set-up cost at which P(loss) reaches 10% (``"P(npv<0)=0.1"``).
+    Each value is simulated on the same trials, so the statistic moves
+    with the value alone. :data:`SOLVE_GRID` values evenly across the range
+    bracket each subject's first crossing; regula falsi (the Illinois
+    variant) then narrows it to within a twentieth of the answer's own
+    Monte Carlo precision.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per subject: ``value`` (NaN where the statistic does not
+        reach the goal in the range), ``value_half_width`` (the 95%
+        half-width of the statistic where it crosses, divided by its slope
+        there: how far the answer may be off by chance), ``statistic`` and
+        ``statistic_half_width`` at that value, ``at_low`` and ``at_high``
+        (the statistic at the ends of the range), ``evaluations`` and a
+        ``note``.
+    """
+    from roisim.engine import simulate
+    from roisim.scenario import ScenarioWarning
+
+    target, aim = parse_goal(goal)
+    chosen = list(subjects) if subjects else scenario.subjects
+    for name in chosen:
+        if name not in scenario.subjects:
+            raise ValueError(f"no initiative or plan named '{printable(name)}'"
+                             f"{did_you_mean(name, scenario.subjects)} (they are: "
+                             f"{', '.join(scenario.subjects)})")
+    grid = list(np.linspace(low, high, SOLVE_GRID))
+    variants(scenario, path, grid)  # the place, and the range's ends and grid, checked first
+    seen: dict[float, dict[str, tuple[float, float]]] = {}
+    n = trials or scenario.scenario.trials
+    budget = SOLVE_GRID + SOLVE_STEPS * len(chosen)
+
+    def at(value: float) -> dict[str, tuple[float, float]]:
+        if value not in seen:
+            with warnings.catch_warnings():  # said once, for the grid
+                warnings.simplefilter("ignore", ScenarioWarning)
+                variant = variants(scenario, path, [value])[0]
+            done = len(seen) * n
+
+            def step(now: int, total: int) -> None:
+                if progress is not None:
+                    progress(done + now, budget * n)
+
+            result = simulate(variant, trials=trials, seed=seed, threads=threads, sampling=sampling,
+                              progress=step)
+            seen[value] = {s: estimate(target, result.npv(s), result.outcomes.payback[result.index(s)])
+                           for s in chosen}
+        return seen[value]
+
+    from roisim.convergence import estimate
+
+    rows = []
+    for subject in chosen:
+        gaps = [at(v)[subject][0] - aim for v in grid]
+        row: dict[str, Any] = {"subject": subject, "at_low": gaps[0] + aim, "at_high": gaps[-1] + aim}
+        crossing = next((k for k in range(SOLVE_GRID - 1) if gaps[k] * gaps[k + 1] <= 0), None)
+        if crossing is None:
+            side = "above" if gaps[0] > 0 else "below"
+            row.update(value=np.nan, value_half_width=np.nan, statistic=np.nan,
+                       statistic_half_width=np.nan, evaluations=SOLVE_GRID,
+                       note=f"{target.label} stays {side} {aim:g} from {low:g} to {high:g}")
+            rows.append(row)
+            continue
+        a, b = grid[crossing], grid[crossing + 1]
+        ga, gb = gaps[crossing], gaps[crossing + 1]
+        steps, side = 0, 0
+        value = a if ga == 0 else b
+        while ga != 0 and gb != 0 and steps < SOLVE_STEPS:
+            value = b - gb * (b - a) / (gb - ga)
+            stat, half = at(value)[subject]
+            gv = stat - aim
+            steps += 1
+            slope = abs((gb - ga) / (b - a))
+            if gv == 0:
+                break
+            if gv * gb < 0:  # the root lies between value and b
+                a, ga = b, gb
+                if side == -1:
+                    ga /= 2
+                side = -1
+            else:
+                if side == 1:
+                    ga /= 2
+                side = 1
+            b, gb = value, gv
+            if abs(b - a) <= max(1e-12 * (high - low), half / max(slope, 1e-300) / 20):
+                break
+        stat, half = at(value)[subject]
+        # the statistic's own slope across the last bracket (ga and gb may have been halved)
+        rise = at(b)[subject][0] - at(a)[subject][0]
+        slope = abs(rise / (b - a)) if b != a else 0.0
+        crossings = sum(gaps[k] * gaps[k + 1] <= 0 for k in range(SOLVE_GRID - 1))
+        row.update(value=value, value_half_width=half / slope if slope else np.inf, statistic=stat,
+                   statistic_half_width=half, evaluations=SOLVE_GRID + steps,
+                   note="" if crossings == 1 else
+                   f"the first of {crossings} crossings the range's {SOLVE_GRID} points show")
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("subject")
