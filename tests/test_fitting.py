@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -247,10 +248,23 @@ def test_the_table_sets_each_fits_statistics_beside_the_values():
     ([1.0, 2.0, 3.0], f"too few to fit a distribution (at least {MIN_VALUES})"),
     ([7.0] * 8, "all 8 values are 7: a constant"),
     (["a", "b", "c", "d", "e"], "expected numbers"),
+    ([4.0], "1 value is too few"),
+    (pd.DataFrame({"a": np.arange(6.0), "b": np.arange(6.0)}), "expected one column of values, got a "
+                                                             "table of 2 columns"),
+    (np.arange(12.0).reshape(3, 4), "expected one column of values, got an array of shape (3, 4)"),
+    (pd.Series(pd.date_range("2024-01-01", periods=6)), "found datetime64[us] values (dates or durations)"),
 ])
 def test_values_that_cannot_be_fitted_are_refused_with_why(bad, message):
-    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(ValueError, match=re.escape(message)):
         fit(bad)
+
+
+def test_a_frame_of_one_column_is_fitted_under_its_name_and_huge_counts_not_as_a_poisson():
+    fits = fit(pd.DataFrame({"orders": values("poisson", 40)}))
+    assert fits.name == "orders" and fits.toml().startswith("orders = ")
+    cents = np.random.default_rng(1).integers(10**9, 2 * 10**9, 50).astype(float)
+    assert fits.whole and "poisson" in fit(cents).skipped
+    assert "must be at most 10,000,000 for a poisson" in fit(cents).skipped["poisson"]
 
 
 def test_the_chart_draws_the_values_and_the_best_fits():

@@ -163,6 +163,11 @@ def fit(values: Iterable[float] | pd.Series, name: str | None = None) -> Fits:
     >>> fits.table[["toml", "aicc", "weight"]]                    # doctest: +SKIP
     >>> fits.toml()                                               # doctest: +SKIP
     """
+    if isinstance(values, pd.DataFrame):
+        if values.shape[1] != 1:
+            raise ValueError(f"expected one column of values, got a table of {values.shape[1]} "
+                             "columns; fit each: {c: roisim.fit(frame[c]) for c in frame}")
+        values = values.iloc[:, 0]
     if name is None:
         name = str(values.name) if isinstance(values, pd.Series) and values.name is not None else "value"
     x = _checked(values)
@@ -192,6 +197,12 @@ def fit(values: Iterable[float] | pd.Series, name: str | None = None) -> Fits:
 
 def _checked(values: Iterable[float] | pd.Series) -> np.ndarray:
     """``values`` as floats, refused where a fit could not be made of them."""
+    given = np.asarray(values)
+    if given.dtype.kind in "mM":  # dates and durations would be read as nanoseconds
+        raise ValueError(f"expected numbers to fit a distribution to, found {given.dtype} values "
+                         "(dates or durations)")
+    if given.ndim > 1 and sorted(given.shape)[-2] > 1:
+        raise ValueError(f"expected one column of values, got an array of shape {given.shape}")
     try:
         x = np.asarray(values, dtype=np.float64).ravel()
     except (TypeError, ValueError) as exc:
@@ -203,7 +214,7 @@ def _checked(values: Iterable[float] | pd.Series) -> np.ndarray:
         raise ValueError(f"{int((~np.isfinite(x)).sum())} of the values are infinite; "
                          "expected finite numbers")
     if x.size < MIN_VALUES:
-        raise ValueError(f"{x.size} value{'s' * (x.size != 1)} are too few to fit a distribution "
+        raise ValueError(f"{x.size} value{'s are' if x.size != 1 else ' is'} too few to fit a distribution "
                          f"(at least {MIN_VALUES}); write a triangular or PERT from the smallest, "
                          "likeliest and largest value you expect")
     if x.min() == x.max():
@@ -392,7 +403,11 @@ def _fitted(family: str, exact: dict[str, float], x: np.ndarray, whole: bool) ->
     values, counts = np.unique(x, return_counts=True)
     if whole and family not in ("poisson", "bernoulli", "uniform") and x.std() < RECORDED_SD:
         exact = _recorded_fit(family, exact, values, counts)
-    best = log_likelihood(_DIST.validate_python({"dist": family, **exact}), values, whole, counts)
+    try:
+        fitted = _DIST.validate_python({"dist": family, **exact})
+    except ValidationError as exc:  # beyond what the format takes, as a Poisson of mean 1e9
+        raise _Skip(exc.errors()[0]["msg"]) from None
+    best = log_likelihood(fitted, values, whole, counts)
     if not math.isfinite(best):
         raise _Skip("its fit gives a value no probability")
     for digits in range(3, 18):
