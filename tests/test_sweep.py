@@ -56,6 +56,13 @@ def test_each_value_is_the_scenario_written_with_it_on_the_same_trials(bakery):
     assert list(means.index) == ["0.04", "0.08", "0.15"] and list(means.columns) == bakery.subjects
 
 
+def test_numpy_values_are_numbers_on_a_line_and_save(bakery, tmp_path):
+    swept = sweep(bakery, "initiatives[0].go_live_month", np.arange(1, 4), trials=500, seed=1)
+    assert swept.labels == ["1", "2", "3"] and swept.numeric
+    folder = swept.save(tmp_path, charts=False)
+    assert json.loads((folder / "manifest.json").read_text())["values"] == ["1", "2", "3"]
+
+
 def test_a_place_in_a_named_list_and_a_distribution_table_as_a_value(bakery):
     tables = [{"dist": "pert", "min": 100, "mode": 150, "max": 200},
               {"dist": "pert", "min": 250, "mode": 300, "max": 400}]

@@ -35,7 +35,12 @@ def toml_key(name: str) -> str:
 
 
 def toml_value(value: Any) -> str:
-    """A number, string, bool, list or table as TOML writes it in place (tables inline)."""
+    """A number, string, bool, list or table as TOML writes it in place (tables inline).
+
+    numpy's numbers and arrays are written as the Python ones they hold.
+    """
+    if hasattr(value, "tolist") and not isinstance(value, str):  # a numpy number or array
+        value = value.tolist()
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):

@@ -294,7 +294,8 @@ def sweep(scenario: Scenario, path: str, values: Sequence[Any], *, trials: int |
     """
     from roisim.engine import simulate
 
-    values = list(values)
+    # numpy's numbers as the Python ones they hold: a number line, a manifest's JSON
+    values = [v.tolist() if hasattr(v, "tolist") and not isinstance(v, str) else v for v in values]
     if len(values) < 2:
         raise ValueError("expected at least two values to compare")
     labels = [toml_value(v) for v in values]
