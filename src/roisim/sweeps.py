@@ -10,6 +10,10 @@ each with the same seed: every variant draws the same random numbers, so
 the differences between them are the value's doing alone, measured pair by
 pair (``npv_change`` and its standard error, against the first value).
 ``roisim sweep`` does the same from the command line.
+
+:func:`solve` searches a range of one number for the value at which a
+statistic reaches a goal (the break-even price, the set-up cost at which
+P(loss) reaches 10%), as @RISK's goal seek does; ``roisim solve``.
 """
 
 from __future__ import annotations
