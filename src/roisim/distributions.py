@@ -840,6 +840,14 @@ def csv_number(cell: str, decimal: str) -> float:
 
 def read_empirical(file: str, column: str, base: Path) -> tuple[float, ...]:
     """Read an empirical distribution's column; raise ValueError with the reason."""
+    return tuple(value for _, value in read_rows(file, column, base))
+
+
+def read_rows(file: str, column: str, base: Path) -> list[tuple[int, float]]:
+    """:func:`read_empirical`'s values, each with the line of the file it is on (blank cells skipped).
+
+    Two columns of one file pair up by line: values observed together.
+    """
     path = Path(file)
     if not path.is_absolute():
         path = base / path
@@ -885,7 +893,7 @@ def read_empirical(file: str, column: str, base: Path) -> tuple[float, ...]:
                 if not math.isfinite(number):
                     raise ValueError(f"{file}, line {row_number}, column '{column}': expected a "
                                      f"finite number, found '{cell}'")
-                values.append(number)
+                values.append((row_number, number))
     except FileNotFoundError:
         where = "" if Path(file).is_absolute() else " (looked for it next to the scenario file)"
         raise ValueError(f"file not found: {file}{where}") from None
@@ -893,7 +901,7 @@ def read_empirical(file: str, column: str, base: Path) -> tuple[float, ...]:
         raise ValueError(f"cannot read {path}: {exc}") from None
     if not values:
         raise ValueError(f"{file}: column '{column}' has no values")
-    return tuple(values)
+    return values
 
 
 class _FiniteReference:
