@@ -303,6 +303,8 @@ def test_fit_on_the_command_line_prints_the_inputs_to_write_and_draws_them(tmp_p
     assert set(inputs) == {"orders", "cost"}
     assert inputs["cost"] == tomllib.loads(fit(frame["cost"]).toml())["cost"]
     assert "orders in history.csv: 36 values" in proc.stdout
+    # orders and cost were drawn apart: nothing to correlate, and it says so
+    assert "# no two columns rank-correlated beyond chance" in proc.stdout
     assert sorted(p.name for p in (tmp_path / "charts").iterdir()) == ["fit_cost.png", "fit_orders.png"]
     assert (tmp_path / "charts" / "fit_cost.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -320,3 +322,63 @@ def test_fit_refuses_bad_input_with_exit_code_2_and_one_message(tmp_path, args, 
     assert proc.returncode == 2
     assert message in proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "charts").exists()
+
+
+def test_rank_correlations_pair_values_by_line_and_are_scipys(tmp_path):
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=40)
+    b = a + rng.normal(size=40)
+    lines = ["a,b,c"] + [f"{x:.6f},{y:.6f},{z:.6f}" for x, y, z in zip(a, b, rng.normal(size=40), strict=True)]
+    lines[5] = f"{a[4]:.6f},,{0.5}"  # a blank cell: that line is left out of every pair
+    (tmp_path / "obs.csv").write_text("\n".join(lines) + "\n")
+    from roisim.fitting import rank_correlations
+
+    pairs = rank_correlations(tmp_path / "obs.csv", ["a", "b", "c"]).set_index(["a", "b"])
+    keep = np.ones(40, bool)
+    keep[4] = False
+    rows = np.round(np.column_stack([a, b]), 6)[keep]
+    expected = stats.spearmanr(rows[:, 0], rows[:, 1])
+    assert pairs.loc[("a", "b"), "n"] == 39
+    assert pairs.loc[("a", "b"), "rank"] == pytest.approx(expected.statistic, abs=1e-12)
+    assert pairs.loc[("a", "b"), "p_value"] == pytest.approx(expected.pvalue, rel=1e-9)
+    z, half = math.atanh(expected.statistic), 1.96 * math.sqrt(1.06 / 36)
+    assert pairs.loc[("a", "b"), "low"] == pytest.approx(math.tanh(z - half))
+    assert pairs.loc[("a", "b"), "high"] == pytest.approx(math.tanh(z + half))
+
+
+def test_correlations_written_are_those_beyond_chance_and_always_a_valid_matrix():
+    from roisim.correlation import usable
+    from roisim.fitting import correlation_lines
+
+    def written(rows):
+        pairs = pd.DataFrame(rows, columns=["a", "b", "n", "rank", "low", "high", "p_value"])
+        text = "\n".join(correlation_lines(pairs))
+        return {tuple(c["inputs"]): c["rank"] for c in tomllib.loads(text).get("correlations", [])}
+
+    assert written([("x", "y", 30, 0.6, 0.3, 0.8, 0.001), ("x", "z", 30, 0.1, -0.3, 0.4, 0.6),
+                    ("y", "z", 30, 0.05, -0.3, 0.4, 0.8)]) == {("x", "y"): 0.6}
+    assert written([("x", "y", 30, 0.1, -0.3, 0.4, 0.6)]) == {}
+    # x~y and y~z strong, x~z weak: the strong ones alone are no correlation matrix
+    found = written([("x", "y", 30, 0.9, 0.8, 0.95, 1e-9), ("x", "z", 30, 0.1, -0.3, 0.4, 0.6),
+                     ("y", "z", 30, 0.9, 0.8, 0.95, 1e-9)])
+    assert set(found) == {("x", "y"), ("x", "z"), ("y", "z")}
+    m = np.eye(3)
+    for (p, q), rank in found.items():
+        i, j = "xyz".index(p), "xyz".index(q)
+        m[i, j] = m[j, i] = rank
+    assert usable(m)
+
+
+def test_fit_on_the_command_line_writes_the_correlation_of_columns_observed_together(tmp_path):
+    rng = np.random.default_rng(8)
+    cost = rng.lognormal(9, 0.4, 30)
+    frame = pd.DataFrame({"setup_cost": np.round(cost),
+                          "months_to_live": np.round(2 + cost / 4000 + rng.normal(0, 0.8, 30), 1)})
+    frame.to_csv(tmp_path / "projects.csv", index=False)
+    proc = fit_cli("projects.csv", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    pasted = tomllib.loads(proc.stdout[proc.stdout.index("[inputs]"):])
+    expected = stats.spearmanr(frame["setup_cost"], frame["months_to_live"]).statistic
+    assert pasted["correlations"] == [{"inputs": ["setup_cost", "months_to_live"],
+                                       "rank": round(expected, 2)}]
+    assert set(pasted["inputs"]) == {"setup_cost", "months_to_live"}

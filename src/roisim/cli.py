@@ -877,6 +877,15 @@ def fit(
                   highlight=False)
         for fits in fitted:
             out.print(fits.toml(), highlight=False)
+    if len(fitted) > 1:
+        from roisim.fitting import correlation_lines, rank_correlations
+
+        pairs = rank_correlations(file, [fits.name for fits in fitted])
+        lines = correlation_lines(pairs)
+        out.print()
+        for line in lines or ["# no two columns rank-correlated beyond chance (p < 0.05) on the "
+                              f"{int(pairs['n'].iloc[0])} lines where all have a value"]:
+            out.print(line, highlight=False)
     if not fitted and not bad:
         err.print(f"error: {file}: none of its columns could be fitted (columns: {', '.join(found)}; "
                   "each said why above)", highlight=False)

@@ -33,7 +33,7 @@ from pydantic import TypeAdapter, ValidationError
 from scipy import optimize, special, stats
 
 from roisim._toml import toml_key, toml_value
-from roisim.distributions import AnyDist, Dist, csv_delimiter, read_empirical
+from roisim.distributions import AnyDist, Dist, csv_delimiter, read_rows
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -499,8 +499,89 @@ def fit_column(path: str | Path, column: str) -> Fits:
     number.
     """
     csv_columns(path)  # a missing file said as such, not as an empirical input's
-    values = read_empirical(str(path), column, Path("."))
+    values = [value for _, value in read_rows(str(path), column, Path("."))]
     try:
         return fit(values, name=column)
     except ValueError as exc:
         raise ValueError(f"{path}, column '{column}': {exc}") from None
+
+
+#: the chance of a rank correlation as large arising between independent columns, below which
+#: ``roisim fit`` writes it as a correlation of the scenario
+CORRELATION_P = 0.05
+
+
+def rank_correlations(path: str | Path, columns: list[str]) -> pd.DataFrame:
+    """Spearman's rank correlation of each pair of ``columns`` of a CSV file, as observed together.
+
+    On the lines where every one of ``columns`` has a value (a matrix of
+    them is then a valid correlation matrix). One row per pair: ``a``,
+    ``b``, ``n`` (the lines), ``rank``, its 95% interval ``low`` to
+    ``high`` (Fisher's z with Fieller, Hartley and Pearson's variance
+    1.06 / (n - 3)), and ``p_value`` (scipy's, of no correlation).
+    """
+    rows = [dict(read_rows(str(path), column, Path("."))) for column in columns]
+    lines = sorted(set.intersection(*(set(r) for r in rows)))
+    table = np.array([[r[line] for line in lines] for r in rows])
+    out = []
+    n = len(lines)
+    for i in range(len(columns)):
+        for j in range(i + 1, len(columns)):
+            if n < MIN_VALUES or np.ptp(table[i]) == 0 or np.ptp(table[j]) == 0:
+                rank = low = high = p = math.nan
+            else:
+                found = stats.spearmanr(table[i], table[j])
+                rank, p = float(found.statistic), float(found.pvalue)
+                half = 1.96 * math.sqrt(1.06 / (n - 3)) if n > 3 else math.inf
+                z = math.atanh(min(max(rank, -0.999999), 0.999999))
+                low, high = math.tanh(z - half), math.tanh(z + half)
+            out.append({"a": columns[i], "b": columns[j], "n": n, "rank": rank, "low": low,
+                        "high": high, "p_value": p})
+    return pd.DataFrame(out, columns=["a", "b", "n", "rank", "low", "high", "p_value"])
+
+
+def correlation_lines(pairs: pd.DataFrame) -> list[str]:
+    """The ``[[correlations]]`` to write for the pairs correlated beyond chance, as TOML lines.
+
+    Each rank to two decimals, with its interval in a comment. Where those
+    alone (the other pairs at 0) would not be a matrix roisim can sample,
+    every pair is written, as observed; where even that is not, the
+    nearest one that is (:func:`roisim.correlation.nearest_usable`), said
+    in a comment.
+    """
+    from roisim.correlation import nearest_usable, usable
+
+    names = list(dict.fromkeys([*pairs["a"], *pairs["b"]]))
+    chosen = pairs[pairs["p_value"] < CORRELATION_P]
+    if chosen.empty:
+        return []
+    note = ""
+
+    def matrix(rows: pd.DataFrame) -> np.ndarray:
+        m = np.eye(len(names))
+        for row in rows.itertuples():
+            i, j = names.index(row.a), names.index(row.b)
+            m[i, j] = m[j, i] = round(row.rank, 2)
+        return m
+
+    if not usable(matrix(chosen)):
+        chosen = pairs.dropna(subset=["rank"])
+        note = "every pair written: those beyond chance alone are not a valid correlation matrix"
+    ranks = matrix(chosen)
+    if not usable(ranks):
+        nearest = nearest_usable(ranks)
+        while not usable(np.round(nearest, 2)):  # valid after rounding to the two decimals written
+            nearest = 0.99 * nearest + 0.01 * np.eye(len(names))
+        ranks = np.round(nearest, 2)
+        note = "the nearest valid correlation matrix to the ranks observed"
+    lines = [f"# rank correlations observed together, on {int(pairs['n'].iloc[0])} lines; for inputs "
+             "drawn once per trial (not those resampled monthly)"]
+    if note:
+        lines.append(f"# {note}")
+    for row in chosen.itertuples():
+        rank = ranks[names.index(row.a), names.index(row.b)]
+        lines += ["[[correlations]]",
+                  f"inputs = [{toml_value(row.a)}, {toml_value(row.b)}]",
+                  f"rank = {toml_value(float(rank))}   # observed {row.rank:.3f}, 95%: "
+                  f"{row.low:.2f} to {row.high:.2f}"]
+    return lines
