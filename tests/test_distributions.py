@@ -334,3 +334,17 @@ def test_survival_function_is_scipys_far_into_the_upper_tail(spec):
     ref = d.reference()
     assert np.allclose(d.sf(x), ref.sf(x), rtol=1e-9, atol=1e-15)
     assert np.allclose(d.cdf(x), ref.cdf(x), rtol=1e-9, atol=1e-15)
+
+
+def test_a_bound_of_zero_is_a_bound():
+    from conftest import initiative
+
+    assert dist(dist="normal", mean=4, sd=1, at_least=0).support() == (0.0, math.inf)
+    assert dist(dist="normal", mean=-4, sd=1, at_most=0).support() == (-math.inf, 0.0)
+    # a go-live month drawn from a normal kept at 0 or more is a month (it was refused as
+    # "values from -inf to inf": a bound of 0 read as none)
+    scenario = initiative("""
+        go_live_month = { dist = "normal", mean = 2, sd = 1.5, at_least = 0 }
+        benefits = [{ name = "b", amount = 10, every = "month" }]
+        """)
+    assert scenario.initiatives[0].go_live_month.support() == (0.0, math.inf)

@@ -237,9 +237,11 @@ class Dist(Strict):
     def support(self) -> tuple[float, float]:
         """Smallest and largest value a draw can take (after truncation)."""
         lo, hi = self.raw_support()
+        at_least, at_most = getattr(self, "at_least", None), getattr(self, "at_most", None)
+        # "is None", not "or": a bound of 0 (at_least = 0, the commonest) is a bound
         return (
-            max(lo, getattr(self, "at_least", None) or -math.inf),
-            min(hi, getattr(self, "at_most", None) or math.inf),
+            lo if at_least is None else max(lo, at_least),
+            hi if at_most is None else min(hi, at_most),
         )
 
     def bin_probabilities(self, edges: np.ndarray) -> np.ndarray:
