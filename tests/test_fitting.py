@@ -382,3 +382,9 @@ def test_fit_on_the_command_line_writes_the_correlation_of_columns_observed_toge
     assert pasted["correlations"] == [{"inputs": ["setup_cost", "months_to_live"],
                                        "rank": round(expected, 2)}]
     assert set(pasted["inputs"]) == {"setup_cost", "months_to_live"}
+    # months fitted by a distribution with no lower bound: told how to keep them at 0 or more
+    months = fit(frame["months_to_live"])
+    assert months.best.support()[0] < 0
+    assert (f"every value is 0 or more, but the {months.table.index[0]} has no lower bound"
+            in proc.stdout)
+    assert "add at_least = 0 to its line; a month must have one" in proc.stdout

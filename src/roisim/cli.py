@@ -922,6 +922,12 @@ def _fit_notes(fits) -> list[str]:  # type: ignore[no-untyped-def]
                      "you know of the quantity (a hard minimum or maximum, a long tail)")
     if len(table) > 1 and table.loc[best, "weight"] < 0.5 and not close:
         lines.append(f"no candidate stands out (the best's weight is {table.loc[best, 'weight']:.0%})")
+    low = fits.best.support()[0]
+    if fits.values.min() >= 0 > low:
+        below = float(fits.best.cdf(0.0))
+        lines.append(f"every value is 0 or more, but the {best} has no lower bound (it puts "
+                     f"{below:.2g} of its draws below 0): where the quantity cannot be negative, add "
+                     "at_least = 0 to its line; a month must have one")
     for dist, why in fits.skipped.items():
         lines.append(f"not fitted: {dist} ({why})")
     return lines
