@@ -575,25 +575,49 @@ def compare(
     raise typer.Exit(report.close())
 
 
+#: the options of commands that simulate one scenario at several values of one of its numbers
+ScenarioFile = Annotated[Path, typer.Argument(parser=given_path, metavar="SCENARIO", help="A scenario file.")]
+ValueTrials = Annotated[int | None, typer.Option(
+    parser=trial_count, metavar="N", help="Trials of each value (default: the scenario's own).")]
+ValueSeed = Annotated[int | None, typer.Option(
+    min=0, metavar="N", help="Seed, the same for each value (default: the scenario's own).")]
+Threads = Annotated[int | None, typer.Option(
+    min=1, metavar="N", help="Worker threads (default: all cores).")]
+Sampling = Annotated[str | None, typer.Option(
+    metavar="DESIGN", help="random, lhs or sobol (default: the scenario's own).")]
+
+
+def _values_problem(path: Path, threads: int | None, sampling: str | None) -> str | None:
+    """What is wrong with the scenario file, --threads or --sampling of a sweep or solve; None if nothing."""
+    import numba
+
+    from roisim.sampling import SAMPLINGS
+
+    if threads is not None and threads > numba.config.NUMBA_NUM_THREADS:
+        return (f"--threads must be at most {numba.config.NUMBA_NUM_THREADS} (the cores numba "
+                f"can use), got {threads}")
+    if sampling is not None and sampling not in SAMPLINGS:
+        return f"--sampling must be one of {', '.join(SAMPLINGS)}, got '{sampling}'"
+    if not path.is_file():
+        return (f"{path}: no such file" if not path.exists() else
+                f"{path}: a folder, where a scenario file is expected")
+    return None
+
+
 @app.command(epilog=EXIT_CODES)
 @_says_interrupted
 def sweep(
-    path: Annotated[Path, typer.Argument(
-        parser=given_path, metavar="SCENARIO", help="A scenario file.")],
+    path: ScenarioFile,
     setting: Annotated[str, typer.Option(
         "--set", metavar="PLACE=V1,V2,...",
         help="The place in the scenario and its values, such as scenario.discount_rate=0.05,0.08,0.12 "
              "or 'initiatives[CRM].costs[Subscription].amount=150,200,250'.")],
-    trials: Annotated[int | None, typer.Option(
-        parser=trial_count, metavar="N", help="Trials of each value (default: the scenario's own).")] = None,
-    seed: Annotated[int | None, typer.Option(
-        min=0, metavar="N", help="Seed, the same for each value (default: the scenario's own).")] = None,
+    trials: ValueTrials = None,
+    seed: ValueSeed = None,
     out_dir: Annotated[Path, typer.Option(
         "--out", parser=given_path, metavar="DIR", help="Folder for results.")] = Path("results"),
-    threads: Annotated[int | None, typer.Option(
-        min=1, metavar="N", help="Worker threads (default: all cores).")] = None,
-    sampling: Annotated[str | None, typer.Option(
-        metavar="DESIGN", help="random, lhs or sobol (default: the scenario's own).")] = None,
+    threads: Threads = None,
+    sampling: Sampling = None,
     charts: Annotated[bool, typer.Option(
         "--charts/--no-charts", help="Draw sweep.png.")] = True,
 ) -> None:
@@ -606,22 +630,13 @@ def sweep(
     import numba
 
     from roisim.output import not_replaceable
-    from roisim.sampling import SAMPLINGS
     from roisim.sweeps import folder_name, parse_setting, variants
     from roisim.sweeps import sweep as run_sweep
 
     signal.signal(signal.SIGTERM, _on_sigterm)
-    problem = None
-    if threads is not None and threads > numba.config.NUMBA_NUM_THREADS:
-        problem = (f"--threads must be at most {numba.config.NUMBA_NUM_THREADS} (the cores numba "
-                   f"can use), got {threads}")
-    elif sampling is not None and sampling not in SAMPLINGS:
-        problem = f"--sampling must be one of {', '.join(SAMPLINGS)}, got '{sampling}'"
-    elif blocked := file_in_the_way(out_dir):
+    problem = _values_problem(path, threads, sampling)
+    if problem is None and (blocked := file_in_the_way(out_dir)):
         problem = f"--out {out_dir}: {blocked} is a file, where a folder is expected"
-    elif not path.is_file():
-        problem = (f"{path}: no such file" if not path.exists() else
-                   f"{path}: a folder, where a scenario file is expected")
     if problem is None:
         try:
             place, values = parse_setting(setting)
@@ -687,8 +702,7 @@ def sweep(
 @app.command(epilog=EXIT_CODES)
 @_says_interrupted
 def solve(
-    path: Annotated[Path, typer.Argument(
-        parser=given_path, metavar="SCENARIO", help="A scenario file.")],
+    path: ScenarioFile,
     setting: Annotated[str, typer.Option(
         "--set", metavar="PLACE=LOW..HIGH",
         help="The place in the scenario and the range to search, such as "
@@ -699,14 +713,10 @@ def solve(
                                    "'P(payback<=24)=0.8'.")] = "mean npv=0",
     subjects: Annotated[list[str] | None, typer.Option(
         "--subject", metavar="NAME", help="An initiative or plan; repeat for more (default: all).")] = None,
-    trials: Annotated[int | None, typer.Option(
-        parser=trial_count, metavar="N", help="Trials of each value (default: the scenario's own).")] = None,
-    seed: Annotated[int | None, typer.Option(
-        min=0, metavar="N", help="Seed, the same for each value (default: the scenario's own).")] = None,
-    threads: Annotated[int | None, typer.Option(
-        min=1, metavar="N", help="Worker threads (default: all cores).")] = None,
-    sampling: Annotated[str | None, typer.Option(
-        metavar="DESIGN", help="random, lhs or sobol (default: the scenario's own).")] = None,
+    trials: ValueTrials = None,
+    seed: ValueSeed = None,
+    threads: Threads = None,
+    sampling: Sampling = None,
 ) -> None:
     """Find the value of one of a scenario's numbers at which a statistic reaches a goal.
 
@@ -715,22 +725,11 @@ def solve(
     value is simulated on the same trials, and the answer comes with how
     far it may be off by chance.
     """
-    import numba
-
-    from roisim.sampling import SAMPLINGS
     from roisim.sweeps import parse_goal, parse_range
     from roisim.sweeps import solve as run_solve
 
     signal.signal(signal.SIGTERM, _on_sigterm)
-    problem = None
-    if threads is not None and threads > numba.config.NUMBA_NUM_THREADS:
-        problem = (f"--threads must be at most {numba.config.NUMBA_NUM_THREADS} (the cores numba "
-                   f"can use), got {threads}")
-    elif sampling is not None and sampling not in SAMPLINGS:
-        problem = f"--sampling must be one of {', '.join(SAMPLINGS)}, got '{sampling}'"
-    elif not path.is_file():
-        problem = (f"{path}: no such file" if not path.exists() else
-                   f"{path}: a folder, where a scenario file is expected")
+    problem = _values_problem(path, threads, sampling)
     if problem is None:
         try:
             place, low, high = parse_range(setting)
