@@ -883,7 +883,7 @@ def fit(
         lines = correlation_lines(pairs)
         out.print()
         for line in lines or ["# no two columns rank-correlated beyond chance (p < 0.05) on the "
-                              f"{int(pairs['n'].iloc[0])} lines where all have a value"]:
+                              f"{int(pairs['n'].iloc[0]):,} lines where all have a value"]:
             out.print(line, highlight=False)
     if not fitted and not bad:
         err.print(f"error: {file}: none of its columns could be fitted (columns: {', '.join(found)}; "

@@ -574,7 +574,7 @@ def correlation_lines(pairs: pd.DataFrame) -> list[str]:
             nearest = 0.99 * nearest + 0.01 * np.eye(len(names))
         ranks = np.round(nearest, 2)
         note = "the nearest valid correlation matrix to the ranks observed"
-    lines = [f"# rank correlations observed together, on {int(pairs['n'].iloc[0])} lines; for inputs "
+    lines = [f"# rank correlations observed together, on {int(pairs['n'].iloc[0]):,} lines; for inputs "
              "drawn once per trial (not those resampled monthly)"]
     if note:
         lines.append(f"# {note}")
