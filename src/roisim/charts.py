@@ -880,12 +880,18 @@ def sweep(swept: Sweep) -> Figure:
     labels = swept.labels
     x = np.asarray(swept.values, dtype=float) if swept.numeric else np.arange(len(labels), dtype=float)
     means, errors, losses = swept.table("npv_mean"), swept.table("npv_mean_se"), swept.table("p_loss")
-    subjects = list(means.columns)
+    # subjects alike at every value (an initiative and its all-at-once plan) are one line, named
+    # after both, as in the run's own charts
+    groups: dict[bytes, list[str]] = {}
+    for subject in means.columns:
+        rows = swept.summary.xs(subject, level="subject").select_dtypes("number")
+        groups.setdefault(rows.to_numpy(dtype=float).tobytes(), []).append(subject)
     fig, (left, right) = _subplots(1, 2, figsize=(12, 5.2))
-    for subject, colour in zip(subjects, line_colours(len(subjects)), strict=True):
+    for same, colour in zip(groups.values(), line_colours(len(groups)), strict=True):
+        subject, label = same[0], " = ".join(same)
         left.errorbar(x, means[subject], yerr=1.96 * errors[subject], color=colour, marker="o",
-                      ms=4, lw=1.6, capsize=3, label=subject)
-        right.plot(x, losses[subject], color=colour, marker="o", ms=4, lw=1.6, label=subject)
+                      ms=4, lw=1.6, capsize=3, label=label)
+        right.plot(x, losses[subject], color=colour, marker="o", ms=4, lw=1.6, label=label)
     left.axhline(0.0, color="black", lw=1, ls="--")
     money_axis(left.yaxis)
     currency = swept.scenario.scenario.currency
