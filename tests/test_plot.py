@@ -17,7 +17,7 @@ from scipy import stats
 
 import roisim
 from roisim import charts
-from roisim.charts import CHART_TRIALS, CHARTS, MoneyFormatter, line_colours, money, twins
+from roisim.charts import CHART_TRIALS, CHARTS, PER_SUBJECT, MoneyFormatter, line_colours, money, twins
 from roisim.report import INPUT_BINS, input_name
 
 
@@ -474,7 +474,7 @@ def test_a_spider_of_many_inputs_names_each_panels_own_below_it(bakery, monkeypa
         assert box.y1 <= ax.get_window_extent().y0 and box.y0 >= 0
 
 
-@pytest.mark.parametrize("chart", [c for c in CHARTS if c not in ("roi_hist", "tornado")])
+@pytest.mark.parametrize("chart", [c for c in CHARTS if c not in PER_SUBJECT])
 def test_every_chart_of_every_subject_is_a_figure_a_notebook_shows(bakery, chart):
     fig = bakery.plot(chart)
     assert isinstance(fig, Figure) and fig.axes
@@ -901,3 +901,33 @@ def test_the_inputs_chart_draws_a_long_tail_on_a_log_scale_and_a_count_by_its_va
     tiny.figure.canvas.draw()
     labels = [t.get_text() for t in tiny.get_xticklabels() if t.get_text()]
     assert len(set(labels)) == len(labels) > 2 and "e-06" in labels[1]
+
+
+def test_the_scatter_chart_draws_each_trials_npv_against_the_tornados_inputs(bakery):
+    from roisim.charts import SCATTER_TRIALS
+    from roisim.report import input_name
+    from roisim.sensitivity import DECILE_COLUMNS, beyond_chance
+
+    subject = "Catering CRM"
+    fig = bakery.plot("scatter", subject)
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    table = bakery.sensitivity(subject)
+    spread = table[DECILE_COLUMNS].max(axis=1) - table[DECILE_COLUMNS].min(axis=1)
+    expected = list(spread[beyond_chance(table) & (spread > 0)].sort_values(ascending=False).index[:6])
+    assert [ax.get_title().replace("\n", " ").split(" (rank correlation")[0] for ax in panels] == [
+        input_name(bakery, name) for name in expected]
+    npv = bakery.npv(subject)
+    inputs = bakery.analysis_inputs()
+    for ax, name in zip(panels, expected, strict=True):
+        # each point a trial: its npv, the first SCATTER_TRIALS of them
+        np.testing.assert_array_equal(ax.collections[0].get_offsets()[:, 1], npv[:SCATTER_TRIALS])
+        x = inputs[name].to_numpy(float)
+        line = ax.get_lines()[0]
+        if np.unique(x).size <= 10:  # a risk: the mean npv struck and not
+            struck = npv[:x.size][x == 1.0].mean()
+            assert line.get_ydata()[-1] == pytest.approx(struck)
+        else:
+            np.testing.assert_allclose(line.get_ydata(), table.loc[name, DECILE_COLUMNS].to_numpy(float))
+        assert f"{table.loc[name, 'spearman']:+.2f}" in ax.get_title()
+    with pytest.raises(ValueError, match="chart 'scatter' is drawn for one subject"):
+        bakery.plot("scatter")

@@ -64,9 +64,12 @@ MARKER = 60
 INPUT_COLUMNS = 4
 #: inputs a spider chart names in one legend, each in one colour in every panel
 SPIDER_SHARED = 10
-#: the charts :func:`figure` draws by name; the first two are drawn per subject.
-CHARTS = ("roi_hist", "tornado", "npv_cdf", "payback_curve", "cash_fan", "risk_return",
+#: the charts :func:`figure` draws by name; those of :data:`PER_SUBJECT` for one subject each.
+CHARTS = ("roi_hist", "tornado", "scatter", "npv_cdf", "payback_curve", "cash_fan", "risk_return",
           "prioritisation", "spider", "value_of_information", "convergence", "inputs")
+PER_SUBJECT = ("roi_hist", "tornado", "scatter")
+#: trials a scatter chart draws: enough to show the spread, few enough to see each point
+SCATTER_TRIALS = 2_000
 
 
 class MoneyFormatter(Formatter):
@@ -788,6 +791,74 @@ def spider(result: SimulationResult, top: int = 5) -> Figure:
     return _laid_out(fig)
 
 
+def scatter(result: SimulationResult, subject: str, top: int = 6) -> Figure:
+    """A subject's npv against each of the ``top`` inputs that move it most, trial by trial.
+
+    @RISK's scatter plots beside its tornado: where the tornado gives how
+    far an input moves the npv on average, and the spider where along its
+    range, this shows the spread around that: how much of the npv the input
+    decides. The inputs are the tornado's, those beyond chance in order of
+    their tenths' spread; each panel draws the first
+    :data:`SCATTER_TRIALS` trials and, as a line, the mean npv in each tenth
+    of the trials ranked by the input (the spider's, at each tenth's median
+    value), and names the input's rank correlation with the npv. An input
+    of ten values or fewer (a risk's strike) has its points spread a little
+    sideways so that they do not hide each other, and the mean npv at each
+    value in place of the tenths, which its ties make meaningless.
+    """
+    from roisim.report import input_name
+    from roisim.sensitivity import DECILE_COLUMNS, beyond_chance
+
+    table = result.sensitivity(subject)
+    spread = table[DECILE_COLUMNS].max(axis=1) - table[DECILE_COLUMNS].min(axis=1)
+    moves = (spread > 0) & beyond_chance(table)
+    shown = list(spread[moves].sort_values(ascending=False, kind="stable").index[:top])
+    inputs, npv = result.analysis_inputs(), result.npv(subject)[:SCATTER_TRIALS]
+    cols = min(3, max(len(shown), 1))
+    rows = max(1, -(-len(shown) // cols))
+    fig, axes = _subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows + 0.6), squeeze=False,
+                          sharey=True)
+    rng = np.random.default_rng(0)  # the sideways spread of few-valued inputs: the same each time
+    for ax, name in zip(axes.flat, shown, strict=False):
+        x = inputs[name].to_numpy(dtype=float)
+        drawn = x[:npv.size]
+        outcomes = np.unique(x)
+        if outcomes.size <= 10:
+            gap = np.diff(outcomes).min() if outcomes.size > 1 else 1.0
+            drawn = drawn + rng.uniform(-0.15, 0.15, drawn.size) * gap
+        ax.scatter(drawn, npv, s=4, alpha=0.25, color="#4C72B0", linewidths=0)
+        if outcomes.size <= 10:  # tenths of tied values mean little: the mean npv at each value
+            every = result.npv(subject)[:x.size]
+            ax.plot(outcomes, [float(every[x == v].mean()) for v in outcomes], color="black",
+                    lw=0, marker="D", ms=5, label="mean at each value")
+            if outcomes.size <= 6:
+                ax.set_xticks(outcomes)
+        else:
+            centres = np.quantile(x, (np.arange(len(DECILE_COLUMNS)) + 0.5) / len(DECILE_COLUMNS))
+            ax.plot(centres, table.loc[name, DECILE_COLUMNS].to_numpy(float), color="black",
+                    lw=1.6, marker="o", ms=3, label="mean of each tenth")
+        ax.axhline(0.0, color="black", lw=0.8, ls=":")
+        ax.set_title(_wrapped(f"{input_name(result, name)} (rank correlation "
+                              f"{table.loc[name, 'spearman']:+.2f})", 45), fontsize=9)
+        ax.xaxis.set_major_formatter(NumberFormatter())
+        ax.tick_params(labelsize=8)
+        ax.grid(alpha=0.3)
+    for ax in axes.flat[len(shown):]:
+        ax.set_visible(False)
+    if not shown:
+        axes.flat[0].set_visible(True)
+        axes.flat[0].text(0.5, 0.5, "no input moves the NPV\nmore than chance would",
+                          transform=axes.flat[0].transAxes, ha="center", va="center", color="#555555")
+    for ax in axes[:, 0]:
+        money_axis(ax.yaxis)
+        ax.set_ylabel(f"NPV [{result.scenario.scenario.currency}]")
+    for ax in axes.flat[:len(shown)]:
+        ax.legend(fontsize=7, loc="best")
+    fig.suptitle(_wrapped(f"{subject}: NPV against the inputs that move it most", 100)
+                 + f"\n(each point a trial, the first {npv.size:,})", fontsize=11)
+    return _laid_out(fig)
+
+
 def inputs(result: SimulationResult) -> Figure:
     """Each input as the trials drew it (bars) against the distribution the file states (outline).
 
@@ -1192,7 +1263,7 @@ def _figure(result: SimulationResult, chart: str, subject: str | None) -> Figure
 
         raise ValueError(f"unknown chart {chart!r}{did_you_mean(str(chart), CHARTS)} "
                          f"(charts: {', '.join(CHARTS)})")
-    per_subject = chart in CHARTS[:2]
+    per_subject = chart in PER_SUBJECT
     if per_subject and subject is None:
         raise ValueError(f"chart {chart!r} is drawn for one subject: pass subject= one of "
                          f"{', '.join(map(repr, result.subjects))}")
@@ -1202,7 +1273,7 @@ def _figure(result: SimulationResult, chart: str, subject: str | None) -> Figure
         result.index(subject)  # KeyError naming the subjects there are
     from roisim.report import named
 
-    if chart in ("tornado", "spider", "value_of_information") and not _has_inputs(result):
+    if chart in ("tornado", "scatter", "spider", "value_of_information") and not _has_inputs(result):
         raise ValueError(f"chart {chart!r} shows the inputs, and the scenario has none: "
                          "every trial is the same")
     currency = result.scenario.scenario.currency
@@ -1212,6 +1283,8 @@ def _figure(result: SimulationResult, chart: str, subject: str | None) -> Figure
         table = result.sensitivity(str(subject))
         return tornado(named(result, table), str(subject), float(result.npv(str(subject)).mean()),
                        currency)
+    if chart == "scatter":
+        return scatter(result, str(subject))
     if chart == "npv_cdf":
         return npv_cdfs(result.profiles())
     if chart == "payback_curve":
