@@ -247,6 +247,24 @@ def test_the_break_even_is_the_mean_and_a_loss_limit_the_percentile_of_the_benef
     assert loss["statistic"] == pytest.approx(0.1, abs=0.002)
 
 
+def test_the_answers_precision_is_the_statistics_half_width_over_its_slope():
+    from conftest import initiative
+
+    scaled = initiative("""
+        costs = [{ name = "Kit", amount = 1000, month = 0 }]
+        benefits = [{ name = "Saving", amount = ["saving", "scale"], every = "month" }]
+        """, horizon=12, extra=MONTHLY + 'scale = { dist = "fixed", value = 1 }\n')
+    benefits = roisim.simulate(scaled, trials=20_000, seed=4).outcomes.pv_benefits[0]
+    # npv = scale x benefits - 1,000: mean npv is 0 at 1,000 / mean benefit, and moves by the
+    # mean benefit per unit of scale, so the answer is as precise as the mean over that slope
+    row = solve(scaled, "inputs.scale.value", 0.1, 3.0, trials=20_000, seed=4).loc["A"]
+    assert row["value"] == pytest.approx(1000 / benefits.mean(), rel=1e-9)
+    spread = (row["value"] * benefits).std(ddof=1)
+    assert row["statistic_half_width"] == pytest.approx(Z * spread / np.sqrt(benefits.size), rel=1e-6)
+    assert row["value_half_width"] == pytest.approx(row["statistic_half_width"] / benefits.mean(),
+                                                    rel=1e-6)
+
+
 def test_a_goal_out_of_reach_in_the_range_is_said_with_the_ends():
     from conftest import initiative
 

@@ -406,6 +406,7 @@ def solve(scenario: Scenario, path: str, low: float, high: float, goal: str = "m
         (the statistic at the ends of the range), ``evaluations`` and a
         ``note``.
     """
+    from roisim.convergence import estimate
     from roisim.engine import simulate
     from roisim.scenario import ScenarioWarning
 
@@ -423,6 +424,7 @@ def solve(scenario: Scenario, path: str, low: float, high: float, goal: str = "m
     budget = SOLVE_GRID + SOLVE_STEPS * len(chosen)
 
     def at(value: float) -> dict[str, tuple[float, float]]:
+        """Each chosen subject's (statistic, 95% half-width) with ``path`` at ``value`` (simulated once)."""
         if value not in seen:
             with warnings.catch_warnings():  # said once, for the grid
                 warnings.simplefilter("ignore", ScenarioWarning)
@@ -439,52 +441,74 @@ def solve(scenario: Scenario, path: str, low: float, high: float, goal: str = "m
                            for s in chosen}
         return seen[value]
 
-    from roisim.convergence import estimate
-
     rows = []
     for subject in chosen:
-        gaps = [at(v)[subject][0] - aim for v in grid]
+        def gap(value: float, subject: str = subject) -> float:
+            return at(value)[subject][0] - aim
+
+        def slope(a: float, b: float) -> float:
+            """How fast the statistic moves with the value, from ``a`` to ``b`` (a secant)."""
+            return abs((gap(b) - gap(a)) / (b - a)) if b != a else 0.0
+
+        gaps = [gap(v) for v in grid]
+        crossings = [k for k in range(SOLVE_GRID - 1) if gaps[k] * gaps[k + 1] <= 0]
         row: dict[str, Any] = {"subject": subject, "at_low": gaps[0] + aim, "at_high": gaps[-1] + aim}
-        crossing = next((k for k in range(SOLVE_GRID - 1) if gaps[k] * gaps[k + 1] <= 0), None)
-        if crossing is None:
+        if not crossings:
             side = "above" if gaps[0] > 0 else "below"
             row.update(value=np.nan, value_half_width=np.nan, statistic=np.nan,
                        statistic_half_width=np.nan, evaluations=SOLVE_GRID,
                        note=f"{target.label} stays {side} {aim:g} from {low:g} to {high:g}")
             rows.append(row)
             continue
-        a, b = grid[crossing], grid[crossing + 1]
-        ga, gb = gaps[crossing], gaps[crossing + 1]
-        steps, side = 0, 0
-        value = a if ga == 0 else b
-        while ga != 0 and gb != 0 and steps < SOLVE_STEPS:
-            value = b - gb * (b - a) / (gb - ga)
-            stat, half = at(value)[subject]
-            gv = stat - aim
-            steps += 1
-            slope = abs((gb - ga) / (b - a))
-            if gv == 0:
-                break
-            if gv * gb < 0:  # the root lies between value and b
-                a, ga = b, gb
-                if side == -1:
-                    ga /= 2
-                side = -1
-            else:
-                if side == 1:
-                    ga /= 2
-                side = 1
-            b, gb = value, gv
-            if abs(b - a) <= max(1e-12 * (high - low), half / max(slope, 1e-300) / 20):
-                break
+        k = crossings[0]
+        first = slope(grid[k], grid[k + 1])  # across the grid's bracket: steady, if rough
+
+        def precise(a: float, b: float, x: float, subject: str = subject, first: float = first) -> bool:
+            """The bracket is a twentieth of the answer's own precision, or at the doubles' end."""
+            return abs(b - a) <= max(1e-12 * (high - low), at(x)[subject][1] / first / 20 if first else 0.0)
+
+        value, _, _, steps = _illinois(gap, grid[k], grid[k + 1], gaps[k], gaps[k + 1], precise,
+                                       SOLVE_STEPS)
         stat, half = at(value)[subject]
-        # the statistic's own slope across the last bracket (ga and gb may have been halved)
-        rise = at(b)[subject][0] - at(a)[subject][0]
-        slope = abs(rise / (b - a)) if b != a else 0.0
-        crossings = sum(gaps[k] * gaps[k + 1] <= 0 for k in range(SOLVE_GRID - 1))
-        row.update(value=value, value_half_width=half / slope if slope else np.inf, statistic=stat,
+        # the slope where it matters: across the values evaluated nearest the answer on either
+        # side and about its own precision apart (a bracket a few doubles wide gives a slope of
+        # rounding alone; one of a count's steps, a slope of 0 or of one step)
+        span = half / first if first else 0.0
+        below = [v for v in seen if v < value - span / 2] or [grid[k]]
+        above = [v for v in seen if v > value + span / 2] or [grid[k + 1]]
+        rate = slope(max(below), min(above))
+        row.update(value=value, value_half_width=half / rate if rate else np.inf, statistic=stat,
                    statistic_half_width=half, evaluations=SOLVE_GRID + steps,
-                   note="" if crossings == 1 else
-                   f"the first of {crossings} crossings the range's {SOLVE_GRID} points show")
+                   note="" if len(crossings) == 1 else
+                   f"the first of {len(crossings)} crossings the range's {SOLVE_GRID} points show")
         rows.append(row)
     return pd.DataFrame(rows).set_index("subject")
+
+
+def _illinois(f: Callable[[float], float], a: float, b: float, fa: float, fb: float,
+              precise: Callable[[float, float, float], bool], steps: int
+              ) -> tuple[float, float, float, int]:
+    """A root of ``f`` between ``a`` and ``b`` (``fa``, ``fb`` of opposite signs or 0) by regula falsi.
+
+    The Illinois variant: where the same end is kept twice, its value is
+    halved, so that the bracket shrinks from both sides. Stops where ``f``
+    is 0, where ``precise(a, b, x)`` or after ``steps`` evaluations.
+    Returns (the root, the last bracket's ends, the evaluations made).
+    """
+    if fa == 0 or fb == 0:
+        return (a if fa == 0 else b), a, b, 0
+    x, taken = b, 0
+    while taken < steps:
+        x = b - fb * (b - a) / (fb - fa)
+        fx = f(x)
+        taken += 1
+        if fx == 0:
+            break
+        if fx * fb < 0:  # the root lies between b and x: b becomes the kept end
+            a, fa = b, fb
+        else:  # a kept again: halve its value
+            fa /= 2
+        b, fb = x, fx
+        if precise(a, b, x):
+            break
+    return x, a, b, taken
