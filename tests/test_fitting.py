@@ -307,6 +307,14 @@ def test_fit_on_the_command_line_prints_the_inputs_to_write_and_draws_them(tmp_p
     assert "# no two columns rank-correlated beyond chance" in proc.stdout
     assert sorted(p.name for p in (tmp_path / "charts").iterdir()) == ["fit_cost.png", "fit_orders.png"]
     assert (tmp_path / "charts" / "fit_cost.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # a file where the folder would go is bad input; a folder that cannot be made (no process
+    # makes one in /proc, root or not) a failure: the fits printed, one message, exit code 1
+    (tmp_path / "blocked").write_text("a file where a folder of charts would go")
+    assert fit_cli("history.csv", "--charts", "blocked/charts", cwd=tmp_path).returncode == 2
+    blocked = fit_cli("history.csv", "--charts", "/proc/roisim-charts", cwd=tmp_path)
+    assert blocked.returncode == 1 and "[inputs]" in blocked.stdout
+    assert "failed: --charts /proc/roisim-charts: cannot write the charts there" in blocked.stderr
+    assert "Traceback" not in blocked.stderr
 
 
 @pytest.mark.parametrize("args, message", [

@@ -862,15 +862,21 @@ def fit(
             out.print(line, highlight=False)
         out.print()
         fitted.append(fits)
+    failed = False
     if charts is not None and fitted:
         from roisim.output import slugs
 
-        charts.mkdir(parents=True, exist_ok=True)
         names = slugs([fits.name for fits in fitted])
-        for fits in fitted:
-            path = charts / f"fit_{names[fits.name]}.png"
-            fits.plot().savefig(path, dpi=110)
-            err.print(f"wrote {path}", highlight=False)
+        try:
+            charts.mkdir(parents=True, exist_ok=True)
+            for fits in fitted:
+                path = charts / f"fit_{names[fits.name]}.png"
+                fits.plot().savefig(path, dpi=110)
+                err.print(f"wrote {path}", highlight=False)
+        except OSError as exc:
+            err.print(f"failed: --charts {charts}: cannot write the charts there: "
+                      f"{exc.strerror or exc}", highlight=False)
+            failed = True
     if fitted:
         out.print("[inputs]   # the best fits; add resample = \"monthly\" where each value is one month's",
                   highlight=False)
@@ -889,7 +895,7 @@ def fit(
         err.print(f"error: {file}: none of its columns could be fitted (columns: {', '.join(found)}; "
                   "each said why above)", highlight=False)
         bad = 1
-    raise typer.Exit(BAD_INPUT if bad else OK)
+    raise typer.Exit(BAD_INPUT if bad else FAILED if failed else OK)
 
 
 def _fit_table(fits, file: Path) -> Table:  # type: ignore[no-untyped-def]
