@@ -249,6 +249,7 @@ def test_the_table_sets_each_fits_statistics_beside_the_values():
     ([7.0] * 8, "all 8 values are 7: a constant"),
     (["a", "b", "c", "d", "e"], "expected numbers"),
     ([4.0], "1 value is too few"),
+    ([1e308, -1e308, 5e307, -5e307, 1.0], "spread beyond what a double holds"),
     (pd.DataFrame({"a": np.arange(6.0), "b": np.arange(6.0)}), "expected one column of values, got a "
                                                              "table of 2 columns"),
     (np.arange(12.0).reshape(3, 4), "expected one column of values, got an array of shape (3, 4)"),

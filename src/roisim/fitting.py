@@ -182,6 +182,9 @@ def fit(values: Iterable[float] | pd.Series, name: str | None = None) -> Fits:
             fitted[family] = _fitted(family, ESTIMATORS[family](x), x, whole)
         except _Skip as exc:
             skipped[family] = str(exc)
+    if not fitted:  # values beyond what doubles hold, as 1e308 and -1e308
+        raise ValueError("no distribution of the format fits these values: "
+                         + "; ".join(f"{family}: {why}" for family, why in skipped.items()))
     table = pd.DataFrame([_row(family, dist, ll, x, whole) for family, (dist, ll) in fitted.items()],
                          index=pd.Index(list(fitted), name="dist"))
     table = table.sort_values("aicc", kind="stable")
@@ -220,6 +223,11 @@ def _checked(values: Iterable[float] | pd.Series) -> np.ndarray:
     if x.min() == x.max():
         raise ValueError(f"all {x.size:,} values are {_number(x[0])}: a constant, not a "
                          f"distribution (write {_number(x[0])})")
+    with np.errstate(over="ignore", invalid="ignore"):
+        spread = float(x.std())
+    if not math.isfinite(spread):
+        raise ValueError(f"the values, from {_number(x.min())} to {_number(x.max())}, spread beyond "
+                         "what a double holds; write them in a larger unit (thousands, millions)")
     return x
 
 
