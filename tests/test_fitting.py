@@ -304,6 +304,7 @@ def test_fit_on_the_command_line_prints_the_inputs_to_write_and_draws_them(tmp_p
     assert set(inputs) == {"orders", "cost"}
     assert inputs["cost"] == tomllib.loads(fit(frame["cost"]).toml())["cost"]
     assert "orders in history.csv: 36 values" in proc.stdout
+    assert "not fitted: beta" not in proc.stdout  # never in question for counts of 40
     # orders and cost were drawn apart: nothing to correlate, and it says so
     assert "# no two columns rank-correlated beyond chance" in proc.stdout
     assert sorted(p.name for p in (tmp_path / "charts").iterdir()) == ["fit_cost.png", "fit_orders.png"]

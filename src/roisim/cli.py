@@ -933,8 +933,10 @@ def _fit_notes(fits) -> list[str]:  # type: ignore[no-untyped-def]
         lines.append(f"every value is 0 or more, but the {best} has no lower bound (it puts "
                      f"{below:.2g} of its draws below 0): where the quantity cannot be negative, add "
                      "at_least = 0 to its line; a month must have one")
+    shares = fits.values.min() >= 0 and fits.values.max() <= 1
     for dist, why in fits.skipped.items():
-        lines.append(f"not fitted: {dist} ({why})")
+        if dist != "beta" or shares:  # a beta for values beyond 0..1 was never in question
+            lines.append(f"not fitted: {dist} ({why})")
     return lines
 
 
