@@ -60,6 +60,18 @@ def ratios(rows: dict[str, dict]) -> list[str]:
         row = rows["test_tables_and_parquet"]
         lines.append(f"tables and trials.parquet of the e-commerce example: {row['median']:.2f} s "
                      f"for {row['trials']:,} trials")
+    for row in rows.values():
+        if row["group"] != "tools":
+            continue
+        if "ratio" in row:
+            lines.append(f"sweep of {row['values']} values x {row['trials']:,} trials: "
+                         f"{row['sweep_s']:.2f} s, {row['ratio']:.2f}x the same simulations by hand "
+                         f"({row['reference_s']:.2f} s)")
+        elif "evaluations" in row:
+            lines.append(f"solve of the bakery's break-even subscription at {row['trials']:,} trials: "
+                         f"{row['median']:.2f} s ({row['evaluations']} simulations at most a subject)")
+        elif "values" in row:
+            lines.append(f"fit of {row['values']:,} values: {row['median']:.2f} s (best: {row['best']})")
     for name, row in rows.items():
         if row["group"] == "designs":
             lines.append(f"{name:55s} se of mean npv: random {row['se_random']:9.1f}  "

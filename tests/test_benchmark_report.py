@@ -10,7 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 try:
-    from benchmarks.report import chart, line_fit, linearity, scaling
+    from benchmarks.report import chart, line_fit, linearity, ratios, scaling
 finally:
     sys.path.remove(str(ROOT))
 
@@ -71,3 +71,18 @@ def test_the_chart_draws_both_series_with_their_fits(tmp_path):
     assert len(trials.get_lines()) == 1  # one series of one point: no fit line, no legend
     assert trials.get_legend() is None
     assert not initiatives.get_visible()  # no curve
+
+
+def test_the_tools_lines_say_what_a_sweep_adds_to_its_simulations():
+    rows = {
+        "test_sweep": {"median": 9.0, "group": "tools", "trials": 1_000_000, "values": 3,
+                       "reference_s": 4.0, "sweep_s": 4.4, "ratio": 1.1},
+        "test_solve": {"median": 2.5, "group": "tools", "trials": 200_000, "evaluations": 10},
+        "test_fit": {"median": 6.1, "group": "tools", "values": 1_000_000, "best": "lognormal"},
+    }
+    assert ratios(rows) == [
+        "sweep of 3 values x 1,000,000 trials: 4.40 s, 1.10x the same simulations by hand (4.00 s)",
+        "solve of the bakery's break-even subscription at 200,000 trials: 2.50 s (10 simulations at "
+        "most a subject)",
+        "fit of 1,000,000 values: 6.10 s (best: lognormal)",
+    ]
