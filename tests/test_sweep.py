@@ -70,6 +70,9 @@ def test_a_place_in_a_named_list_and_a_distribution_table_as_a_value(bakery):
     assert swept.labels == ['{ dist = "pert", min = 100, mode = 150, max = 200 }',
                             '{ dist = "pert", min = 250, mode = 300, max = 400 }']
     assert not swept.numeric
+    # the chart names each table by what differs between them: cut short, their TOML reads alike
+    ticks = [label.get_text() for label in swept.plot().axes[0].get_xticklabels()]
+    assert ticks == ["min = 100, mode = 150, max = 200", "min = 250, mode = 300, max = 400"]
     dearer = swept.summary.loc[(swept.labels[1], "Catering CRM"), "npv_change"]
     # 36 months of a subscription about 155 higher, discounted at 8%: about -5,000
     assert -6_000 < dearer < -4_500

@@ -976,14 +976,32 @@ def sweep(swept: Sweep) -> Figure:
         if swept.numeric:
             ax.xaxis.set_major_formatter(NumberFormatter())
         else:
-            ax.set_xticks(x, [textwrap.shorten(label, 28, placeholder="...") for label in labels],
-                          rotation=20, ha="right", fontsize=8)
+            ax.set_xticks(x, _told_apart(swept.values), rotation=20, ha="right", fontsize=8)
     left.set_title("expected NPV", fontsize=10)
     right.set_title("probability of losing money", fontsize=10)
     _legend(right, "best")
     fig.suptitle(_wrapped(f"{swept.scenario.name}: each value of {swept.path}", 100)
                  + f"\n(on the same {swept.trials:,} trials, seed {swept.seed})")
     return _laid_out(fig)
+
+
+def _told_apart(values: list[Any], width: int = 36) -> list[str]:
+    """Short tick labels for a sweep's values, by what differs between them.
+
+    Distribution tables that share their kind and some parameters are named
+    by the parameters that differ (``min = 2, max = 2.5``): cut to a few
+    characters, their TOML would read alike.
+    """
+    from roisim._toml import toml_value
+
+    if all(isinstance(v, dict) for v in values):
+        keys = list(dict.fromkeys(k for v in values for k in v))
+        differ = [k for k in keys if len({toml_value(v.get(k)) if k in v else "" for v in values}) > 1]
+        texts = [", ".join(f"{k} = {toml_value(v[k])}" for k in differ if k in v) or toml_value(v)
+                 for v in values]
+    else:
+        texts = [toml_value(v) for v in values]
+    return [textwrap.shorten(text, width, placeholder="...") for text in texts]
 
 
 #: the widest range of whole values a fit's chart draws with a bar per value
