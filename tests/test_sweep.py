@@ -318,3 +318,24 @@ def test_solve_on_the_command_line_prints_each_subjects_break_even(tmp_path):
                           "scenario.discount_rate=0..1", "--subject", "Caterng CRM", "--trials", "10"],
                          capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert bad.returncode == 2 and "did you mean 'Catering CRM'?" in bad.stderr
+
+
+def test_a_goal_the_statistic_steps_past_is_said_and_placed_at_the_step():
+    from conftest import initiative
+
+    # the kit is paid in month ceil(t): its month moves the npv in steps, never between
+    stepped = initiative("""
+        costs = [{ name = "Kit", amount = 1000, month = 2 }]
+        benefits = [{ name = "Saving", amount = "saving", every = "month" }]
+        """, horizon=12, rate=0.5, extra=MONTHLY)
+    row = solve(stepped, "initiatives[A].costs[Kit].month", 0, 10, "mean npv=160",
+                trials=2_000, seed=4).loc["A"]
+    by_month = {}
+    for m in range(11):
+        document = stepped.document()
+        set_value(document, "initiatives[A].costs[Kit].month", m)
+        by_month[m] = roisim.simulate(roisim.parse(document), trials=2_000, seed=4).npv("A").mean()
+    step = next(m for m in range(10) if (by_month[m] - 160) * (by_month[m + 1] - 160) < 0)
+    assert step < row["value"] <= step + 1
+    assert row["value_half_width"] == 0.0
+    assert row["note"].startswith("mean npv steps past 160 here, from ")

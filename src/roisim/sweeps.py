@@ -401,7 +401,9 @@ def solve(scenario: Scenario, path: str, low: float, high: float, goal: str = "m
         One row per subject: ``value`` (NaN where the statistic does not
         reach the goal in the range), ``value_half_width`` (the 95%
         half-width of the statistic where it crosses, divided by its slope
-        there: how far the answer may be off by chance), ``statistic`` and
+        there: how far the answer may be off by chance; 0 where the
+        statistic steps past the goal, as it does with whole months, and no
+        value reaches it: the note says so), ``statistic`` and
         ``statistic_half_width`` at that value, ``at_low`` and ``at_high``
         (the statistic at the ends of the range), ``evaluations`` and a
         ``note``.
@@ -467,9 +469,16 @@ def solve(scenario: Scenario, path: str, low: float, high: float, goal: str = "m
             """The bracket is a twentieth of the answer's own precision, or at the doubles' end."""
             return abs(b - a) <= max(1e-12 * (high - low), at(x)[subject][1] / first / 20 if first else 0.0)
 
-        value, _, _, steps = _illinois(gap, grid[k], grid[k + 1], gaps[k], gaps[k + 1], precise,
+        value, a, b, steps = _illinois(gap, grid[k], grid[k + 1], gaps[k], gaps[k + 1], precise,
                                        SOLVE_STEPS)
         stat, half = at(value)[subject]
+        notes = [] if len(crossings) == 1 else [
+            f"the first of {len(crossings)} crossings the range's {SOLVE_GRID} points show"]
+        stepped = abs(stat - aim) > half and np.sign(gap(a)) != np.sign(gap(b))
+        if stepped:  # no value reaches the goal: the statistic steps past it (a month counts whole)
+            low_side, high_side = sorted((gap(a) + aim, gap(b) + aim))
+            notes.insert(0, f"{target.label} steps past {aim:g} here, from {low_side:.4g} to "
+                            f"{high_side:.4g}: no value reaches it")
         # the slope where it matters: across the values evaluated nearest the answer on either
         # side and about its own precision apart (a bracket a few doubles wide gives a slope of
         # rounding alone; one of a count's steps, a slope of 0 or of one step)
@@ -477,10 +486,10 @@ def solve(scenario: Scenario, path: str, low: float, high: float, goal: str = "m
         below = [v for v in seen if v < value - span / 2] or [grid[k]]
         above = [v for v in seen if v > value + span / 2] or [grid[k + 1]]
         rate = slope(max(below), min(above))
-        row.update(value=value, value_half_width=half / rate if rate else np.inf, statistic=stat,
-                   statistic_half_width=half, evaluations=SOLVE_GRID + steps,
-                   note="" if len(crossings) == 1 else
-                   f"the first of {len(crossings)} crossings the range's {SOLVE_GRID} points show")
+        # where the statistic steps, the step's place is the answer, as sure as the steps are
+        precision = 0.0 if stepped else half / rate if rate else np.inf
+        row.update(value=value, value_half_width=precision, statistic=stat,
+                   statistic_half_width=half, evaluations=SOLVE_GRID + steps, note="; ".join(notes))
         rows.append(row)
     return pd.DataFrame(rows).set_index("subject")
 
