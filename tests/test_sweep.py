@@ -225,6 +225,7 @@ def test_the_break_even_of_a_certain_project_is_its_closed_form():
     table = solve(flat, "initiatives[A].costs[Kit].amount", 0, 5000, trials=10, seed=1)
     assert table.loc["A", "value"] == pytest.approx(1200.0, abs=1e-9)  # 12 months of 100, rate 0
     assert table.loc["A", "value_half_width"] == 0.0
+    assert table.loc["A", "note"] == ""  # reached, to rounding: not a step
 
 
 def test_the_break_even_is_the_mean_and_a_loss_limit_the_percentile_of_the_benefits():

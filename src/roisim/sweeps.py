@@ -474,7 +474,8 @@ def solve(scenario: Scenario, path: str, low: float, high: float, goal: str = "m
         stat, half = at(value)[subject]
         notes = [] if len(crossings) == 1 else [
             f"the first of {len(crossings)} crossings the range's {SOLVE_GRID} points show"]
-        stepped = abs(stat - aim) > half and np.sign(gap(a)) != np.sign(gap(b))
+        rounding = 1e-9 * (abs(aim) + abs(gaps[k]) + abs(gaps[k + 1]))  # a certain statistic's
+        stepped = abs(stat - aim) > max(half, rounding) and np.sign(gap(a)) != np.sign(gap(b))
         if stepped:  # no value reaches the goal: the statistic steps past it (a month counts whole)
             low_side, high_side = sorted((gap(a) + aim, gap(b) + aim))
             notes.insert(0, f"{target.label} steps past {aim:g} here, from {low_side:.4g} to "
