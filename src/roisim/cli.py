@@ -788,7 +788,8 @@ def _solve_table(table, scenario, place: str, goal: str, trials: int) -> Table: 
         decimals = max(0, 1 - math.floor(math.log10(half))) if half > 0 else 6
         there = f"{row.statistic:,.{decimals}f} ± {half:,.{decimals}f}"
         there = there[1:] if there.startswith("-") and not there.split(" ")[0].strip("-0.,") else there
-        view.add_row(str(subject), short(row.value), short(row.value_half_width),
+        view.add_row(str(subject), short(row.value),
+                     "?" if math.isnan(row.value_half_width) else short(row.value_half_width),
                      there + (f" ({row.note})" if row.note else ""), ends)
     return view
 

@@ -19,6 +19,7 @@ P(loss) reaches 10%), as @RISK's goal seek does; ``roisim solve``.
 from __future__ import annotations
 
 import copy
+import math
 import re
 import time
 import warnings
@@ -420,7 +421,21 @@ def solve(scenario: Scenario, path: str, low: float, high: float, goal: str = "m
                              f"{did_you_mean(name, scenario.subjects)} (they are: "
                              f"{', '.join(scenario.subjects)})")
     grid = list(np.linspace(low, high, SOLVE_GRID))
-    variants(scenario, path, grid)  # the place, and the range's ends and grid, checked first
+    whole = False  # a place the format takes in whole numbers only (horizon_months)
+    # the place, and the range's ends and grid, checked first; and a value between whole numbers,
+    # which such a place refuses
+    between = math.floor(low + 0.37 * (high - low)) + 0.5
+    try:
+        variants(scenario, path, grid + ([between] if low < between < high else []))
+    except ValueError as exc:
+        if "expected a whole number" not in str(exc):
+            raise
+        whole = True
+        grid = sorted({int(v) for v in np.round(np.linspace(math.ceil(low), math.floor(high), SOLVE_GRID))})
+        if len(grid) < 2:
+            raise ValueError(f"{path} takes whole numbers: expected a range holding two of them or "
+                             f"more, got {low:g}..{high:g}") from None
+        variants(scenario, path, grid)
     seen: dict[float, dict[str, tuple[float, float]]] = {}
     n = trials or scenario.scenario.trials
     budget = SOLVE_GRID + SOLVE_STEPS * len(chosen)
@@ -453,16 +468,33 @@ def solve(scenario: Scenario, path: str, low: float, high: float, goal: str = "m
             return abs((gap(b) - gap(a)) / (b - a)) if b != a else 0.0
 
         gaps = [gap(v) for v in grid]
-        crossings = [k for k in range(SOLVE_GRID - 1) if gaps[k] * gaps[k + 1] <= 0]
+        crossings = [k for k in range(len(grid) - 1) if gaps[k] * gaps[k + 1] <= 0]
         row: dict[str, Any] = {"subject": subject, "at_low": gaps[0] + aim, "at_high": gaps[-1] + aim}
         if not crossings:
             side = "above" if gaps[0] > 0 else "below"
             row.update(value=np.nan, value_half_width=np.nan, statistic=np.nan,
-                       statistic_half_width=np.nan, evaluations=SOLVE_GRID,
+                       statistic_half_width=np.nan, evaluations=len(grid),
                        note=f"{target.label} stays {side} {aim:g} from {low:g} to {high:g}")
             rows.append(row)
             continue
         k = crossings[0]
+        notes = [] if len(crossings) == 1 else [
+            f"the first of {len(crossings)} crossings the range's {len(grid)} points show"]
+        if whole:  # halve the bracket of whole numbers to neighbours: the first one at or past the goal
+            a, b, steps = grid[k], grid[k + 1], 0
+            while b - a > 1 and gap(a) != 0 and gap(b) != 0:
+                middle, steps = (a + b) // 2, steps + 1
+                a, b = (middle, b) if np.sign(gap(middle)) == np.sign(gap(a)) else (a, middle)
+            value = a if gap(a) == 0 else b
+            stat, half = at(value)[subject]
+            if gap(value) != 0:
+                notes.insert(0, f"{path} takes whole numbers: {target.label} steps past {aim:g} from "
+                                f"{a} to {b}, from {gap(a) + aim:.4g} to {gap(b) + aim:.4g}")
+            sure = _step_precision(at(a)[subject], at(b)[subject], aim, notes)
+            row.update(value=value, value_half_width=sure, statistic=stat, statistic_half_width=half,
+                       evaluations=len(grid) + steps, note="; ".join(notes))
+            rows.append(row)
+            continue
         first = slope(grid[k], grid[k + 1])  # across the grid's bracket: steady, if rough
 
         def precise(a: float, b: float, x: float, subject: str = subject, first: float = first) -> bool:
@@ -472,11 +504,11 @@ def solve(scenario: Scenario, path: str, low: float, high: float, goal: str = "m
         value, a, b, steps = _illinois(gap, grid[k], grid[k + 1], gaps[k], gaps[k + 1], precise,
                                        SOLVE_STEPS)
         stat, half = at(value)[subject]
-        notes = [] if len(crossings) == 1 else [
-            f"the first of {len(crossings)} crossings the range's {SOLVE_GRID} points show"]
         rounding = 1e-9 * (abs(aim) + abs(gaps[k]) + abs(gaps[k + 1]))  # a certain statistic's
         stepped = abs(stat - aim) > max(half, rounding) and np.sign(gap(a)) != np.sign(gap(b))
         if stepped:  # no value reaches the goal: the statistic steps past it (a month counts whole)
+            value = (a + b) / 2  # the step lies in the last bracket: its middle
+            stat, half = at(value)[subject]
             low_side, high_side = sorted((gap(a) + aim, gap(b) + aim))
             notes.insert(0, f"{target.label} steps past {aim:g} here, from {low_side:.4g} to "
                             f"{high_side:.4g}: no value reaches it")
@@ -488,11 +520,28 @@ def solve(scenario: Scenario, path: str, low: float, high: float, goal: str = "m
         above = [v for v in seen if v > value + span / 2] or [grid[k + 1]]
         rate = slope(max(below), min(above))
         # where the statistic steps, the step's place is the answer, as sure as the steps are
-        precision = 0.0 if stepped else half / rate if rate else np.inf
+        precision = (_step_precision(at(a)[subject], at(b)[subject], aim, notes) if stepped else
+                     half / rate if rate else np.inf)
         row.update(value=value, value_half_width=precision, statistic=stat,
-                   statistic_half_width=half, evaluations=SOLVE_GRID + steps, note="; ".join(notes))
+                   statistic_half_width=half, evaluations=len(grid) + steps, note="; ".join(notes))
         rows.append(row)
     return pd.DataFrame(rows).set_index("subject")
+
+
+def _step_precision(before: tuple[float, float], after: tuple[float, float], aim: float,
+                    notes: list[str]) -> float:
+    """The ± of a step's place: 0 where the statistic lies beyond chance of the goal on both sides.
+
+    ``before`` and ``after`` are the (statistic, 95% half-width) either side
+    of the step. Where either side is within its half-width of the goal,
+    the step found may not be the one where the goal is passed: NaN, and a
+    note saying more trials would tell.
+    """
+    if all(abs(stat - aim) > half for stat, half in (before, after)):
+        return 0.0
+    notes.append("the goal is within chance of the statistic beside the step: more trials would tell "
+                 "which step passes it")
+    return math.nan
 
 
 def _illinois(f: Callable[[float], float], a: float, b: float, fa: float, fb: float,
