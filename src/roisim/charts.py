@@ -709,6 +709,26 @@ def tornado(table: pd.DataFrame, subject: str, mean_npv: float, currency: str,
     return _laid_out(fig)
 
 
+def _decile_spread(table: pd.DataFrame) -> pd.Series:
+    """How far apart each input's tenths' mean npvs lie (a sensitivity table's)."""
+    from roisim.sensitivity import DECILE_COLUMNS
+
+    return table[DECILE_COLUMNS].max(axis=1) - table[DECILE_COLUMNS].min(axis=1)
+
+
+def _strongest(table: pd.DataFrame, top: int) -> list[str]:
+    """The ``top`` inputs whose tenths lie furthest apart, of those that move the npv beyond chance.
+
+    Where there is no p-value (fewer than 20 trials), every input that moves
+    the npv at all. The spider's inputs, and the scatter chart's.
+    """
+    from roisim.sensitivity import beyond_chance
+
+    spread = _decile_spread(table)
+    moves = (spread > 0) & beyond_chance(table)
+    return list(spread[moves].sort_values(ascending=False, kind="stable").index[:top])
+
+
 def spider(result: SimulationResult, top: int = 5) -> Figure:
     """Mean npv in each tenth of the trials ranked by an input: one panel per subject.
 
@@ -726,18 +746,14 @@ def spider(result: SimulationResult, top: int = 5) -> Figure:
     legend of 80 inputs told no line apart).
     """
     from roisim.report import input_name
-    from roisim.sensitivity import DECILE_COLUMNS, beyond_chance
+    from roisim.sensitivity import DECILE_COLUMNS
 
     tables = result.sensitivity_tables()
     panels: dict[str, list[str]] = {}
     for subject, first in result.identical_subjects().items():
         panels.setdefault(first, []).append(subject)
-    spread = {s: tables[s][DECILE_COLUMNS].max(axis=1) - tables[s][DECILE_COLUMNS].min(axis=1)
-              for s in panels}
-    # where there is no p-value (fewer than 20 trials) every input that moves the npv at all
-    moves = {s: (spread[s] > 0) & beyond_chance(tables[s]) for s in panels}
-    drawn = {s: list(spread[s][moves[s]].sort_values(ascending=False, kind="stable").index[:top])
-             for s in panels}
+    spread = {s: _decile_spread(tables[s]) for s in panels}
+    drawn = {s: _strongest(tables[s], top) for s in panels}
     # in order of each input's widest spread, so that the strongest take C0, C1 ...
     largest = pd.concat(spread.values(), axis=1).max(axis=1)
     inputs = [name for name in largest.sort_values(ascending=False, kind="stable").index
@@ -807,13 +823,13 @@ def scatter(result: SimulationResult, subject: str, top: int = 6) -> Figure:
     value in place of the tenths, which its ties make meaningless.
     """
     from roisim.report import input_name
-    from roisim.sensitivity import DECILE_COLUMNS, beyond_chance
+    from roisim.sensitivity import DECILE_COLUMNS
 
     table = result.sensitivity(subject)
-    spread = table[DECILE_COLUMNS].max(axis=1) - table[DECILE_COLUMNS].min(axis=1)
-    moves = (spread > 0) & beyond_chance(table)
-    shown = list(spread[moves].sort_values(ascending=False, kind="stable").index[:top])
-    inputs, npv = result.analysis_inputs(), result.npv(subject)[:SCATTER_TRIALS]
+    shown = _strongest(table, top)
+    inputs = result.analysis_inputs()
+    every = result.npv(subject)[:len(inputs)]  # the trials the tables read
+    npv = every[:SCATTER_TRIALS]
     cols = min(3, max(len(shown), 1))
     rows = max(1, -(-len(shown) // cols))
     fig, axes = _subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows + 0.6), squeeze=False,
@@ -828,7 +844,6 @@ def scatter(result: SimulationResult, subject: str, top: int = 6) -> Figure:
             drawn = drawn + rng.uniform(-0.15, 0.15, drawn.size) * gap
         ax.scatter(drawn, npv, s=4, alpha=0.25, color="#4C72B0", linewidths=0)
         if outcomes.size <= 10:  # tenths of tied values mean little: the mean npv at each value
-            every = result.npv(subject)[:x.size]
             ax.plot(outcomes, [float(every[x == v].mean()) for v in outcomes], color="black",
                     lw=0, marker="D", ms=5, label="mean at each value")
             if outcomes.size <= 6:
@@ -946,7 +961,8 @@ def sweep(swept: Sweep) -> Figure:
     """Every subject's expected npv (95% interval) and P(loss) at each value of a sweep.
 
     Numbers on a number line; other values (distribution tables) as
-    categories in the order given, each named by its TOML.
+    categories in the order given, each named by what sets it apart
+    (:func:`_told_apart`).
     """
     labels = swept.labels
     x = np.asarray(swept.values, dtype=float) if swept.numeric else np.arange(len(labels), dtype=float)
@@ -1045,10 +1061,11 @@ def fits(fitted: Fits, top: int = 3) -> Figure:
                     label="the values")
         grid = np.linspace(lo - pad, hi + pad, 801)
         left.set_ylabel("density")
-    steps = np.linspace(lo - pad, hi + pad, 1601)
-    if per_value:
-        steps = np.linspace(ks[0] - 0.5, ks[-1] + 0.5, 1601)
-        steps = np.unique(np.concatenate([steps, values, values - 1e-9 * max(1.0, hi - lo)]))
+    if per_value:  # steps: just before each value and at it
+        steps = np.unique(np.concatenate([np.linspace(ks[0] - 0.5, ks[-1] + 0.5, 1601), values,
+                                          values - 1e-9 * max(1.0, hi - lo)]))
+    else:
+        steps = np.linspace(lo - pad, hi + pad, 1601)
     right.step(np.concatenate([[steps[0]], values, [steps[-1]]]),
                np.concatenate([[0.0], np.cumsum(counts) / x.size, [1.0]]), where="post",
                color="black", lw=1.6, label="the values")
