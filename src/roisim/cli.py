@@ -766,12 +766,16 @@ def solve(
     raise typer.Exit(report.close())
 
 
-def _solve_table(table, scenario, place: str, goal: str, trials: int) -> Table:  # type: ignore[no-untyped-def]
-    """Each subject's answer, how far it may be off, and the statistic there."""
+def _short(x: float) -> str:
+    """A figure of a table of fits or answers: four significant digits, grouped (12,350; 0.1235)."""
     from roisim.distributions import number
 
-    def short(x: float) -> str:
-        return number(float(f"{x:.4g}"))
+    return number(float(f"{x:.4g}"))
+
+
+def _solve_table(table, scenario, place: str, goal: str, trials: int) -> Table:  # type: ignore[no-untyped-def]
+    """Each subject's answer, how far it may be off, and the statistic there."""
+    from roisim.metrics import money_text
 
     view = Table(title=f"{scenario.name}: {place} where {goal} ({trials:,} trials a value, the same "
                        "for each)", title_justify="left")
@@ -779,17 +783,16 @@ def _solve_table(table, scenario, place: str, goal: str, trials: int) -> Table: 
         view.add_column(header, justify="left" if header == "subject" else "right",
                         overflow="fold")
     for subject, row in table.iterrows():
-        ends = f"{short(row.at_low)} .. {short(row.at_high)}"
+        ends = f"{_short(row.at_low)} .. {_short(row.at_high)}"
         if math.isnan(row.value):
             view.add_row(str(subject), "none in range", "", row.note, ends)
             continue
         # to two significant digits of its precision: a mean npv of 1.6e-12 ± 38 is 0 ± 38
         half = row.statistic_half_width
         decimals = max(0, 1 - math.floor(math.log10(half))) if half > 0 else 6
-        there = f"{row.statistic:,.{decimals}f} ± {half:,.{decimals}f}"
-        there = there[1:] if there.startswith("-") and not there.split(" ")[0].strip("-0.,") else there
-        view.add_row(str(subject), short(row.value),
-                     "?" if math.isnan(row.value_half_width) else short(row.value_half_width),
+        there = f"{money_text(row.statistic, decimals)} ± {money_text(half, decimals)}"
+        view.add_row(str(subject), _short(row.value),
+                     "?" if math.isnan(row.value_half_width) else _short(row.value_half_width),
                      there + (f" ({row.note})" if row.note else ""), ends)
     return view
 
@@ -834,7 +837,7 @@ def fit(
     weight and KS distance; then the [inputs] lines of the best fits, to
     write in a scenario file.
     """
-    from roisim.fitting import csv_columns, fit_column
+    from roisim.fitting import csv_columns, fit_column, read_column
 
     if charts is not None and (blocked := file_in_the_way(charts)):
         err.print(f"error: --charts {charts}: {blocked} is a file, where a folder is expected",
@@ -846,11 +849,12 @@ def fit(
         err.print(f"error: {exc}", highlight=False)
         raise typer.Exit(BAD_INPUT) from None
     named = columns is not None
-    fitted, bad = [], 0
+    fitted, bad, observed = [], 0, {}
     for column in dict.fromkeys(columns or found):  # each once, named twice or not
         try:
             with err.status(f"fitting {column}..."):  # seconds for a million values
-                fits = fit_column(file, column)
+                observed[column] = read_column(file, column)  # read once: fit, then correlations
+                fits = fit_column(file, column, observed[column])
         except ValueError as exc:
             if named:
                 err.print(f"error: {exc}", highlight=False)
@@ -886,7 +890,7 @@ def fit(
     if len(fitted) > 1:
         from roisim.fitting import correlation_lines, rank_correlations
 
-        pairs = rank_correlations(file, [fits.name for fits in fitted])
+        pairs = rank_correlations({fits.name: observed[fits.name] for fits in fitted})
         lines = correlation_lines(pairs)
         out.print()
         for line in lines or ["# no two columns rank-correlated beyond chance (p < 0.05) on the "
@@ -901,19 +905,14 @@ def fit(
 
 def _fit_table(fits, file: Path) -> Table:  # type: ignore[no-untyped-def]
     """The fits of one column as a table, the values' own statistics in its first row."""
-    from roisim.distributions import number
-
-    def short(x: float) -> str:
-        return number(float(f"{x:.4g}"))
-
     table = Table(title=f"{fits.name} in {file}: {len(fits.values):,} values", title_justify="left")
     for header in ("dist", "ΔAICc", "weight", "KS", "mean", "sd", "P5", "P50", "P95"):
         table.add_column(header, justify="left" if header == "dist" else "right")
     seen = fits.observed
-    table.add_row("(the values)", "", "", "", *(short(seen[k]) for k in ("mean", "sd", "p5", "p50", "p95")))
+    table.add_row("(the values)", "", "", "", *(_short(seen[k]) for k in ("mean", "sd", "p5", "p50", "p95")))
     for dist, row in fits.table.iterrows():
         table.add_row(str(dist), f"{row.delta_aicc:.1f}", f"{row.weight:.0%}", f"{row.ks:.3f}",
-                      *(short(row[k]) for k in ("mean", "sd", "p5", "p50", "p95")))
+                      *(_short(row[k]) for k in ("mean", "sd", "p5", "p50", "p95")))
     return table
 
 

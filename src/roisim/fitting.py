@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -175,17 +175,19 @@ def fit(values: Iterable[float] | pd.Series, name: str | None = None) -> Fits:
     whole = yes_no or bool(x.min() >= 0 and np.all(x == np.round(x)))
     families = ("bernoulli",) if yes_no else tuple(
         f for f in FAMILIES if f != "bernoulli" and (whole or f != "poisson"))
+    counted = np.unique(x, return_counts=True)  # each distinct value and how often: sorted once
+    as_recorded = whole and float(x.std()) < RECORDED_SD
     fitted: dict[str, tuple[Dist, float]] = {}
     skipped: dict[str, str] = {}
     for family in families:
         try:
-            fitted[family] = _fitted(family, ESTIMATORS[family](x), x, whole)
+            fitted[family] = _fitted(family, ESTIMATORS[family](x), counted, whole, as_recorded)
         except _Skip as exc:
             skipped[family] = str(exc)
     if not fitted:  # values beyond what doubles hold, as 1e308 and -1e308
         raise ValueError("no distribution of the format fits these values: "
                          + "; ".join(f"{family}: {why}" for family, why in skipped.items()))
-    table = pd.DataFrame([_row(family, dist, ll, x, whole) for family, (dist, ll) in fitted.items()],
+    table = pd.DataFrame([_row(family, dist, ll, counted, whole) for family, (dist, ll) in fitted.items()],
                          index=pd.Index(list(fitted), name="dist"))
     table = table.sort_values("aicc", kind="stable")
     table["delta_aicc"] = table["aicc"] - table["aicc"].iloc[0]
@@ -389,11 +391,15 @@ def recorded_cdf(dist: Dist, t: Any, whole: bool) -> np.ndarray:
     return np.asarray(dist.cdf(np.floor(t) + 0.5 if whole else t), dtype=np.float64)
 
 
-def ks_distance(dist: Dist, x: np.ndarray, whole: bool) -> float:
-    """The largest gap between the values' distribution function and ``dist``'s (as recorded)."""
-    values, counts = np.unique(x, return_counts=True)
-    after = np.cumsum(counts) / x.size
-    before = after - counts / x.size
+def ks_distance(dist: Dist, counted: tuple[np.ndarray, np.ndarray], whole: bool) -> float:
+    """The largest gap between the values' distribution function and ``dist``'s (as recorded).
+
+    ``counted``: each distinct value and how often it was seen
+    (``np.unique(x, return_counts=True)``).
+    """
+    values, counts = counted
+    after = np.cumsum(counts) / counts.sum()
+    before = after - counts / counts.sum()
     # just before each value: the model's function there (whole values: at the value less one,
     # where it is highest on the stretch the values' function is flat)
     left = recorded_cdf(dist, values - 1.0, True) if whole else recorded_cdf(dist, values, False)
@@ -401,15 +407,18 @@ def ks_distance(dist: Dist, x: np.ndarray, whole: bool) -> float:
                      np.max(np.abs(before - left))))
 
 
-def _fitted(family: str, exact: dict[str, float], x: np.ndarray, whole: bool) -> tuple[Dist, float]:
+def _fitted(family: str, exact: dict[str, float], counted: tuple[np.ndarray, np.ndarray],
+            whole: bool, as_recorded: bool) -> tuple[Dist, float]:
     """The candidate with its parameters rounded to as few significant digits as keep the fit.
 
     Returns the distribution, validated as a scenario's, and its
     log-likelihood. The fewest digits, from 3, that lower the
-    log-likelihood by at most :data:`ROUNDING_LOSS`.
+    log-likelihood by at most :data:`ROUNDING_LOSS`. ``counted`` as
+    :func:`ks_distance` takes it; ``as_recorded``: whole values that spread
+    little, whose continuous fits are made as recorded (:func:`_recorded_fit`).
     """
-    values, counts = np.unique(x, return_counts=True)
-    if whole and family not in ("poisson", "bernoulli", "uniform") and x.std() < RECORDED_SD:
+    values, counts = counted
+    if as_recorded and family not in ("poisson", "bernoulli", "uniform"):
         exact = _recorded_fit(family, exact, values, counts)
     try:
         fitted = _DIST.validate_python({"dist": family, **exact})
@@ -458,13 +467,14 @@ def _recorded_fit(family: str, start: dict[str, float], values: np.ndarray,
     return dict(zip(keys, map(float, found.x), strict=True)) if found.fun < cost(p0) else start
 
 
-def _row(family: str, dist: Dist, ll: float, x: np.ndarray, whole: bool) -> dict[str, Any]:
-    k, n = PARAMETERS[family], x.size
+def _row(family: str, dist: Dist, ll: float, counted: tuple[np.ndarray, np.ndarray], whole: bool
+         ) -> dict[str, Any]:
+    k, n = PARAMETERS[family], int(counted[1].sum())
     ref = dist.reference()
     p5, p50, p95 = (float(q) for q in ref.ppf([0.05, 0.5, 0.95]))
     return {"toml": inline_table(dist), "parameters": k, "log_likelihood": ll,
             "aicc": 2 * k - 2 * ll + 2 * k * (k + 1) / (n - k - 1), "bic": k * math.log(n) - 2 * ll,
-            "ks": ks_distance(dist, x, whole), "mean": float(ref.mean()), "sd": float(ref.std()),
+            "ks": ks_distance(dist, counted, whole), "mean": float(ref.mean()), "sd": float(ref.std()),
             "p5": p5, "p50": p50, "p95": p95}
 
 
@@ -500,16 +510,20 @@ def csv_columns(path: str | Path) -> list[str]:
     return columns
 
 
-def fit_column(path: str | Path, column: str) -> Fits:
-    """:func:`fit` to a CSV file's column, read as an ``empirical`` input reads it.
+def read_column(path: str | Path, column: str) -> list[tuple[int, float]]:
+    """A CSV file's column as an ``empirical`` input reads it, each value with its line.
 
     Raises ValueError naming the file, and the line where a cell is not a
     number.
     """
     csv_columns(path)  # a missing file said as such, not as an empirical input's
-    values = [value for _, value in read_rows(str(path), column, Path("."))]
+    return read_rows(str(path), column, Path("."))
+
+
+def fit_column(path: str | Path, column: str, rows: Sequence[tuple[int, float]]) -> Fits:
+    """:func:`fit` to a column's values as :func:`read_column` read them, errors naming the column."""
     try:
-        return fit(values, name=column)
+        return fit([value for _, value in rows], name=column)
     except ValueError as exc:
         raise ValueError(f"{path}, column '{column}': {exc}") from None
 
@@ -519,16 +533,18 @@ def fit_column(path: str | Path, column: str) -> Fits:
 CORRELATION_P = 0.05
 
 
-def rank_correlations(path: str | Path, columns: list[str]) -> pd.DataFrame:
-    """Spearman's rank correlation of each pair of ``columns`` of a CSV file, as observed together.
+def rank_correlations(observed: Mapping[str, Sequence[tuple[int, float]]]) -> pd.DataFrame:
+    """Spearman's rank correlation of each pair of columns of a CSV file, as observed together.
 
-    On the lines where every one of ``columns`` has a value (a matrix of
-    them is then a valid correlation matrix). One row per pair: ``a``,
+    ``observed`` maps each column to its values with their lines
+    (:func:`read_column`). On the lines where every column has a value (a
+    matrix of them is then a valid correlation matrix). One row per pair: ``a``,
     ``b``, ``n`` (the lines), ``rank``, its 95% interval ``low`` to
     ``high`` (Fisher's z with Fieller, Hartley and Pearson's variance
     1.06 / (n - 3)), and ``p_value`` (scipy's, of no correlation).
     """
-    rows = [dict(read_rows(str(path), column, Path("."))) for column in columns]
+    columns = list(observed)
+    rows = [dict(observed[column]) for column in columns]
     lines = sorted(set.intersection(*(set(r) for r in rows)))
     table = np.array([[r[line] for line in lines] for r in rows])
     out = []
