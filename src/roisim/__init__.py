@@ -13,14 +13,14 @@ __all__ = ["Scenario", "ScenarioError", "ScenarioWarning", "SimulationResult", "
            "simulate", "solve", "sweep", "__version__"]
 
 
+#: what a run needs none of, loaded when first used: each name's module
+_ON_USE = {"fit": "roisim.fitting", "sweep": "roisim.sweeps", "solve": "roisim.sweeps"}
+
+
 def __getattr__(name: str) -> object:
-    """``roisim.fit``, ``roisim.sweep`` and ``roisim.solve``, loaded when first used (a run needs none)."""
-    if name == "fit":
-        from roisim.fitting import fit
+    """``roisim.fit``, ``roisim.sweep`` and ``roisim.solve``, from their modules when first used."""
+    if name in _ON_USE:
+        import importlib
 
-        return fit
-    if name in ("sweep", "solve"):
-        from roisim import sweeps
-
-        return getattr(sweeps, name)
+        return getattr(importlib.import_module(_ON_USE[name]), name)
     raise AttributeError(f"module 'roisim' has no attribute '{name}'")

@@ -157,11 +157,17 @@ def parse_setting(text: str) -> tuple[str, list[Any]]:
                          f"{{ ... }}); got '{printable(listed)}'") from None
     if len(values) < 2:
         raise ValueError(f"expected at least two values to compare, {example}; got '{printable(listed)}'")
+    _each_once(values)
+    return path.strip(), values
+
+
+def _each_once(values: list[Any]) -> list[str]:
+    """The values' labels (as TOML writes them); ValueError naming a value given twice."""
     labels = [toml_value(v) for v in values]
     if len(set(labels)) < len(labels):
         twice = next(label for label in labels if labels.count(label) > 1)
         raise ValueError(f"{twice} is given twice; expected each value once")
-    return path.strip(), values
+    return labels
 
 
 def set_value(document: dict[str, Any], path: str, value: Any) -> None:
@@ -303,9 +309,7 @@ def sweep(scenario: Scenario, path: str, values: Sequence[Any], *, trials: int |
     values = [v.tolist() if hasattr(v, "tolist") and not isinstance(v, str) else v for v in values]
     if len(values) < 2:
         raise ValueError("expected at least two values to compare")
-    labels = [toml_value(v) for v in values]
-    if len(set(labels)) < len(labels):
-        raise ValueError("each value once: " + ", ".join(labels))
+    labels = _each_once(values)
     made = variants(scenario, path, values)
     began = time.perf_counter()
     frames, first_npv = [], {}
